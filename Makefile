@@ -1,0 +1,52 @@
+# Every command run by hand on this project has a target here.
+GO       ?= go
+BIN      ?= bin
+PKGS     := ./...
+DEMO_DIR ?= $(CURDIR)/.demo
+DEMO_ADDR ?= 127.0.0.1:8089
+FUZZTIME ?= 10s
+
+.PHONY: all build test test-short demo lint fmt bench fuzz ci clean deps-browser
+
+all: build
+
+## build: compile activator and portalsim into ./bin
+build:
+	$(GO) build -o $(BIN)/activator ./cmd/activator
+	$(GO) build -o $(BIN)/portalsim ./cmd/portalsim
+
+## test: every test, including the browser tests (needs chromium) and the testscript end-to-end scripts
+test:
+	$(GO) test -count=1 -timeout 20m $(PKGS)
+
+## test-short: the quick tests only
+test-short:
+	$(GO) test -count=1 -short $(PKGS)
+
+## demo: the main job against the simulator with a local SQLite file
+demo: build
+	@bash scripts/demo.sh "$(BIN)" "$(DEMO_DIR)" "$(DEMO_ADDR)"
+
+## lint: go vet and a gofmt check
+lint:
+	$(GO) vet $(PKGS)
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+fmt:
+	gofmt -w $$(git ls-files '*.go')
+
+## bench: the benchmarks (pace against a rate-limited simulator, local cost per org, brands streaming)
+bench:
+	$(GO) test -run='^$$' -bench=. -benchmem -timeout 30m $(PKGS)
+
+## fuzz: each fuzz target briefly
+fuzz:
+	@bash scripts/fuzz.sh $(FUZZTIME)
+
+## deps-browser: install Debian's chromium for the browser tests
+deps-browser:
+	command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
+
+clean:
+	rm -rf $(BIN) $(DEMO_DIR)

@@ -1,0 +1,297 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/activator-dev/activator/internal/portal"
+	"github.com/activator-dev/activator/internal/session"
+	"github.com/activator-dev/activator/internal/store"
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+)
+
+// Factory carries the global options and builds each command's
+// dependencies on first use.
+type Factory struct {
+	IO         *IOStreams
+	Getenv     func(string) string
+	Now        func() time.Time
+	HTTPClient *http.Client
+
+	// Global flags, after flags > environment resolution.
+	Portal     string
+	App        string
+	StatePath  string
+	Output     string
+	Cookie     string
+	CookieFile string
+	Quiet      bool
+	Verbose    bool
+
+	ran   bool
+	store *store.Store
+	app   *store.App
+}
+
+// Output formats.
+const (
+	OutputTable = "table"
+	OutputJSON  = "json"
+	OutputCSV   = "csv"
+)
+
+func (f *Factory) bindGlobalFlags(root *cobra.Command) {
+	pf := root.PersistentFlags()
+	pf.StringVar(&f.Portal, "portal", portal.DefaultBaseURL, "portal base URL (env ACTIVATOR_PORTAL)")
+	pf.StringVar(&f.App, "app", "", "the app's id on the portal, the number after ?id= on its Review & Manage Downloads page (env ACTIVATOR_APP)")
+	pf.StringVar(&f.StatePath, "state", "", "state database file (env ACTIVATOR_STATE; default $XDG_STATE_HOME/activator/state.db)")
+	pf.StringVarP(&f.Output, "output", "o", OutputTable, "output format: table, json or csv")
+	pf.StringVar(&f.Cookie, "cookie", "", "session as a Cookie header value (env ACTIVATOR_COOKIE); prefer --cookie-file or `activator login`")
+	pf.StringVar(&f.CookieFile, "cookie-file", "", "session from a file: Netscape cookies.txt or one Cookie header line")
+	pf.BoolVarP(&f.Quiet, "quiet", "q", false, "print only errors and the final summary")
+	pf.BoolVarP(&f.Verbose, "verbose", "v", false, "print every portal call")
+}
+
+// resolve fills unset global flags from the environment and checks them.
+func (f *Factory) resolve(cmd *cobra.Command) error {
+	fl := cmd.Flags()
+	fromEnv := func(name, env string, dst *string) {
+		if !fl.Changed(name) {
+			if v := strings.TrimSpace(f.Getenv(env)); v != "" {
+				*dst = v
+			}
+		}
+	}
+	fromEnv("portal", "ACTIVATOR_PORTAL", &f.Portal)
+	fromEnv("app", "ACTIVATOR_APP", &f.App)
+	fromEnv("state", "ACTIVATOR_STATE", &f.StatePath)
+	fromEnv("cookie", "ACTIVATOR_COOKIE", &f.Cookie)
+	fromEnv("cookie-file", "ACTIVATOR_COOKIE_FILE", &f.CookieFile)
+	f.Portal = strings.TrimRight(strings.TrimSpace(f.Portal), "/")
+	switch f.Output {
+	case OutputTable, OutputJSON, OutputCSV:
+	default:
+		return UsageErrorf("--output %q is not one of table, json, csv", f.Output)
+	}
+	if f.Quiet && f.Verbose {
+		return UsageErrorf("--quiet and --verbose cannot be used together")
+	}
+	return nil
+}
+
+// CheckPortal validates --portal.
+func (f *Factory) CheckPortal() (*url.URL, error) {
+	u, err := url.Parse(f.Portal)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return nil, UsageErrorf("--portal %q is not an http(s) URL: use the portal's address, e.g. %s", f.Portal, portal.DefaultBaseURL)
+	}
+	return u, nil
+}
+
+// CheckApp validates --app.
+func (f *Factory) CheckApp() error {
+	if f.App == "" {
+		return UsageErrorf("no app id: pass --app (the number after ?id= on the app's Review & Manage Downloads page) or set ACTIVATOR_APP")
+	}
+	for _, r := range f.App {
+		if r < '0' || r > '9' {
+			return UsageErrorf("--app %q is not a number: pass the number after ?id= on the app's Review & Manage Downloads page", f.App)
+		}
+	}
+	return nil
+}
+
+// StateDir is the directory holding the database, session and profile: the
+// database's directory when --state is given.
+func (f *Factory) StateDir() (string, error) {
+	if f.StatePath != "" {
+		return filepath.Dir(f.StatePath), nil
+	}
+	return store.StateDir()
+}
+
+// SessionPath is where `activator login` stores the session.
+func (f *Factory) SessionPath() (string, error) {
+	dir, err := f.StateDir()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(dir, session.FileName), nil
+}
+
+// Store opens the state database once.
+func (f *Factory) Store(ctx context.Context) (*store.Store, error) {
+	if f.store != nil {
+		return f.store, nil
+	}
+	path := f.StatePath
+	if path == "" {
+		p, err := store.DefaultPath()
+		if err != nil {
+			return nil, UsageError(err)
+		}
+		path = p
+	}
+	s, err := store.Open(ctx, path)
+	if err != nil {
+		return nil, err
+	}
+	f.store = s
+	return s, nil
+}
+
+// AppRow is the state database's row for --portal and --app.
+func (f *Factory) AppRow(ctx context.Context) (store.App, error) {
+	if f.app != nil {
+		return *f.app, nil
+	}
+	if _, err := f.CheckPortal(); err != nil {
+		return store.App{}, err
+	}
+	if err := f.CheckApp(); err != nil {
+		return store.App{}, err
+	}
+	s, err := f.Store(ctx)
+	if err != nil {
+		return store.App{}, err
+	}
+	a, err := s.App(ctx, f.Portal, f.App)
+	if err != nil {
+		return a, err
+	}
+	f.app = &a
+	return a, nil
+}
+
+// SessionCookies returns the session to use and where it came from:
+// --cookie, ACTIVATOR_COOKIE, --cookie-file, or the stored session.
+func (f *Factory) SessionCookies() (cookies, source string, err error) {
+	u, err := f.CheckPortal()
+	if err != nil {
+		return "", "", err
+	}
+	if f.Cookie != "" {
+		return f.Cookie, "--cookie", nil
+	}
+	if f.CookieFile != "" {
+		c, err := session.ReadCookieFile(f.CookieFile, u.Host)
+		if err != nil {
+			return "", "", UsageError(err)
+		}
+		return c, "--cookie-file", nil
+	}
+	path, err := f.SessionPath()
+	if err != nil {
+		return "", "", err
+	}
+	st, err := session.Load(path)
+	if errors.Is(err, session.ErrNoSession) {
+		return "", "", &portal.SessionError{Reason: "no session: run `activator login`, or pass --cookie-file"}
+	}
+	if err != nil {
+		return "", "", err
+	}
+	if st.Portal != "" && strings.TrimRight(st.Portal, "/") != f.Portal {
+		return "", "", &portal.SessionError{Reason: fmt.Sprintf("the stored session is for %s, not %s: run `activator login --portal %s`", st.Portal, f.Portal, f.Portal)}
+	}
+	return st.Cookies, "stored session", nil
+}
+
+// PortalClient returns a client for --portal and --app with the session,
+// not yet connected.
+func (f *Factory) PortalClient() (*portal.Client, error) {
+	if _, err := f.CheckPortal(); err != nil {
+		return nil, err
+	}
+	if err := f.CheckApp(); err != nil {
+		return nil, err
+	}
+	cookies, _, err := f.SessionCookies()
+	if err != nil {
+		return nil, err
+	}
+	c, err := portal.New(portal.Options{BaseURL: f.Portal, AppID: f.App, Cookies: cookies, HTTPClient: f.HTTPClient, UserAgent: "activator/" + Version})
+	if err != nil {
+		return nil, UsageError(err)
+	}
+	return c, nil
+}
+
+// Close releases what the Factory opened.
+func (f *Factory) Close() {
+	if f.store != nil {
+		f.store.Close()
+		f.store = nil
+	}
+}
+
+// Logf prints a progress line to stderr unless --quiet.
+func (f *Factory) Logf(format string, args ...any) {
+	if f.Quiet {
+		return
+	}
+	fmt.Fprintf(f.IO.ErrOut, format+"\n", args...)
+}
+
+// Debugf prints a line to stderr with --verbose.
+func (f *Factory) Debugf(format string, args ...any) {
+	if f.Verbose {
+		fmt.Fprintf(f.IO.ErrOut, format+"\n", args...)
+	}
+}
+
+func isTerminal(fh *os.File) bool { return term.IsTerminal(int(fh.Fd())) }
+
+// classify maps an error to its exit code and the one line Main prints.
+func classify(err error) (int, string) {
+	var ee *ExitError
+	if errors.As(err, &ee) {
+		if ee.Err == nil {
+			return ee.Code, ""
+		}
+		// A typed cause inside decides the message hint but not the code.
+		return ee.Code, ee.Err.Error()
+	}
+	if errors.Is(err, ErrInterrupted) || errors.Is(err, context.Canceled) {
+		return ExitInterrupted, "interrupted"
+	}
+	if errors.Is(err, portal.ErrNotSignedIn) {
+		msg := err.Error()
+		if !strings.Contains(msg, "activator login") {
+			msg += ": sign in again with `activator login`, or pass a fresh --cookie-file"
+		}
+		return ExitSession, msg
+	}
+	var (
+		appNF *portal.AppNotFoundError
+		pe    *portal.PortalError
+		ne    *portal.NetworkError
+		se    *portal.ServerError
+		rl    *portal.RateLimitError
+		me    *portal.MalformedError
+		le    *store.LockError
+	)
+	switch {
+	case errors.As(err, &appNF):
+		return ExitUsage, err.Error()
+	case errors.Is(err, store.ErrNotDatabase), errors.Is(err, store.ErrNewerSchema):
+		return ExitUsage, err.Error()
+	case errors.As(err, &le):
+		return ExitUnavailable, err.Error()
+	case errors.As(err, &ne), errors.As(err, &se), errors.As(err, &rl):
+		return ExitUnavailable, err.Error() + " (try again later; check --portal)"
+	case errors.As(err, &me), errors.As(err, &pe):
+		return ExitUnavailable, err.Error()
+	case errors.Is(err, context.DeadlineExceeded):
+		return ExitUnavailable, err.Error()
+	}
+	return ExitFailures, err.Error()
+}

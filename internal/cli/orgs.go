@@ -1,0 +1,332 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/activator-dev/activator/internal/orgsync"
+	"github.com/activator-dev/activator/internal/pace"
+	"github.com/activator-dev/activator/internal/portal"
+	"github.com/activator-dev/activator/internal/store"
+	"github.com/spf13/cobra"
+)
+
+// NewCmdOrgs groups the organization commands.
+func NewCmdOrgs(f *Factory) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "orgs",
+		Short: "List the organizations the app is delivered to",
+	}
+	cmd.AddCommand(NewCmdOrgsSync(f, nil), NewCmdOrgsList(f, nil))
+	return cmd
+}
+
+// StatusName is a person's word for an Approved value.
+func StatusName(s int) string {
+	switch s {
+	case portal.StatusNotResponded:
+		return "not-responded"
+	case portal.StatusEnabled:
+		return "enabled"
+	case portal.StatusNonProdOnly:
+		return "nonprod-only"
+	}
+	return "unknown(" + strconv.Itoa(s) + ")"
+}
+
+// parseStatus accepts a status name or number.
+func parseStatus(s string) (int, bool, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "not-responded", "pending", "0":
+		return portal.StatusNotResponded, false, nil
+	case "enabled", "1":
+		return portal.StatusEnabled, false, nil
+	case "nonprod-only", "nonprod", "3":
+		return portal.StatusNonProdOnly, false, nil
+	case "unknown":
+		return 0, true, nil
+	}
+	if n, err := strconv.Atoi(s); err == nil {
+		return n, false, nil
+	}
+	return 0, false, UsageErrorf("--status %q is not one of not-responded, enabled, nonprod-only, unknown (or a number)", s)
+}
+
+// SyncOptions are `orgs sync`'s options.
+type SyncOptions struct {
+	F        *Factory
+	PageSize int
+	Rate     float64
+}
+
+// NewCmdOrgsSync builds `orgs sync`.
+func NewCmdOrgsSync(f *Factory, runF func(*SyncOptions) error) *cobra.Command {
+	opts := &SyncOptions{F: f}
+	cmd := &cobra.Command{
+		Use:   "sync",
+		Short: "Fetch every organization from the portal and report what changed",
+		Long: `Fetches every page of the app's organizations from the portal, stores them, and
+reports what changed since the previous sync: new organizations, renamed ones (same
+OrgId, new name), ones no longer listed, and status changes.`,
+		Example: `  activator orgs sync --app 50741
+  activator orgs sync --output json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if runF != nil {
+				return runF(opts)
+			}
+			return syncRun(cmd.Context(), opts)
+		},
+	}
+	cmd.Flags().IntVar(&opts.PageSize, "page-size", portal.DefaultPageSize, "organizations per LoadDownloads call")
+	cmd.Flags().Float64Var(&opts.Rate, "rate", pace.DefaultRate, "portal calls per second at most")
+	return cmd
+}
+
+func syncRun(ctx context.Context, opts *SyncOptions) error {
+	f := opts.F
+	if opts.PageSize < 1 || opts.PageSize > 1000 {
+		return UsageErrorf("--page-size %d is out of range: use 1 to 1000", opts.PageSize)
+	}
+	if opts.Rate <= 0 {
+		return UsageErrorf("--rate must be above 0")
+	}
+	rep, err := f.syncOrgs(ctx, opts.PageSize, pace.New(opts.Rate, pace.DefaultRetries))
+	if err != nil {
+		return err
+	}
+	if f.Output == OutputJSON {
+		return writeJSON(f.IO.Out, rep)
+	}
+	printSyncReport(f, rep)
+	return nil
+}
+
+// connect returns a client whose session has been checked against the
+// management page.
+func (f *Factory) connect(ctx context.Context, p *pace.Pacer) (*portal.Client, error) {
+	c, err := f.PortalClient()
+	if err != nil {
+		return nil, err
+	}
+	if _, err := p.Do(ctx, func() error { return c.Connect(ctx) }); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// syncOrgs lists every organization, paced, and records the sync.
+func (f *Factory) syncOrgs(ctx context.Context, pageSize int, p *pace.Pacer) (*orgsync.Report, error) {
+	app, err := f.AppRow(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s, err := f.Store(ctx)
+	if err != nil {
+		return nil, err
+	}
+	c, err := f.connect(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	load := func(ctx context.Context, page, size int) ([]portal.Download, error) {
+		var ds []portal.Download
+		_, err := p.Do(ctx, func() error {
+			var err error
+			ds, err = c.LoadDownloads(ctx, page, size)
+			return err
+		})
+		return ds, err
+	}
+	return orgsync.Run(ctx, orgsync.Options{
+		Store: s, App: app, Load: load, PageSize: pageSize, Now: f.Now,
+		OnPage: func(page, got, total int) { f.Debugf("page %d: %d organizations (%d so far)", page, got, total) },
+	})
+}
+
+func printSyncReport(f *Factory, r *orgsync.Report) {
+	w := f.IO.Out
+	fmt.Fprintf(w, "Synced %s in %s.\n", plural(r.Total, "organization"), r.Duration.Round(time.Millisecond))
+	if r.First {
+		fmt.Fprintln(w, "First sync for this app: every organization is new.")
+	} else if !r.Changed() {
+		fmt.Fprintln(w, "No changes since the previous sync.")
+	}
+	section := func(title string, cs []orgsync.Change, line func(orgsync.Change) string) {
+		if len(cs) == 0 || (r.First && title == "New") {
+			return
+		}
+		fmt.Fprintf(w, "%s (%d):\n", title, len(cs))
+		for _, c := range cs {
+			fmt.Fprintf(w, "  %s\n", line(c))
+		}
+	}
+	section("New", r.Added, func(c orgsync.Change) string { return fmt.Sprintf("%-6s %s", c.OrgID, c.Name) })
+	section("Renamed", r.Renamed, func(c orgsync.Change) string { return fmt.Sprintf("%-6s %q -> %q", c.OrgID, c.Old, c.New) })
+	section("No longer listed", r.Gone, func(c orgsync.Change) string { return fmt.Sprintf("%-6s %s", c.OrgID, c.Old) })
+	section("Listed again", r.Returned, func(c orgsync.Change) string { return fmt.Sprintf("%-6s %s", c.OrgID, c.Name) })
+	section("Status changed", r.Status, func(c orgsync.Change) string {
+		return fmt.Sprintf("%-6s %s: %s -> %s", c.OrgID, c.Name, statusWord(c.Old), statusWord(c.New))
+	})
+	fmt.Fprintf(w, "Status: %s\n", countsLine(r.Counts))
+}
+
+func statusWord(s string) string {
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		return s
+	}
+	return StatusName(n)
+}
+
+// countsLine renders counts per status in a fixed order.
+func countsLine(c map[int]int) string {
+	var parts []string
+	for _, s := range []int{portal.StatusEnabled, portal.StatusNonProdOnly, portal.StatusNotResponded} {
+		parts = append(parts, fmt.Sprintf("%d %s", c[s], StatusName(s)))
+	}
+	for s, n := range c {
+		if s != portal.StatusEnabled && s != portal.StatusNonProdOnly && s != portal.StatusNotResponded {
+			parts = append(parts, fmt.Sprintf("%d %s", n, StatusName(s)))
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+// ListOptions are `orgs list`'s options.
+type ListOptions struct {
+	F      *Factory
+	Status []string
+	New    bool
+	Gone   bool
+}
+
+// NewCmdOrgsList builds `orgs list`.
+func NewCmdOrgsList(f *Factory, runF func(*ListOptions) error) *cobra.Command {
+	opts := &ListOptions{F: f}
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "List the organizations from the last sync (no portal call)",
+		Example: `  activator orgs list --status not-responded
+  activator orgs list --new --output json
+  activator orgs list --output csv > orgs.csv`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if runF != nil {
+				return runF(opts)
+			}
+			return listRun(cmd.Context(), opts)
+		},
+	}
+	cmd.Flags().StringSliceVar(&opts.Status, "status", nil, "only these statuses: not-responded, enabled, nonprod-only, unknown (repeatable)")
+	cmd.Flags().BoolVar(&opts.New, "new", false, "only organizations that were new at the last sync")
+	cmd.Flags().BoolVar(&opts.Gone, "gone", false, "only organizations the last sync no longer listed (hidden otherwise)")
+	return cmd
+}
+
+// OrgJSON is an organization in --output json.
+type OrgJSON struct {
+	OrgID      string     `json:"orgId"`
+	Name       string     `json:"name"`
+	ECMId      string     `json:"ecmId"`
+	Status     int        `json:"status"`
+	StatusName string     `json:"statusName"`
+	FirstSeen  time.Time  `json:"firstSeen"`
+	LastSeen   time.Time  `json:"lastSeen"`
+	GoneSince  *time.Time `json:"goneSince,omitempty"`
+}
+
+func listRun(ctx context.Context, opts *ListOptions) error {
+	f := opts.F
+	type filter struct {
+		status  int
+		unknown bool
+	}
+	var filters []filter
+	for _, s := range opts.Status {
+		st, unk, err := parseStatus(s)
+		if err != nil {
+			return err
+		}
+		filters = append(filters, filter{st, unk})
+	}
+	app, err := f.AppRow(ctx)
+	if err != nil {
+		return err
+	}
+	s, err := f.Store(ctx)
+	if err != nil {
+		return err
+	}
+	orgs, err := s.Orgs(ctx, app.ID)
+	if err != nil {
+		return err
+	}
+	var newIDs map[string]bool
+	if opts.New {
+		newIDs = map[string]bool{}
+		if last, err := s.LastSync(ctx, app.ID); err != nil {
+			return err
+		} else if last != nil {
+			evs, err := s.SyncEvents(ctx, last.ID)
+			if err != nil {
+				return err
+			}
+			for _, e := range evs {
+				if e.Kind == store.EventNew || e.Kind == store.EventReturned {
+					newIDs[e.OrgID] = true
+				}
+			}
+		}
+	}
+	keep := func(o store.Org) bool {
+		if (o.GoneSince != nil) != opts.Gone {
+			return false
+		}
+		if newIDs != nil && !newIDs[o.OrgID] {
+			return false
+		}
+		if len(filters) == 0 {
+			return true
+		}
+		for _, fl := range filters {
+			known := o.Status == portal.StatusNotResponded || o.Status == portal.StatusEnabled || o.Status == portal.StatusNonProdOnly
+			if (fl.unknown && !known) || (!fl.unknown && o.Status == fl.status) {
+				return true
+			}
+		}
+		return false
+	}
+	var out []OrgJSON
+	for _, o := range orgs {
+		if keep(o) {
+			out = append(out, OrgJSON{OrgID: o.OrgID, Name: o.Name, ECMId: o.ECMId, Status: o.Status, StatusName: StatusName(o.Status),
+				FirstSeen: o.FirstSeen, LastSeen: o.LastSeen, GoneSince: o.GoneSince})
+		}
+	}
+	if f.Output == OutputJSON {
+		if out == nil {
+			out = []OrgJSON{}
+		}
+		return writeJSON(f.IO.Out, out)
+	}
+	if len(orgs) == 0 && f.Output == OutputTable {
+		fmt.Fprintln(f.IO.ErrOut, "No organizations stored for this app yet: run `activator orgs sync`.")
+		return nil
+	}
+	t := newTable(f.IO.Out, f.Output == OutputCSV, "ORGID", "NAME", "ECMID", "STATUS", "FIRST SEEN")
+	if f.Output == OutputCSV {
+		t.header = []string{"orgId", "name", "ecmId", "status", "statusName", "firstSeen", "lastSeen"}
+	}
+	for _, o := range out {
+		if f.Output == OutputCSV {
+			t.add(o.OrgID, o.Name, o.ECMId, o.Status, o.StatusName, o.FirstSeen.Format(time.RFC3339), o.LastSeen.Format(time.RFC3339))
+		} else {
+			t.add(o.OrgID, o.Name, o.ECMId, o.StatusName, o.FirstSeen.Format("2006-01-02"))
+		}
+	}
+	return t.flush()
+}

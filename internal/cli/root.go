@@ -1,0 +1,193 @@
+// Package cli is activator's command line.
+//
+// Each command has an options struct, a NewCmdX that binds flags into it, and
+// an xRun that does the work with its dependencies injected through the
+// Factory (IO streams, HTTP client, clock, state store), so flag parsing and
+// behaviour are tested apart. Commands return errors; only Main prints them
+// and maps them to exit codes.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+)
+
+// Exit codes, documented in the README.
+const (
+	ExitOK          = 0   // done
+	ExitFailures    = 1   // finished with per-organization failures (or findings)
+	ExitUsage       = 2   // bad usage or bad input
+	ExitSession     = 3   // not signed in, or the session lapsed
+	ExitUnavailable = 4   // portal unavailable or run aborted
+	ExitInterrupted = 130 // interrupted (Ctrl-C)
+)
+
+// ExitError carries an exit code. With a nil Err, Main prints nothing: the
+// command already said what happened (a summary with failures, findings).
+type ExitError struct {
+	Code int
+	Err  error
+}
+
+func (e *ExitError) Error() string {
+	if e.Err == nil {
+		return fmt.Sprintf("exit status %d", e.Code)
+	}
+	return e.Err.Error()
+}
+
+// Unwrap returns the underlying error.
+func (e *ExitError) Unwrap() error { return e.Err }
+
+// UsageErrorf is a bad-usage or bad-input error (exit 2). The message should
+// name the problem and the fix.
+func UsageErrorf(format string, args ...any) error {
+	return &ExitError{Code: ExitUsage, Err: fmt.Errorf(format, args...)}
+}
+
+// UsageError marks err as bad input (exit 2).
+func UsageError(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &ExitError{Code: ExitUsage, Err: err}
+}
+
+// SilentExit ends the command with code and no further message.
+func SilentExit(code int) error { return &ExitError{Code: code} }
+
+// IOStreams are the command's standard streams and what they are attached to.
+type IOStreams struct {
+	In     io.Reader
+	Out    io.Writer
+	ErrOut io.Writer
+	// InTTY and OutTTY say whether stdin and stdout are terminals: prompts
+	// need the first, progress bars and colour the second.
+	InTTY, OutTTY, ErrTTY bool
+	// NoColor is set by NO_COLOR.
+	NoColor bool
+}
+
+// SystemIO returns the process's streams.
+func SystemIO() *IOStreams {
+	return &IOStreams{
+		In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr,
+		InTTY: isTerminal(os.Stdin), OutTTY: isTerminal(os.Stdout), ErrTTY: isTerminal(os.Stderr),
+		NoColor: os.Getenv("NO_COLOR") != "",
+	}
+}
+
+// Main runs the command line with the process's arguments and returns the
+// exit code. It is the only place that prints errors.
+func Main() int {
+	ctx, stop := interruptContext()
+	defer stop()
+	return Run(ctx, os.Args[1:], SystemIO(), os.Getenv)
+}
+
+// interruptContext is cancelled on the first SIGINT or SIGTERM; a second one
+// ends the process at once.
+func interruptContext() (context.Context, func()) {
+	ctx, cancel := context.WithCancelCause(context.Background())
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		if _, ok := <-ch; ok {
+			cancel(ErrInterrupted)
+			signal.Reset(os.Interrupt, syscall.SIGTERM)
+		}
+	}()
+	return ctx, func() { signal.Stop(ch); close(ch); cancel(nil) }
+}
+
+// ErrInterrupted is the cause of the context's cancellation on Ctrl-C.
+var ErrInterrupted = errors.New("interrupted")
+
+// Run runs the command line with args and returns the exit code.
+func Run(ctx context.Context, args []string, ios *IOStreams, getenv func(string) string) int {
+	f := &Factory{IO: ios, Getenv: getenv, Now: time.Now, HTTPClient: &http.Client{Timeout: 60 * time.Second}}
+	defer f.Close()
+	root := NewCmdRoot(f)
+	root.SetArgs(args)
+	root.SetIn(ios.In)
+	root.SetOut(ios.Out)
+	root.SetErr(ios.ErrOut)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return ExitOK
+	}
+	if !f.ran {
+		// cobra refused the arguments before any command ran.
+		err = UsageError(err)
+	}
+	code, msg := classify(err)
+	if msg != "" {
+		fmt.Fprintln(ios.ErrOut, "activator: "+oneLine(msg))
+	}
+	return code
+}
+
+func oneLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = s[:i]
+	}
+	return s
+}
+
+// NewCmdRoot builds the command tree.
+func NewCmdRoot(f *Factory) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "activator",
+		Short: "Activate a SMART on FHIR app at every organization on Epic's vendor portal",
+		Long: `activator keeps a patient-facing SMART on FHIR app activated at every organization
+listed on Epic's vendor management portal: it lists the organizations, uploads the
+app's RSA public keys (direct JWKS) to each one, paced and resumable, records every
+step in a local SQLite database, and notices new and renamed organizations.`,
+		Example: `  activator login --app 50741
+  activator orgs sync
+  activator activate --jwks-url https://app.example.com/.well-known/jwks.json --dry-run
+  activator activate --jwks-url https://app.example.com/.well-known/jwks.json --yes`,
+		SilenceErrors: true,
+		SilenceUsage:  true,
+		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
+			f.ran = true
+			return f.resolve(cmd)
+		},
+	}
+	f.bindGlobalFlags(root)
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return UsageErrorf("%v (see `%s --help`)", err, c.CommandPath())
+	})
+	root.AddCommand(
+		NewCmdOrgs(f),
+		NewCmdVersion(f),
+	)
+	return root
+}
+
+// Version is set at build time with -ldflags "-X .../internal/cli.Version=...".
+var Version = "dev"
+
+// NewCmdVersion prints the version.
+func NewCmdVersion(f *Factory) *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print activator's version",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			fmt.Fprintln(f.IO.Out, "activator "+Version)
+			return nil
+		},
+	}
+}

@@ -1,0 +1,155 @@
+// Package pace spaces out portal calls and retries the ones that may
+// succeed later.
+//
+// The portal documents no limit. The only published automation made one
+// call at a time, 500 ms apart, so the default is at most 2 calls a second
+// across all workers. A 429 is obeyed (its Retry-After, if any) and lowers
+// the pace for the rest of the run; 5xx and network failures are retried
+// with exponential backoff and full jitter, a bounded number of times.
+package pace
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/activator-dev/activator/internal/portal"
+	"golang.org/x/time/rate"
+)
+
+// DefaultRate is calls per second across all workers: the pace of the only
+// published automation (one call every 500 ms).
+const DefaultRate = 2.0
+
+// DefaultRetries is how many times a retryable failure is repeated before
+// the call counts as failed: enough to ride out a short outage (about a
+// minute with the backoff below), not enough to hammer a broken portal.
+const DefaultRetries = 6
+
+// DefaultBackoff is the first backoff after a 5xx or network failure; it
+// doubles each time up to MaxBackoff.
+const DefaultBackoff = time.Second
+
+// MaxBackoff caps a single wait.
+const MaxBackoff = 30 * time.Second
+
+// MinRate is the slowest a run is slowed to by 429s: one call every 10 s.
+const MinRate = 0.1
+
+// Pacer is shared by every worker of a run.
+type Pacer struct {
+	lim     *rate.Limiter
+	retries int
+	backoff time.Duration
+	sleep   func(context.Context, time.Duration) error
+
+	mu        sync.Mutex
+	throttled int // 429s seen
+	hold      time.Time
+}
+
+// New returns a Pacer allowing r calls per second (burst 1).
+func New(r float64, retries int) *Pacer {
+	if r <= 0 {
+		r = DefaultRate
+	}
+	if retries < 0 {
+		retries = DefaultRetries
+	}
+	return &Pacer{lim: rate.NewLimiter(rate.Limit(r), 1), retries: retries, backoff: DefaultBackoff, sleep: sleepCtx}
+}
+
+// SetBackoff changes the first backoff (tests use a short one).
+func (p *Pacer) SetBackoff(d time.Duration) { p.backoff = d }
+
+// Rate is the current pace in calls per second.
+func (p *Pacer) Rate() float64 { return float64(p.lim.Limit()) }
+
+// Throttled is how many 429 answers the run has seen.
+func (p *Pacer) Throttled() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.throttled
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// Wait blocks until the next call may start: after any Retry-After hold
+// and within the rate.
+func (p *Pacer) Wait(ctx context.Context) error {
+	p.mu.Lock()
+	hold := time.Until(p.hold)
+	p.mu.Unlock()
+	if err := p.sleep(ctx, hold); err != nil {
+		return err
+	}
+	return p.lim.Wait(ctx)
+}
+
+// Do runs call within the pace, repeating it while it fails in a retryable
+// way (see portal.Retryable). It returns the number of attempts made and the
+// last error. A cancelled ctx stops the waiting, not a call in flight: the
+// caller decides which context the call itself gets.
+func (p *Pacer) Do(ctx context.Context, call func() error) (int, error) {
+	var err error
+	for attempt := 1; ; attempt++ {
+		if werr := p.Wait(ctx); werr != nil {
+			if err == nil {
+				err = werr
+			}
+			return attempt - 1, err
+		}
+		err = call()
+		if err == nil || !portal.Retryable(err) || attempt > p.retries {
+			return attempt, err
+		}
+		var rl *portal.RateLimitError
+		if errors.As(err, &rl) {
+			p.onRateLimit(rl.RetryAfter)
+			continue
+		}
+		back := p.backoff << (attempt - 1)
+		if back > MaxBackoff || back <= 0 {
+			back = MaxBackoff
+		}
+		// Full jitter: workers that failed together do not retry together.
+		back = time.Duration(rand.Int64N(int64(back)) + 1)
+		if serr := p.sleep(ctx, back); serr != nil {
+			return attempt, err
+		}
+	}
+}
+
+// onRateLimit holds every worker for Retry-After (or one interval when the
+// portal gave none) and lowers the pace by a quarter.
+func (p *Pacer) onRateLimit(after time.Duration) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.throttled++
+	cur := float64(p.lim.Limit())
+	if after <= 0 {
+		after = time.Duration(float64(time.Second) / cur)
+	}
+	if until := time.Now().Add(after); until.After(p.hold) {
+		p.hold = until
+	}
+	next := cur * 0.75
+	if next < MinRate {
+		next = MinRate
+	}
+	p.lim.SetLimit(rate.Limit(next))
+}

@@ -1,0 +1,380 @@
+// Package portal is a client for the vendor management portal's undocumented
+// JSON calls: the management page (for the anti-forgery token),
+// LoadDownloads and ApproveDownload.
+//
+// The portal is a browser application, not an API: a session is a set of
+// cookies from a browser sign-in, every JSON call carries the page's
+// anti-forgery token, and a lapsed session shows up as a redirect to the
+// sign-in page or as HTML where JSON was expected. The client never follows
+// redirects, so a lapsed session is always recognised as such and never
+// parsed as success. Every answer is classified into a typed error the caller
+// can branch on; see errors.go.
+//
+// The client knows HTTP and JSON only. Pacing, retries and bookkeeping belong
+// to its callers. Cookie and token values are never part of an error or log.
+package portal
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html"
+	"io"
+	"mime"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// DefaultBaseURL is Epic's developer portal.
+const DefaultBaseURL = "https://fhir.epic.com"
+
+// DefaultTimeout bounds one portal call. ApproveDownload has been seen to
+// take a few seconds at busy times; a minute leaves room without letting a
+// hung connection stall a run for ever.
+const DefaultTimeout = 60 * time.Second
+
+// MaxAnswerBytes bounds how much of one answer is read. A 500-organization
+// page is about 100 KB; 32 MB allows pages of tens of thousands.
+const MaxAnswerBytes = 32 << 20
+
+// TokenHeader is the request header that carries the anti-forgery token.
+const TokenHeader = "RequestVerificationToken"
+
+// TokenField is the hidden input on the management page that holds it.
+const TokenField = "__RequestVerificationToken"
+
+// Options configure a Client.
+type Options struct {
+	// BaseURL is the portal, e.g. https://fhir.epic.com.
+	BaseURL string
+	// AppID is the app's numeric id on the portal.
+	AppID string
+	// Cookies is the session: the value of a Cookie header
+	// ("name=value; name2=value2").
+	Cookies string
+	// HTTPClient is used for transport; its Jar and CheckRedirect are not
+	// used (the client keeps its own jar and never follows redirects).
+	HTTPClient *http.Client
+	// UserAgent, when set, is sent on every call.
+	UserAgent string
+}
+
+// Client calls the portal for one app with one session.
+type Client struct {
+	base  *url.URL
+	app   string
+	hc    *http.Client
+	jar   *cookiejar.Jar
+	ua    string
+	token string
+}
+
+// New returns a client. It checks the base URL and app id but does not call
+// the portal; Connect does.
+func New(o Options) (*Client, error) {
+	u, err := url.Parse(strings.TrimRight(o.BaseURL, "/"))
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return nil, fmt.Errorf("portal URL %q is not an http(s) URL: use e.g. --portal %s", o.BaseURL, DefaultBaseURL)
+	}
+	if o.AppID == "" {
+		return nil, errors.New("no app id: pass --app (the number after ?id= on the app's Review & Manage Downloads page) or set ACTIVATOR_APP")
+	}
+	if strings.TrimFunc(o.AppID, func(r rune) bool { return r >= '0' && r <= '9' }) != "" {
+		return nil, fmt.Errorf("app id %q is not a number: pass the number after ?id= on the app's Review & Manage Downloads page", o.AppID)
+	}
+	jar, _ := cookiejar.New(nil)
+	jar.SetCookies(u, ParseCookieHeader(o.Cookies))
+	base := o.HTTPClient
+	if base == nil {
+		base = &http.Client{Timeout: DefaultTimeout}
+	}
+	hc := &http.Client{
+		Transport: base.Transport,
+		Timeout:   base.Timeout,
+		Jar:       jar,
+		CheckRedirect: func(*http.Request, []*http.Request) error {
+			return http.ErrUseLastResponse
+		},
+	}
+	return &Client{base: u, app: o.AppID, hc: hc, jar: jar, ua: o.UserAgent}, nil
+}
+
+// ParseCookieHeader parses a Cookie header value into cookies, skipping
+// malformed pairs.
+func ParseCookieHeader(v string) []*http.Cookie {
+	v = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(v), "Cookie:"))
+	if v == "" {
+		return nil
+	}
+	cs, err := http.ParseCookie(v)
+	if err == nil {
+		return cs
+	}
+	// Fall back to pair by pair, keeping the well-formed ones.
+	var out []*http.Cookie
+	for _, part := range strings.Split(v, ";") {
+		if c, err := http.ParseCookie(strings.TrimSpace(part)); err == nil {
+			out = append(out, c...)
+		}
+	}
+	return out
+}
+
+// AppID is the app the client works for.
+func (c *Client) AppID() string { return c.app }
+
+// BaseURL is the portal's address.
+func (c *Client) BaseURL() string { return c.base.String() }
+
+// Cookies returns the session's cookies as a Cookie header value, including
+// any the portal renewed during the calls, so a caller can store them.
+func (c *Client) Cookies() string {
+	var parts []string
+	for _, ck := range c.jar.Cookies(c.base) {
+		parts = append(parts, ck.Name+"="+ck.Value)
+	}
+	return strings.Join(parts, "; ")
+}
+
+// ManagementPath is the app's Review & Manage Downloads page.
+func (c *Client) ManagementPath() string {
+	return "/Developer/Management?id=" + url.QueryEscape(c.app)
+}
+
+// Connect loads the management page and keeps its anti-forgery token for
+// the JSON calls. It is the check that the session is signed in and the app
+// id is right.
+func (c *Client) Connect(ctx context.Context) error {
+	req, err := c.newRequest(ctx, http.MethodGet, c.ManagementPath(), nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Accept", "text/html")
+	resp, body, err := c.do(req)
+	if err != nil {
+		return err
+	}
+	switch {
+	case isRedirect(resp.StatusCode):
+		return &SessionError{Reason: "the management page redirected to " + locationPath(resp)}
+	case resp.StatusCode == http.StatusNotFound:
+		return &AppNotFoundError{AppID: c.app}
+	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
+		return &SessionError{Reason: fmt.Sprintf("the management page answered HTTP %d", resp.StatusCode)}
+	}
+	if err := statusError(resp); err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return &MalformedError{What: fmt.Sprintf("the management page answered HTTP %d", resp.StatusCode)}
+	}
+	tok := FindToken(string(body))
+	if tok == "" {
+		if looksLikeSignIn(string(body)) {
+			return &SessionError{Reason: "the portal showed its sign-in page"}
+		}
+		return &MalformedError{What: "the management page has no anti-forgery token; is --portal the vendor portal (" + DefaultBaseURL + ")?"}
+	}
+	c.token = tok
+	return nil
+}
+
+var (
+	inputTag = regexp.MustCompile(`(?is)<input\b[^>]*>`)
+	attrRe   = regexp.MustCompile(`(?is)([a-z_:][-a-z0-9_:.]*)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))`)
+	signInRe = regexp.MustCompile(`(?i)type\s*=\s*["']?password|sign[ -]?in|log[ -]?in`)
+)
+
+// FindToken returns the value of the __RequestVerificationToken hidden input
+// in an HTML page, or "" when there is none.
+func FindToken(page string) string {
+	for _, tag := range inputTag.FindAllString(page, -1) {
+		var name, value string
+		for _, m := range attrRe.FindAllStringSubmatch(tag, -1) {
+			v := m[2] + m[3] + m[4]
+			switch strings.ToLower(m[1]) {
+			case "name":
+				name = v
+			case "value":
+				value = html.UnescapeString(v)
+			}
+		}
+		if name == TokenField && value != "" {
+			return value
+		}
+	}
+	return ""
+}
+
+func looksLikeSignIn(page string) bool { return signInRe.MatchString(page) }
+
+func (c *Client) newRequest(ctx context.Context, method, path string, form url.Values) (*http.Request, error) {
+	u := *c.base
+	p, q, _ := strings.Cut(path, "?")
+	u.Path = strings.TrimRight(c.base.Path, "/") + p
+	u.RawQuery = q
+	var body io.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u.String(), body)
+	if err != nil {
+		return nil, fmt.Errorf("build request: %w", err)
+	}
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded; charset=UTF-8")
+		req.Header.Set("X-Requested-With", "XMLHttpRequest")
+	}
+	if c.ua != "" {
+		req.Header.Set("User-Agent", c.ua)
+	}
+	return req, nil
+}
+
+func (c *Client) do(req *http.Request) (*http.Response, []byte, error) {
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		if ctxErr := req.Context().Err(); ctxErr != nil {
+			return nil, nil, ctxErr
+		}
+		return nil, nil, &NetworkError{Err: stripURL(err)}
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxAnswerBytes))
+	if err != nil {
+		if ctxErr := req.Context().Err(); ctxErr != nil {
+			return nil, nil, ctxErr
+		}
+		return nil, nil, &NetworkError{Err: fmt.Errorf("read answer: %w", err)}
+	}
+	return resp, body, nil
+}
+
+// stripURL drops the request URL from a transport error: the message stays
+// short and never carries query strings.
+func stripURL(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
+}
+
+func isRedirect(code int) bool { return code >= 300 && code < 400 }
+
+func locationPath(resp *http.Response) string {
+	loc, err := resp.Location()
+	if err != nil {
+		return "another page"
+	}
+	return loc.Host + loc.Path
+}
+
+// statusError classifies the HTTP statuses every call shares.
+func statusError(resp *http.Response) error {
+	switch {
+	case resp.StatusCode == http.StatusTooManyRequests:
+		return &RateLimitError{RetryAfter: retryAfter(resp.Header.Get("Retry-After"), time.Now())}
+	case resp.StatusCode >= 500:
+		return &ServerError{Status: resp.StatusCode}
+	}
+	return nil
+}
+
+// retryAfter parses Retry-After as seconds or as an HTTP date.
+func retryAfter(v string, now time.Time) time.Duration {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0
+	}
+	if n, err := strconv.Atoi(v); err == nil && n >= 0 {
+		return time.Duration(n) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil && t.After(now) {
+		return t.Sub(now)
+	}
+	return 0
+}
+
+// postJSON sends a form to a JSON call and returns the decoded outer answer.
+// A 403 (anti-forgery token refused) reloads the token once and repeats the
+// call: the token rotates with the session.
+func (c *Client) postJSON(ctx context.Context, path string, form url.Values) (*answer, error) {
+	if c.token == "" {
+		if err := c.Connect(ctx); err != nil {
+			return nil, err
+		}
+	}
+	for attempt := 0; ; attempt++ {
+		req, err := c.newRequest(ctx, http.MethodPost, path, form)
+		if err != nil {
+			return nil, err
+		}
+		req.Header.Set("Accept", "application/json, text/javascript, */*; q=0.01")
+		req.Header.Set(TokenHeader, c.token)
+		resp, body, err := c.do(req)
+		if err != nil {
+			return nil, err
+		}
+		if resp.StatusCode == http.StatusForbidden && attempt == 0 {
+			if err := c.Connect(ctx); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		return parseAnswer(resp, body)
+	}
+}
+
+// answer is the outer envelope of every JSON call.
+type answer struct {
+	Success *bool           `json:"Success"`
+	Message string          `json:"Message"`
+	Data    json.RawMessage `json:"Data"`
+}
+
+func parseAnswer(resp *http.Response, body []byte) (*answer, error) {
+	switch {
+	case isRedirect(resp.StatusCode):
+		return nil, &SessionError{Reason: "the portal redirected to " + locationPath(resp)}
+	case resp.StatusCode == http.StatusUnauthorized:
+		return nil, &SessionError{Reason: "the portal answered HTTP 401"}
+	case resp.StatusCode == http.StatusForbidden:
+		return nil, &SessionError{Reason: "the portal refused the anti-forgery token (HTTP 403)"}
+	}
+	if err := statusError(resp); err != nil {
+		return nil, err
+	}
+	if isHTML(resp, body) {
+		return nil, &SessionError{Reason: "the portal answered with an HTML page where JSON was expected"}
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, &MalformedError{What: fmt.Sprintf("HTTP %d", resp.StatusCode)}
+	}
+	var a answer
+	if err := json.Unmarshal(body, &a); err != nil {
+		return nil, &MalformedError{What: "the answer is not JSON: " + err.Error()}
+	}
+	if a.Success == nil {
+		return nil, &MalformedError{What: "the answer has no Success member"}
+	}
+	if !*a.Success {
+		return nil, &PortalError{Message: a.Message}
+	}
+	return &a, nil
+}
+
+func isHTML(resp *http.Response, body []byte) bool {
+	mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
+	if mt == "text/html" || mt == "application/xhtml+xml" {
+		return true
+	}
+	trimmed := strings.TrimSpace(string(body[:min(len(body), 512)]))
+	return strings.HasPrefix(trimmed, "<")
+}

@@ -1,0 +1,179 @@
+package portal
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+)
+
+// Approved values seen on the portal. Any other value is unknown and is
+// never acted on by default (the UI has a Decline button, for one).
+const (
+	StatusNotResponded = 0
+	StatusEnabled      = 1
+	StatusNonProdOnly  = 3
+)
+
+// DefaultPageSize is how many downloads one LoadDownloads call asks for.
+// The portal's own page uses 20; 100 keeps a 500-organization sync to six
+// calls while keeping each answer small.
+const DefaultPageSize = 100
+
+// MaxPages bounds a listing: a portal that ignored the page parameter would
+// otherwise be asked for ever.
+const MaxPages = 10000
+
+// Download is one organization's row on the management page.
+type Download struct {
+	// ID is the composite "{OrgId}_{AppId}".
+	ID string
+	// OrgID is the part of ID before the underscore: the id
+	// ApproveDownload takes. There is no OrgId member in the answer.
+	OrgID string
+	// OrgName is the organization's display name.
+	OrgName string
+	// Approved is the status (StatusNotResponded, StatusEnabled,
+	// StatusNonProdOnly, or a value this tool does not know).
+	Approved int
+	// ECMId is a different identifier (the Brands bundle's
+	// brand-identifier). Never send it as the OrgId.
+	ECMId string
+}
+
+// flexString accepts a JSON string or number.
+type flexString string
+
+func (f *flexString) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	if bytes.Equal(b, []byte("null")) {
+		*f = ""
+		return nil
+	}
+	if len(b) > 0 && b[0] == '"' {
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		*f = flexString(s)
+		return nil
+	}
+	var n json.Number
+	if err := json.Unmarshal(b, &n); err != nil {
+		return fmt.Errorf("want a string or a number, got %s", b)
+	}
+	*f = flexString(n.String())
+	return nil
+}
+
+type rawDownload struct {
+	ID       flexString `json:"Id"`
+	OrgName  string     `json:"OrgName"`
+	Approved flexString `json:"Approved"`
+	ECMId    flexString `json:"ECMId"`
+}
+
+// ParseID splits a composite download Id into OrgId and AppId.
+func ParseID(id string) (orgID, appID string, err error) {
+	org, app, ok := strings.Cut(id, "_")
+	if !ok || org == "" || app == "" || !digits(org) {
+		return "", "", fmt.Errorf("download Id %q is not of the form {OrgId}_{AppId}", id)
+	}
+	return org, app, nil
+}
+
+func digits(s string) bool {
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// ParseDownloads decodes the Data member of a LoadDownloads answer.
+func ParseDownloads(data []byte, appID string) ([]Download, error) {
+	var d struct {
+		Downloads *[]rawDownload `json:"Downloads"`
+	}
+	if err := json.Unmarshal(data, &d); err != nil {
+		return nil, &MalformedError{What: "LoadDownloads data: " + err.Error()}
+	}
+	if d.Downloads == nil {
+		return nil, &MalformedError{What: "LoadDownloads answer has no Data.Downloads"}
+	}
+	out := make([]Download, 0, len(*d.Downloads))
+	for i, r := range *d.Downloads {
+		org, app, err := ParseID(string(r.ID))
+		if err != nil {
+			return nil, &MalformedError{What: fmt.Sprintf("download %d: %v", i, err)}
+		}
+		if appID != "" && app != appID {
+			return nil, &MalformedError{What: fmt.Sprintf("download %s belongs to app %s, not %s", r.ID, app, appID)}
+		}
+		st, err := strconv.Atoi(string(r.Approved))
+		if err != nil {
+			return nil, &MalformedError{What: fmt.Sprintf("download %s: Approved %q is not a number", r.ID, r.Approved)}
+		}
+		out = append(out, Download{ID: string(r.ID), OrgID: org, OrgName: r.OrgName, Approved: st, ECMId: string(r.ECMId)})
+	}
+	return out, nil
+}
+
+// LoadDownloads fetches one page (zero-based) of the app's organizations.
+// Parameter names are case-sensitive on the portal: PageSize, page.
+func (c *Client) LoadDownloads(ctx context.Context, page, size int) ([]Download, error) {
+	form := url.Values{}
+	form.Set("appId", c.app)
+	form.Set("PageSize", strconv.Itoa(size))
+	form.Set("page", strconv.Itoa(page))
+	a, err := c.postJSON(ctx, "/Developer/LoadDownloads", form)
+	if err != nil {
+		return nil, fmt.Errorf("load page %d: %w", page, err)
+	}
+	ds, err := ParseDownloads(a.Data, c.app)
+	if err != nil {
+		return nil, fmt.Errorf("load page %d: %w", page, err)
+	}
+	return ds, nil
+}
+
+// PageFunc fetches one page; Client.LoadDownloads is one. Callers wrap it to
+// pace and retry.
+type PageFunc func(ctx context.Context, page, size int) ([]Download, error)
+
+// ListAll fetches pages until one comes back empty, calling onPage after
+// each. It does not trust a short page to be the last (a portal that capped
+// the page size below the one asked for would otherwise lose organizations:
+// one extra call is cheap), and it stops with an error when a page repeats
+// organizations already seen, which means the portal ignored the page number.
+func ListAll(ctx context.Context, load PageFunc, size int, onPage func(page, got int)) ([]Download, error) {
+	if size <= 0 {
+		size = DefaultPageSize
+	}
+	seen := make(map[string]bool)
+	var all []Download
+	for page := 0; page < MaxPages; page++ {
+		ds, err := load(ctx, page, size)
+		if err != nil {
+			return nil, err
+		}
+		if onPage != nil {
+			onPage(page, len(ds))
+		}
+		if len(ds) == 0 {
+			return all, nil
+		}
+		for _, d := range ds {
+			if seen[d.OrgID] {
+				return nil, &MalformedError{What: fmt.Sprintf("page %d repeats organization %s: the portal ignored the page number", page, d.OrgID)}
+			}
+			seen[d.OrgID] = true
+		}
+		all = append(all, ds...)
+	}
+	return nil, &MalformedError{What: fmt.Sprintf("more than %d pages", MaxPages)}
+}

@@ -1,0 +1,233 @@
+package portal
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestParseID(t *testing.T) {
+	tests := []struct {
+		id, org, app string
+		bad          bool
+	}{
+		{id: "16770_50741", org: "16770", app: "50741"},
+		{id: "392_50741", org: "392", app: "50741"},
+		{id: "16770", bad: true},
+		{id: "_50741", bad: true},
+		{id: "16770_", bad: true},
+		{id: "abc_50741", bad: true},
+		{id: "", bad: true},
+	}
+	for _, tt := range tests {
+		org, app, err := ParseID(tt.id)
+		if (err != nil) != tt.bad {
+			t.Errorf("ParseID(%q) error = %v, want bad=%v", tt.id, err, tt.bad)
+			continue
+		}
+		if org != tt.org || app != tt.app {
+			t.Errorf("ParseID(%q) = %q, %q; want %q, %q", tt.id, org, app, tt.org, tt.app)
+		}
+	}
+}
+
+func TestParseDownloads(t *testing.T) {
+	tests := []struct {
+		name  string
+		data  string
+		want  []Download
+		error string
+	}{
+		{
+			name: "composite id, ECMId is not the OrgId",
+			data: `{"Downloads":[{"Id":"16770_50741","OrgName":"UnityPoint Health","Approved":1,"ECMId":1328,"Extra":{"x":1}}]}`,
+			want: []Download{{ID: "16770_50741", OrgID: "16770", OrgName: "UnityPoint Health", Approved: 1, ECMId: "1328"}},
+		},
+		{
+			name: "strings for numbers, unknown status kept",
+			data: `{"Downloads":[{"Id":"392_50741","OrgName":"Brown University Health","Approved":"2","ECMId":"77"}]}`,
+			want: []Download{{ID: "392_50741", OrgID: "392", OrgName: "Brown University Health", Approved: 2, ECMId: "77"}},
+		},
+		{name: "empty page", data: `{"Downloads":[]}`, want: []Download{}},
+		{name: "no downloads member", data: `{"Other":[]}`, error: "no Data.Downloads"},
+		{name: "bad id", data: `{"Downloads":[{"Id":"1328","OrgName":"x","Approved":0}]}`, error: "not of the form"},
+		{name: "other app", data: `{"Downloads":[{"Id":"1_999","OrgName":"x","Approved":0}]}`, error: "belongs to app 999"},
+		{name: "status not a number", data: `{"Downloads":[{"Id":"1_50741","OrgName":"x","Approved":"yes"}]}`, error: "not a number"},
+		{name: "not an object", data: `[1,2]`, error: "LoadDownloads data"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := ParseDownloads([]byte(tt.data), "50741")
+			if tt.error != "" {
+				var me *MalformedError
+				if !errors.As(err, &me) || !strings.Contains(err.Error(), tt.error) {
+					t.Fatalf("error = %v, want MalformedError containing %q", err, tt.error)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != len(tt.want) {
+				t.Fatalf("got %d downloads, want %d", len(got), len(tt.want))
+			}
+			for i := range got {
+				if got[i] != tt.want[i] {
+					t.Errorf("download %d = %+v, want %+v", i, got[i], tt.want[i])
+				}
+			}
+		})
+	}
+}
+
+func TestParseApproveData(t *testing.T) {
+	tests := []struct {
+		name    string
+		data    string
+		msg     string
+		refused string
+		bad     bool
+	}{
+		{name: "success", data: `{"Success":true,"Message":"2026-02-11 16:37 UTC"}`, msg: "2026-02-11 16:37 UTC"},
+		{name: "refused", data: `{"Success":false,"Message":"Failed to register client for download."}`, refused: "Failed to register client for download."},
+		{name: "no data", data: ``, bad: true},
+		{name: "null data", data: `null`, bad: true},
+		{name: "no success", data: `{"Message":"x"}`, bad: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			msg, err := ParseApproveData([]byte(tt.data))
+			var re *RefusedError
+			var me *MalformedError
+			switch {
+			case tt.refused != "":
+				if !errors.As(err, &re) || re.Message != tt.refused {
+					t.Fatalf("err = %v, want refusal %q", err, tt.refused)
+				}
+			case tt.bad:
+				if !errors.As(err, &me) {
+					t.Fatalf("err = %v, want MalformedError", err)
+				}
+			default:
+				if err != nil || msg != tt.msg {
+					t.Fatalf("= %q, %v; want %q", msg, err, tt.msg)
+				}
+			}
+		})
+	}
+}
+
+func resp(status int, ctype string, hdr ...string) *http.Response {
+	h := http.Header{}
+	if ctype != "" {
+		h.Set("Content-Type", ctype)
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		h.Set(hdr[i], hdr[i+1])
+	}
+	return &http.Response{StatusCode: status, Header: h}
+}
+
+func TestParseAnswerKinds(t *testing.T) {
+	tests := []struct {
+		name string
+		resp *http.Response
+		body string
+		want func(error) bool
+	}{
+		{"ok", resp(200, "application/json"), `{"Success":true,"Data":{}}`, func(e error) bool { return e == nil }},
+		{"outer failure", resp(200, "application/json"), `{"Success":false,"Message":"Download request could not be found."}`, func(e error) bool {
+			var pe *PortalError
+			return errors.As(e, &pe) && pe.NotFound()
+		}},
+		{"redirect to sign-in", resp(302, "text/html", "Location", "/Account/Login?ReturnUrl=%2F"), ``, func(e error) bool { return errors.Is(e, ErrNotSignedIn) }},
+		{"html instead of json", resp(200, "text/html; charset=utf-8"), `<!DOCTYPE html><html>Sign in</html>`, func(e error) bool { return errors.Is(e, ErrNotSignedIn) }},
+		{"html without content type", resp(200, ""), "\n  <html><body>login</body></html>", func(e error) bool { return errors.Is(e, ErrNotSignedIn) }},
+		{"forbidden", resp(403, "text/html"), `Forbidden`, func(e error) bool { return errors.Is(e, ErrNotSignedIn) }},
+		{"429 with retry-after", resp(429, "text/plain", "Retry-After", "7"), ``, func(e error) bool {
+			var rl *RateLimitError
+			return errors.As(e, &rl) && rl.RetryAfter == 7*time.Second && Retryable(e)
+		}},
+		{"503", resp(503, "text/html"), `<html>busy</html>`, func(e error) bool {
+			var se *ServerError
+			return errors.As(e, &se) && se.Status == 503 && Retryable(e)
+		}},
+		{"not json", resp(200, "application/json"), `{"Success":tru`, func(e error) bool {
+			var me *MalformedError
+			return errors.As(e, &me) && !Retryable(e)
+		}},
+		{"no success member", resp(200, "application/json"), `{"Data":{}}`, func(e error) bool {
+			var me *MalformedError
+			return errors.As(e, &me)
+		}},
+		{"teapot", resp(418, "application/json"), `{}`, func(e error) bool {
+			var me *MalformedError
+			return errors.As(e, &me)
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := parseAnswer(tt.resp, []byte(tt.body))
+			if !tt.want(err) {
+				t.Fatalf("unexpected error %T: %v", err, err)
+			}
+		})
+	}
+}
+
+func TestFindToken(t *testing.T) {
+	tests := []struct{ page, want string }{
+		{`<input name="__RequestVerificationToken" type="hidden" value="abc-123" />`, "abc-123"},
+		{`<INPUT type='hidden' value='x&amp;y' name='__RequestVerificationToken'>`, "x&y"},
+		{`<form><input name="Other" value="no"><input value=tok name=__RequestVerificationToken></form>`, "tok"},
+		{`<input name="__RequestVerificationToken" value="">`, ""},
+		{`<p>no token here</p>`, ""},
+	}
+	for _, tt := range tests {
+		if got := FindToken(tt.page); got != tt.want {
+			t.Errorf("FindToken(%q) = %q, want %q", tt.page, got, tt.want)
+		}
+	}
+}
+
+func TestRetryAfter(t *testing.T) {
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	tests := []struct {
+		v    string
+		want time.Duration
+	}{
+		{"", 0}, {"3", 3 * time.Second}, {"-1", 0}, {"soon", 0},
+		{now.Add(90 * time.Second).Format(http.TimeFormat), 90 * time.Second},
+	}
+	for _, tt := range tests {
+		if got := retryAfter(tt.v, now); got != tt.want {
+			t.Errorf("retryAfter(%q) = %v, want %v", tt.v, got, tt.want)
+		}
+	}
+}
+
+func TestActivationFormHasThirteenFields(t *testing.T) {
+	f := Activation{OrgID: "16770", TestJWKS: "{}", ProdJWKS: "{}"}.Form("50741")
+	want := []string{"OrgId", "AppId", "Testhash", "Testhash256", "Prodhash", "Prodhash256", "NonProdOnly", "ProdOnly",
+		"FhirIdGenerationScheme", "OverrideNonProdClientId", "OverrideProdClientId", "TestJWKS", "ProdJWKS"}
+	if len(f) != len(want) {
+		t.Fatalf("form has %d fields, want %d", len(f), len(want))
+	}
+	for _, k := range want {
+		if _, ok := f[k]; !ok {
+			t.Errorf("form lacks %s", k)
+		}
+	}
+	if f.Get("NonProdOnly") != "false" || f.Get("ProdOnly") != "false" || f.Get("OrgId") != "16770" || f.Get("AppId") != "50741" {
+		t.Errorf("form = %v", f)
+	}
+}
+
+func TestParseCookieHeader(t *testing.T) {
+	cs := ParseCookieHeader("Cookie: a=1; .AspNet.Cookies=xyz; bad")
+	if len(cs) != 2 || cs[0].Name != "a" || cs[1].Name != ".AspNet.Cookies" {
+		t.Fatalf("cookies = %v", cs)
+	}
+}

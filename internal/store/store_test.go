@@ -1,0 +1,183 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+func openTemp(t *testing.T) (*Store, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "state.db")
+	s, err := Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s, path
+}
+
+func TestOpenFreshAppliesEveryMigrationOnce(t *testing.T) {
+	ctx := context.Background()
+	s, path := openTemp(t)
+	var n, max int
+	if err := s.db.QueryRow("SELECT COUNT(*), MAX(version) FROM schema_migrations").Scan(&n, &max); err != nil {
+		t.Fatal(err)
+	}
+	ms, _ := loadMigrations()
+	if n != len(ms) || max != SchemaVersion() {
+		t.Fatalf("applied %d migrations up to %d, want %d up to %d", n, max, len(ms), SchemaVersion())
+	}
+	var mode string
+	s.db.QueryRow("PRAGMA journal_mode").Scan(&mode)
+	if mode != "wal" {
+		t.Errorf("journal_mode = %q, want wal", mode)
+	}
+	s.Close()
+	// Re-open: nothing re-applied, data kept.
+	s2, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	var n2 int
+	s2.db.QueryRow("SELECT COUNT(*) FROM schema_migrations").Scan(&n2)
+	if n2 != n {
+		t.Fatalf("re-open: %d migration rows, want %d", n2, n)
+	}
+}
+
+func TestOpenRefusesNewerSchema(t *testing.T) {
+	_, path := openTemp(t)
+	s, _ := Open(context.Background(), path)
+	if _, err := s.db.Exec("INSERT INTO schema_migrations VALUES (9999, '9999_future.sql', 'x')"); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	before, _ := os.ReadFile(path)
+	_, err := Open(context.Background(), path)
+	if !errors.Is(err, ErrNewerSchema) {
+		t.Fatalf("err = %v, want ErrNewerSchema", err)
+	}
+	after, _ := os.ReadFile(path)
+	if !bytes.Equal(before, after) {
+		t.Error("the newer database was modified")
+	}
+}
+
+func TestOpenRefusesNonDatabaseAndLeavesItUntouched(t *testing.T) {
+	for name, content := range map[string][]byte{
+		"text":      []byte("this is my shopping list\n"),
+		"json":      []byte(`{"orgs":[]}`),
+		"truncated": []byte("SQLite format"),
+		"garbage":   bytes.Repeat([]byte{0xde, 0xad}, 4096),
+	} {
+		t.Run(name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "state.db")
+			os.WriteFile(path, content, 0o600)
+			_, err := Open(context.Background(), path)
+			if !errors.Is(err, ErrNotDatabase) {
+				t.Fatalf("err = %v, want ErrNotDatabase", err)
+			}
+			got, _ := os.ReadFile(path)
+			if !bytes.Equal(got, content) {
+				t.Error("file was modified")
+			}
+			if _, err := os.Stat(path + "-wal"); err == nil {
+				t.Error("a WAL file was created next to it")
+			}
+		})
+	}
+}
+
+func TestOpenRefusesCorruptDatabase(t *testing.T) {
+	_, path := openTemp(t)
+	s, _ := Open(context.Background(), path)
+	s.Close()
+	b, _ := os.ReadFile(path)
+	for i := 100; i < len(b); i++ {
+		b[i] = 0xff
+	}
+	os.WriteFile(path, b, 0o600)
+	os.Remove(path + "-wal")
+	os.Remove(path + "-shm")
+	_, err := Open(context.Background(), path)
+	if err == nil {
+		t.Fatal("a corrupt database was opened")
+	}
+}
+
+func TestRecordSyncAndOrgs(t *testing.T) {
+	ctx := context.Background()
+	s, _ := openTemp(t)
+	app, err := s.App(ctx, "https://fhir.epic.com", "50741")
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, _ := s.App(ctx, "https://fhir.epic.com", "99")
+	if other.ID == app.ID {
+		t.Fatal("two apps share a row")
+	}
+	t0 := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	sy := &Sync{Started: t0, Finished: t0, Seen: []Org{{OrgID: "392", Name: "Lifespan", ECMId: "1", Status: 0}, {OrgID: "16770", Name: "UnityPoint", ECMId: "1328", Status: 1}},
+		Events: []Event{{OrgID: "392", Kind: EventNew}, {OrgID: "16770", Kind: EventNew}}, Counts: map[int]int{0: 1, 1: 1}}
+	if _, err := s.RecordSync(ctx, app.ID, sy); err != nil {
+		t.Fatal(err)
+	}
+	t1 := t0.Add(24 * time.Hour)
+	sy2 := &Sync{Started: t1, Finished: t1, Seen: []Org{{OrgID: "392", Name: "Brown University Health", ECMId: "1", Status: 1}},
+		Events: []Event{{OrgID: "392", Kind: EventRenamed, Old: "Lifespan", New: "Brown University Health"}, {OrgID: "16770", Kind: EventGone}}}
+	if _, err := s.RecordSync(ctx, app.ID, sy2); err != nil {
+		t.Fatal(err)
+	}
+	orgs, err := s.Orgs(ctx, app.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(orgs) != 2 || orgs[0].OrgID != "392" || orgs[0].Name != "Brown University Health" || !orgs[0].FirstSeen.Equal(t0) || !orgs[0].LastSeen.Equal(t1) {
+		t.Fatalf("orgs = %+v", orgs)
+	}
+	if orgs[1].GoneSince == nil || !orgs[1].GoneSince.Equal(t1) {
+		t.Fatalf("16770 not marked gone: %+v", orgs[1])
+	}
+	if o, _ := s.Orgs(ctx, other.ID); len(o) != 0 {
+		t.Fatal("orgs leaked to another app")
+	}
+	syncs, _ := s.Syncs(ctx, app.ID, 0)
+	if len(syncs) != 2 || syncs[1].Renamed != 1 || syncs[1].Gone != 1 || syncs[0].Added != 2 || syncs[0].Counts[1] != 1 {
+		t.Fatalf("syncs = %+v", syncs)
+	}
+	evs, _ := s.OrgEvents(ctx, app.ID, "392")
+	if len(evs) != 2 || evs[1].Kind != EventRenamed {
+		t.Fatalf("events = %+v", evs)
+	}
+}
+
+func TestLockNamesHolder(t *testing.T) {
+	s, _ := openTemp(t)
+	l, err := s.Lock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A second open file description on the same path conflicts with flock.
+	s2, err := Open(context.Background(), s.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	_, err = s2.Lock()
+	var le *LockError
+	if !errors.As(err, &le) || le.PID != os.Getpid() || !errors.Is(err, ErrLocked) {
+		t.Fatalf("err = %v, want LockError naming pid %d", err, os.Getpid())
+	}
+	l.Unlock()
+	l2, err := s2.Lock()
+	if err != nil {
+		t.Fatalf("lock after unlock: %v", err)
+	}
+	l2.Unlock()
+}

@@ -74,11 +74,12 @@ CREATE TABLE outcomes (
     run_id      INTEGER NOT NULL REFERENCES runs(id),
     app         INTEGER NOT NULL,
     org_id      TEXT NOT NULL,
-    action      TEXT NOT NULL,        -- activate | production | nonproduction | reactivate | verify
-    envs        TEXT NOT NULL,        -- both | nonprod | prod
+    action      TEXT NOT NULL,        -- activate | production | reactivate | verify
+    envs        TEXT NOT NULL,        -- both | nonprod | prod (the environments this call set)
     mode        TEXT NOT NULL,        -- jwks | jku
-    keys        TEXT NOT NULL DEFAULT '', -- thumbprints sent for these envs
-    result      TEXT NOT NULL,        -- ok | refused | failed | mismatch
+    nonprod_keys TEXT NOT NULL DEFAULT '', -- sorted thumbprints sent for non-production (jwks mode)
+    prod_keys    TEXT NOT NULL DEFAULT '', -- sorted thumbprints sent for production (jwks mode)
+    result      TEXT NOT NULL,        -- ok | refused | failed | mismatch | verified
     message     TEXT NOT NULL DEFAULT '',
     attempts    INTEGER NOT NULL DEFAULT 0,
     started_at  TEXT NOT NULL,

@@ -171,6 +171,7 @@ step in a local SQLite database, and notices new and renamed organizations.`,
 	})
 	root.AddCommand(
 		NewCmdOrgs(f),
+		NewCmdActivate(f, nil),
 		NewCmdVersion(f),
 	)
 	return root

@@ -1,0 +1,217 @@
+package main
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/activator-dev/activator/internal/cli"
+	"github.com/activator-dev/activator/internal/sim"
+	"github.com/rogpeppe/go-internal/testscript"
+)
+
+// TestMain lets the test binary stand in for the activator binary: scripts
+// run `exec activator ...` as a real subprocess.
+func TestMain(m *testing.M) {
+	testscript.Main(m, map[string]func(){
+		"activator": func() { os.Exit(cli.Main()) },
+	})
+}
+
+// DefaultScriptOrgs keeps scripts quick: 40 organizations exercise every
+// status the simulator generates (its 500 are for the demo and benchmarks).
+const DefaultScriptOrgs = 40
+
+// simServer is one script's simulator; `sim start` swaps in a new one
+// behind the same address.
+type simServer struct {
+	cur atomic.Pointer[sim.Sim]
+	srv *httptest.Server
+}
+
+func (s *simServer) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.cur.Load().ServeHTTP(w, r) }
+
+// TestScripts runs the end-to-end scripts in testdata/script against an
+// in-process simulator.
+func TestScripts(t *testing.T) {
+	keysDir, err := filepath.Abs("../../testdata/keys")
+	if err != nil {
+		t.Fatal(err)
+	}
+	testscript.Run(t, testscript.Params{
+		Dir:                 "../../testdata/script",
+		RequireExplicitExec: true,
+		Setup: func(env *testscript.Env) error {
+			ss := &simServer{}
+			ss.cur.Store(sim.New(sim.Config{Orgs: DefaultScriptOrgs, Seed: 1}))
+			ss.srv = httptest.NewServer(ss)
+			env.Defer(ss.srv.Close)
+			env.Values["sim"] = ss
+			env.Setenv("PORTAL", ss.srv.URL)
+			env.Setenv("ACTIVATOR_PORTAL", ss.srv.URL)
+			env.Setenv("ACTIVATOR_APP", sim.DefaultAppID)
+			env.Setenv("ACTIVATOR_STATE", filepath.Join(env.WorkDir, "state", "state.db"))
+			env.Setenv("XDG_STATE_HOME", filepath.Join(env.WorkDir, "xdg-state"))
+			env.Setenv("XDG_CONFIG_HOME", filepath.Join(env.WorkDir, "xdg-config"))
+			env.Setenv("HOME", env.WorkDir)
+			env.Setenv("KEYS", keysDir)
+			env.Setenv("NO_COLOR", "1")
+			env.Setenv("ACTIVATOR_COOKIE", ss.cur.Load().NewSession())
+			return nil
+		},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"sim": cmdSim,
+		},
+	})
+}
+
+// cmdSim drives and inspects the simulator from a script:
+//
+//	sim start [orgs=N] [seed=N]   a new simulator (and session) at the same address
+//	sim session                   a fresh session in $ACTIVATOR_COOKIE
+//	sim expire                    every session lapses
+//	sim faults k=v ...            latency=DUR ratelimit=R burst=N errors=P lapse=N lapsehtml=true
+//	sim add ORG STATUS NAME...    an organization arrives
+//	sim rename ORG NAME...        same OrgId, new name
+//	sim remove ORG                no longer listed
+//	sim status ORG N              set Approved
+//	sim calls PATH N              exactly N calls to PATH since the last reset
+//	sim reset                     forget the calls so far
+//	sim approved ORG N            assert an org's Approved value
+//	sim stored ORG                print the org's stored non-production JWKS
+//	sim stragglers                print the straggler OrgIds
+//	sim orgs STATUS N             exactly N orgs have Approved STATUS
+//	sim form PATH FIELD...        print FIELD=value of every recorded call to PATH
+func cmdSim(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) == 0 {
+		ts.Fatalf("usage: sim command [args]")
+	}
+	ss := ts.Value("sim").(*simServer)
+	s := ss.cur.Load()
+	atoi := func(v string) int {
+		n, err := strconv.Atoi(v)
+		ts.Check(err)
+		return n
+	}
+	check := func(ok bool, format string, a ...any) {
+		if ok == neg {
+			if neg {
+				ts.Fatalf("unexpectedly: "+format, a...)
+			}
+			ts.Fatalf(format, a...)
+		}
+	}
+	switch args[0] {
+	case "start":
+		cfg := sim.Config{Orgs: DefaultScriptOrgs, Seed: 1}
+		for _, kv := range args[1:] {
+			k, v, _ := strings.Cut(kv, "=")
+			switch k {
+			case "orgs":
+				cfg.Orgs = atoi(v)
+			case "seed":
+				cfg.Seed = int64(atoi(v))
+			default:
+				ts.Fatalf("sim start: unknown %s", k)
+			}
+		}
+		ns := sim.New(cfg)
+		ss.cur.Store(ns)
+		ts.Setenv("ACTIVATOR_COOKIE", ns.NewSession())
+	case "session":
+		ts.Setenv("ACTIVATOR_COOKIE", s.NewSession())
+	case "expire":
+		s.ExpireSessions()
+	case "faults":
+		f := s.Faults()
+		for _, kv := range args[1:] {
+			k, v, _ := strings.Cut(kv, "=")
+			switch k {
+			case "latency":
+				d, err := time.ParseDuration(v)
+				ts.Check(err)
+				f.Latency = d
+			case "ratelimit":
+				r, err := strconv.ParseFloat(v, 64)
+				ts.Check(err)
+				f.RateLimit = r
+			case "burst":
+				f.RateBurst = atoi(v)
+			case "errors":
+				p, err := strconv.ParseFloat(v, 64)
+				ts.Check(err)
+				f.ErrorRate = p
+			case "lapse":
+				f.SessionRequests = atoi(v)
+			case "lapsehtml":
+				f.LapseAsHTML = v == "true"
+			default:
+				ts.Fatalf("sim faults: unknown %s", k)
+			}
+		}
+		s.SetFaults(f)
+	case "add":
+		if len(args) < 4 {
+			ts.Fatalf("usage: sim add ORG STATUS NAME...")
+		}
+		s.AddOrg(sim.Org{OrgID: args[1], Approved: atoi(args[2]), Name: strings.Join(args[3:], " ")})
+	case "rename":
+		s.RenameOrg(args[1], strings.Join(args[2:], " "))
+	case "remove":
+		s.RemoveOrg(args[1])
+	case "status":
+		s.SetApproved(args[1], atoi(args[2]))
+	case "reset":
+		s.ResetCalls()
+	case "calls":
+		n := 0
+		for _, c := range s.Calls() {
+			if c.Path == args[1] {
+				n++
+			}
+		}
+		check(n == atoi(args[2]), "%d calls to %s, want %s", n, args[1], args[2])
+	case "approved":
+		o, ok := s.Org(args[1])
+		if !ok {
+			ts.Fatalf("no org %s", args[1])
+		}
+		check(o.Approved == atoi(args[2]), "org %s Approved = %d, want %s", args[1], o.Approved, args[2])
+	case "orgs":
+		n := 0
+		for _, o := range s.Orgs() {
+			if o.Approved == atoi(args[1]) {
+				n++
+			}
+		}
+		check(n == atoi(args[2]), "%d orgs with Approved %s, want %s", n, args[1], args[2])
+	case "stored":
+		o, ok := s.Org(args[1])
+		if !ok {
+			ts.Fatalf("no org %s", args[1])
+		}
+		fmt.Fprintln(ts.Stdout(), o.TestJWKS)
+	case "stragglers":
+		fmt.Fprintln(ts.Stdout(), strings.Join(s.Stragglers(), " "))
+	case "form":
+		for _, c := range s.Calls() {
+			if c.Path != args[1] {
+				continue
+			}
+			var parts []string
+			for _, field := range args[2:] {
+				parts = append(parts, field+"="+c.Form.Get(field))
+			}
+			fmt.Fprintln(ts.Stdout(), strings.Join(parts, " "))
+		}
+	default:
+		ts.Fatalf("sim: unknown command %q", args[0])
+	}
+}

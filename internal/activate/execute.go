@@ -1,0 +1,310 @@
+// Package activate carries out an activation plan against the portal.
+//
+// Workers take organizations from the plan in order; every call waits for the
+// shared pace (see package pace), is retried there when it may succeed later,
+// and its outcome is committed to the state database before the worker's
+// next call starts. That is what makes a run resumable: after a crash, a
+// kill -9 or a lapsed session, the next run's plan (built from the portal's
+// statuses and the recorded outcomes) calls no organization that already
+// succeeded and skips none that did not.
+//
+// A run stops early, letting calls in flight finish and recording them, when
+// the session lapses, when the context is cancelled (Ctrl-C), or after
+// MaxFailures consecutive failures: a broken portal is not called 500 times.
+package activate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/activator-dev/activator/internal/pace"
+	"github.com/activator-dev/activator/internal/plan"
+	"github.com/activator-dev/activator/internal/portal"
+	"github.com/activator-dev/activator/internal/store"
+)
+
+// DefaultConcurrency is one call at a time, like the only published
+// automation; the rate, not the number of workers, sets the pace.
+const DefaultConcurrency = 1
+
+// MaxConcurrency bounds --concurrency: more workers only help hide latency,
+// and a handful covers a 300 ms portal at any polite rate.
+const MaxConcurrency = 8
+
+// DefaultMaxFailures is how many consecutive failed organizations stop a
+// run: enough to ride over a few bad orgs, few enough not to hammer a
+// portal that is failing every call.
+const DefaultMaxFailures = 10
+
+// ErrTooManyFailures stops a run after MaxFailures consecutive failures.
+var ErrTooManyFailures = errors.New("too many consecutive failures")
+
+// Approver makes one ApproveDownload call; *portal.Client is one.
+type Approver interface {
+	Approve(ctx context.Context, a portal.Activation) (string, error)
+}
+
+// Options configure Execute.
+type Options struct {
+	Portal      Approver
+	Store       *store.Store
+	App         store.App
+	RunID       int64
+	Pacer       *pace.Pacer
+	Concurrency int
+	MaxFailures int
+	Mode        string
+	// NonProdJWKS and ProdJWKS are the documents sent in direct mode.
+	NonProdJWKS, ProdJWKS string
+	// NonProdKeys and ProdKeys are their thumbprints, recorded per outcome.
+	NonProdKeys, ProdKeys string
+	Now                   func() time.Time
+	// OnEvent is told about every finished call; calls are serialised.
+	OnEvent func(Event)
+}
+
+// Event reports one finished call.
+type Event struct {
+	OrgID    string
+	Name     string
+	Action   string
+	Envs     string
+	Result   string
+	Message  string
+	Attempts int
+	// Done counts organizations finished (all their calls made, or
+	// stopped at a failure) out of Total.
+	Done, Total int
+}
+
+// Failure is an organization that was refused or failed.
+type Failure struct {
+	OrgID   string `json:"orgId"`
+	Name    string `json:"name"`
+	Message string `json:"message"`
+}
+
+// Result is what a run did.
+type Result struct {
+	Activated []plan.Item // every call succeeded
+	Refused   []Failure
+	Failed    []Failure
+	// NotRun counts planned organizations not (or not fully) reached
+	// because the run stopped early.
+	NotRun int
+	Calls  int
+	// Stop is why the run ended early: a lapsed session
+	// (portal.ErrNotSignedIn), ErrTooManyFailures, or the context's error.
+	Stop error
+}
+
+// Execute carries out p. It always returns a Result; Stop says whether the
+// run ended early.
+func Execute(ctx context.Context, p *plan.Plan, o Options) *Result {
+	if o.Concurrency < 1 {
+		o.Concurrency = DefaultConcurrency
+	}
+	if o.MaxFailures < 1 {
+		o.MaxFailures = DefaultMaxFailures
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	e := &executor{o: o, res: &Result{}, total: len(p.Items)}
+	items := make(chan plan.Item)
+	var wg sync.WaitGroup
+	for range o.Concurrency {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for it := range items {
+				e.process(ctx, it)
+			}
+		}()
+	}
+	for i, it := range p.Items {
+		if e.stopped(ctx) {
+			e.mu.Lock()
+			e.res.NotRun += len(p.Items) - i
+			e.mu.Unlock()
+			break
+		}
+		items <- it
+	}
+	close(items)
+	wg.Wait()
+	if e.res.Stop == nil && ctx.Err() != nil {
+		e.res.Stop = context.Cause(ctx)
+	}
+	return e.res
+}
+
+type executor struct {
+	o     Options
+	mu    sync.Mutex
+	res   *Result
+	fails int // consecutive
+	done  int
+	total int
+}
+
+func (e *executor) stopped(ctx context.Context) bool {
+	if ctx.Err() != nil {
+		return true
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.res.Stop != nil
+}
+
+// process makes an organization's calls in order, stopping at the first
+// that does not succeed.
+func (e *executor) process(ctx context.Context, it plan.Item) {
+	for i, c := range it.Calls {
+		if e.stopped(ctx) {
+			e.mu.Lock()
+			e.res.NotRun++
+			e.mu.Unlock()
+			return
+		}
+		a := portal.Activation{OrgID: it.OrgID, NonProdOnly: c.NonProdOnly, ProdOnly: c.ProdOnly}
+		if c.SendNonProd {
+			a.TestJWKS = e.o.NonProdJWKS
+		}
+		if c.SendProd {
+			a.ProdJWKS = e.o.ProdJWKS
+		}
+		started := e.o.Now()
+		var msg string
+		// The call itself is not cancelled by Ctrl-C: it finishes and is
+		// recorded. Only the waiting before it is.
+		callCtx := context.WithoutCancel(ctx)
+		attempts, err := e.o.Pacer.Do(ctx, func() error {
+			var err error
+			msg, err = e.o.Portal.Approve(callCtx, a)
+			return err
+		})
+		if attempts == 0 {
+			// Stopped while waiting for the pace: no call was made.
+			e.mu.Lock()
+			e.res.NotRun++
+			e.mu.Unlock()
+			return
+		}
+		out := &store.Outcome{RunID: e.o.RunID, OrgID: it.OrgID, Action: it.Action, Envs: c.Envs, Mode: e.o.Mode,
+			Attempts: attempts, Started: started, Finished: e.o.Now(), Result: store.ResultOK, Message: msg}
+		if e.o.Mode == plan.ModeJWKS {
+			if c.Envs != plan.EnvProd {
+				out.NonProdKeys = e.o.NonProdKeys
+			}
+			if c.Envs != plan.EnvNonProd {
+				out.ProdKeys = e.o.ProdKeys
+			}
+		}
+		var refused *portal.RefusedError
+		switch {
+		case err == nil:
+		case errors.As(err, &refused):
+			out.Result, out.Message = store.ResultRefused, refused.Message
+		default:
+			out.Result, out.Message = store.ResultFailed, describe(err)
+		}
+		// Commit before anything else happens: this is the resume point.
+		recErr := e.o.Store.RecordOutcome(context.WithoutCancel(ctx), e.o.App.ID, out)
+		last := i == len(it.Calls)-1 || err != nil
+		e.finish(it, out, err, recErr, last)
+		if err != nil || recErr != nil {
+			return
+		}
+	}
+}
+
+// finish updates the tallies after a call.
+func (e *executor) finish(it plan.Item, out *store.Outcome, callErr, recErr error, last bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.res.Calls++
+	switch {
+	case recErr != nil:
+		// Without a record the run cannot promise to resume correctly.
+		e.res.Stop = fmt.Errorf("state database: %w", recErr)
+	case callErr == nil:
+		e.fails = 0
+		if last {
+			e.res.Activated = append(e.res.Activated, it)
+		}
+	default:
+		f := Failure{OrgID: it.OrgID, Name: it.Name, Message: out.Message}
+		if out.Result == store.ResultRefused {
+			e.res.Refused = append(e.res.Refused, f)
+		} else {
+			e.res.Failed = append(e.res.Failed, f)
+		}
+		e.fails++
+		switch {
+		case errors.Is(callErr, portal.ErrNotSignedIn):
+			if e.res.Stop == nil {
+				e.res.Stop = callErr
+			}
+		case e.fails >= e.o.MaxFailures && e.res.Stop == nil:
+			e.res.Stop = fmt.Errorf("%w (%d in a row, the last: %s)", ErrTooManyFailures, e.fails, out.Message)
+		}
+	}
+	if last {
+		e.done++
+	}
+	if e.o.OnEvent != nil {
+		e.o.OnEvent(Event{OrgID: it.OrgID, Name: it.Name, Action: it.Action, Envs: out.Envs, Result: out.Result,
+			Message: out.Message, Attempts: out.Attempts, Done: e.done, Total: e.total})
+	}
+}
+
+// describe turns a call's error into the message recorded for the org,
+// without the "approve org N:" prefix the record already implies.
+func describe(err error) string {
+	var pe *portal.PortalError
+	var se *portal.SessionError
+	switch {
+	case errors.As(err, &pe):
+		return pe.Message
+	case errors.As(err, &se):
+		return se.Error()
+	}
+	var u interface{ Unwrap() error }
+	if errors.As(err, &u) {
+		if inner := u.Unwrap(); inner != nil {
+			return inner.Error()
+		}
+	}
+	return err.Error()
+}
+
+// Mismatch is an org whose status after the run is not what its calls
+// should have left.
+type Mismatch struct {
+	OrgID    string `json:"orgId"`
+	Name     string `json:"name"`
+	Expected int    `json:"expected"`
+	Actual   int    `json:"actual"`
+	Missing  bool   `json:"missing,omitempty"`
+}
+
+// Verify compares the statuses listed after the run with what each fully
+// activated org should show (keys enabled).
+func Verify(activated []plan.Item, after map[string]int) []Mismatch {
+	var out []Mismatch
+	for _, it := range activated {
+		st, ok := after[it.OrgID]
+		if !ok {
+			out = append(out, Mismatch{OrgID: it.OrgID, Name: it.Name, Expected: plan.StatusEnabled, Missing: true})
+			continue
+		}
+		if st != plan.StatusEnabled {
+			out = append(out, Mismatch{OrgID: it.OrgID, Name: it.Name, Expected: plan.StatusEnabled, Actual: st})
+		}
+	}
+	return out
+}

@@ -1,0 +1,590 @@
+package cli
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/activator-dev/activator/internal/activate"
+	"github.com/activator-dev/activator/internal/keys"
+	"github.com/activator-dev/activator/internal/orgsync"
+	"github.com/activator-dev/activator/internal/pace"
+	"github.com/activator-dev/activator/internal/plan"
+	"github.com/activator-dev/activator/internal/portal"
+	"github.com/activator-dev/activator/internal/store"
+	"github.com/spf13/cobra"
+)
+
+// PropagationNote is said at the end of every run that changed keys.
+const PropagationNote = "Key changes take up to 12 hours to reach an organization's production system (15 to 60 minutes for non-production): a change is not working just because the portal says so."
+
+// ActivateOptions are `activate`'s options.
+type ActivateOptions struct {
+	F *Factory
+
+	JWKSURL     string
+	JWKSFile    string
+	NonProdJWKS string
+	ProdJWKS    string
+	JKU         bool
+	Split       bool
+
+	Reactivate  bool
+	Force       bool
+	Orgs        []string
+	DryRun      bool
+	Yes         bool
+	Rate        float64
+	Concurrency int
+	MaxFailures int
+	Retries     int
+	PageSize    int
+}
+
+// NewCmdActivate builds `activate`.
+func NewCmdActivate(f *Factory, runF func(*ActivateOptions) error) *cobra.Command {
+	opts := &ActivateOptions{F: f}
+	cmd := &cobra.Command{
+		Use:   "activate",
+		Short: "Activate the app at every organization that needs it",
+		Long: `Syncs the organization list, plans what each organization needs, shows the plan,
+and (after confirmation, or with --yes) activates the app: by default by uploading the
+app's RSA public keys to each organization (direct JWKS), which works at every
+organization; with --jku by pointing it at the app's JWK Set URL, which fails silently
+wherever the organization's servers may not fetch URLs.
+
+Plan per organization: not responded -> both environments; non-production only ->
+production (and non-production again, in direct mode, when its keys are not this run's);
+keys enabled -> skipped unless --reactivate. An organization that already holds this
+run's mode and keys is skipped unless --force, so re-running is a no-op. Unknown
+statuses are never acted on.
+
+Every call's outcome is stored before the next starts: after Ctrl-C, a crash or a lapsed
+session, run the same command again to resume.`,
+		Example: `  # See what would happen, change nothing
+  activator activate --jwks-url https://app.example.com/.well-known/jwks.json --dry-run
+
+  # Activate every pending organization
+  activator activate --jwks-url https://app.example.com/.well-known/jwks.json --yes
+
+  # Switch every organization from the JWK Set URL to direct JWKS, or to new keys
+  activator activate --jwks-file jwks.json --reactivate --yes
+
+  # Different keys per environment, two calls per organization
+  activator activate --nonprod-jwks nonprod.json --prod-jwks prod.json --split
+
+  # Nightly (cron): new and pending organizations, one JSON line
+  activator activate --jwks-url https://app.example.com/.well-known/jwks.json --yes --output json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if runF != nil {
+				return runF(opts)
+			}
+			return activateRun(cmd.Context(), opts)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&opts.JWKSURL, "jwks-url", "", "fetch the key set from this URL (both environments)")
+	fl.StringVar(&opts.JWKSFile, "jwks-file", "", "read the key set from this file (both environments)")
+	fl.StringVar(&opts.NonProdJWKS, "nonprod-jwks", "", "non-production key set (URL or file), with --prod-jwks")
+	fl.StringVar(&opts.ProdJWKS, "prod-jwks", "", "production key set (URL or file), with --nonprod-jwks")
+	fl.BoolVar(&opts.JKU, "jku", false, "JWK Set URL mode: upload no keys, two calls per organization (fails at organizations that cannot fetch URLs)")
+	fl.BoolVar(&opts.Split, "split", false, "direct mode: two calls per organization (non-production, then production) instead of one")
+	fl.BoolVar(&opts.Reactivate, "reactivate", false, "also re-activate organizations whose keys are enabled (switch to direct JWKS, rotate keys)")
+	fl.BoolVar(&opts.Force, "force", false, "call organizations that already hold this run's keys too")
+	fl.StringSliceVar(&opts.Orgs, "org", nil, "only these OrgIds (repeatable, or comma-separated)")
+	fl.BoolVar(&opts.DryRun, "dry-run", false, "print the plan and exit without changing anything")
+	fl.BoolVarP(&opts.Yes, "yes", "y", false, "do not ask for confirmation (required when not running interactively)")
+	fl.Float64Var(&opts.Rate, "rate", pace.DefaultRate, "portal calls per second at most, across all workers")
+	fl.IntVar(&opts.Concurrency, "concurrency", activate.DefaultConcurrency, fmt.Sprintf("calls in flight at once (1 to %d)", activate.MaxConcurrency))
+	fl.IntVar(&opts.MaxFailures, "max-failures", activate.DefaultMaxFailures, "stop after this many consecutive failed organizations")
+	fl.IntVar(&opts.Retries, "retries", pace.DefaultRetries, "retries per call on 429, 5xx and network errors")
+	fl.IntVar(&opts.PageSize, "page-size", portal.DefaultPageSize, "organizations per LoadDownloads call")
+	return cmd
+}
+
+// keySet is the key material of one run.
+type keySet struct {
+	mode                   string
+	nonProd, prod          *keys.Upload
+	nonProdJSON, prodJSON  string
+	nonProdKeys, prodKeys  string
+	nonProdSource, prodSrc string
+}
+
+func (o *ActivateOptions) check() error {
+	if o.Rate <= 0 || o.Rate > 50 {
+		return UsageErrorf("--rate %g is out of range: use a value above 0 and at most 50 calls per second", o.Rate)
+	}
+	if o.Concurrency < 1 || o.Concurrency > activate.MaxConcurrency {
+		return UsageErrorf("--concurrency %d is out of range: use 1 to %d", o.Concurrency, activate.MaxConcurrency)
+	}
+	if o.MaxFailures < 1 {
+		return UsageErrorf("--max-failures must be at least 1")
+	}
+	if o.Retries < 0 || o.Retries > 20 {
+		return UsageErrorf("--retries %d is out of range: use 0 to 20", o.Retries)
+	}
+	if o.PageSize < 1 || o.PageSize > 1000 {
+		return UsageErrorf("--page-size %d is out of range: use 1 to 1000", o.PageSize)
+	}
+	sources := 0
+	for _, s := range []string{o.JWKSURL, o.JWKSFile} {
+		if s != "" {
+			sources++
+		}
+	}
+	perEnv := o.NonProdJWKS != "" || o.ProdJWKS != ""
+	switch {
+	case o.JKU && (sources > 0 || perEnv):
+		return UsageErrorf("--jku uploads no keys: drop --jwks-url/--jwks-file/--nonprod-jwks/--prod-jwks, or drop --jku for direct JWKS")
+	case o.JKU && o.Split:
+		return UsageErrorf("--split is for direct JWKS mode; JWK Set URL mode always makes two calls")
+	case o.JKU:
+		return nil
+	case sources > 1 || (sources == 1 && perEnv):
+		return UsageErrorf("give one key source: --jwks-url, --jwks-file, or --nonprod-jwks with --prod-jwks")
+	case perEnv && (o.NonProdJWKS == "" || o.ProdJWKS == ""):
+		return UsageErrorf("--nonprod-jwks and --prod-jwks go together: give both (or --jwks-url/--jwks-file for one key set)")
+	case sources == 0 && !perEnv:
+		return UsageErrorf("no keys: pass --jwks-url or --jwks-file with the app's public keys (or --jku for JWK Set URL mode)")
+	}
+	for _, id := range o.Orgs {
+		if _, _, err := portal.ParseID(id + "_0"); err != nil {
+			return UsageErrorf("--org %q is not an OrgId (a number, the part before the underscore of a download Id; not the ECMId)", id)
+		}
+	}
+	return nil
+}
+
+// loadKeys loads and checks the key sets before any portal call.
+func (o *ActivateOptions) loadKeys(ctx context.Context) (*keySet, error) {
+	ks := &keySet{mode: plan.ModeJKU}
+	if o.JKU {
+		return ks, nil
+	}
+	ks.mode = plan.ModeJWKS
+	np, p := o.NonProdJWKS, o.ProdJWKS
+	if o.JWKSURL != "" {
+		np, p = o.JWKSURL, o.JWKSURL
+	} else if o.JWKSFile != "" {
+		np, p = o.JWKSFile, o.JWKSFile
+	}
+	load := func(src, env string) (*keys.Upload, error) {
+		raw, _, err := keys.Load(ctx, o.F.HTTPClient, src)
+		if err != nil {
+			return nil, UsageError(fmt.Errorf("%s keys: %w", env, err))
+		}
+		up, err := keys.ForUpload(raw)
+		if err != nil {
+			return nil, UsageError(fmt.Errorf("%s keys from %s: %w", env, src, err))
+		}
+		return up, nil
+	}
+	var err error
+	if ks.nonProd, err = load(np, "non-production"); err != nil {
+		return nil, err
+	}
+	if p == np {
+		ks.prod = ks.nonProd
+	} else if ks.prod, err = load(p, "production"); err != nil {
+		return nil, err
+	}
+	ks.nonProdJSON, ks.prodJSON = ks.nonProd.JSON, ks.prod.JSON
+	ks.nonProdKeys, ks.prodKeys = store.JoinKeys(ks.nonProd.Thumbprints()), store.JoinKeys(ks.prod.Thumbprints())
+	ks.nonProdSource, ks.prodSrc = np, p
+	return ks, nil
+}
+
+func activateRun(ctx context.Context, o *ActivateOptions) error {
+	f := o.F
+	if err := o.check(); err != nil {
+		return err
+	}
+	if _, err := f.CheckPortal(); err != nil {
+		return err
+	}
+	if err := f.CheckApp(); err != nil {
+		return err
+	}
+	ks, err := o.loadKeys(ctx)
+	if err != nil {
+		return err
+	}
+	if !f.Quiet {
+		printKeys(f.IO.ErrOut, ks)
+	}
+	s, err := f.Store(ctx)
+	if err != nil {
+		return err
+	}
+	app, err := f.AppRow(ctx)
+	if err != nil {
+		return err
+	}
+	lock, err := s.Lock()
+	if err != nil {
+		return err
+	}
+	defer lock.Unlock()
+
+	p := pace.New(o.Rate, o.Retries)
+	c, err := f.connect(ctx, p)
+	if err != nil {
+		return err
+	}
+	rep, err := f.syncWith(ctx, c, p, o.PageSize)
+	if err != nil {
+		return err
+	}
+	if !f.Quiet {
+		printSyncLine(f.IO.ErrOut, rep)
+	}
+	pl, err := makePlan(ctx, s, app, ks, o)
+	if err != nil {
+		return err
+	}
+	if len(pl.Missing) > 0 {
+		return UsageErrorf("--org %s: not listed on the portal for app %s (OrgIds are the number before the underscore of a download Id)", strings.Join(pl.Missing, ","), f.App)
+	}
+	if o.DryRun {
+		if f.Output == OutputJSON {
+			return writeJSON(f.IO.Out, planJSON(pl, ks, o))
+		}
+		printPlan(f.IO.Out, pl, ks, o)
+		return nil
+	}
+	if !f.Quiet {
+		printPlan(f.IO.ErrOut, pl, ks, o)
+	}
+	sum := &RunSummary{Mode: ks.mode, Planned: len(pl.Items), Calls: 0, Sync: syncSummary(rep)}
+	if pl.Calls() > 0 && !o.Yes {
+		if !f.IO.InTTY || !f.IO.ErrTTY {
+			return UsageErrorf("--yes required when not running interactively (nothing was changed; --dry-run shows the plan)")
+		}
+		ok, err := confirm(f.IO, fmt.Sprintf("Make %s to the portal?", plural(pl.Calls(), "call")))
+		if err != nil {
+			return err
+		}
+		if !ok {
+			fmt.Fprintln(f.IO.ErrOut, "Nothing was changed.")
+			return nil
+		}
+	}
+	run := &store.Run{Started: f.Now(), Mode: ks.mode, Split: o.Split, NonProdKeys: ks.nonProdKeys, ProdKeys: ks.prodKeys,
+		Planned: len(pl.Items), PID: os.Getpid(), Args: o.describe()}
+	if _, err := s.StartRun(ctx, app.ID, run); err != nil {
+		return err
+	}
+	sum.RunID = run.ID
+	if ks.mode == plan.ModeJWKS {
+		for _, up := range []*keys.Upload{ks.nonProd, ks.prod} {
+			if err := s.RecordKeySet(ctx, app.ID, store.KeySet{Thumbprints: store.JoinKeys(up.Thumbprints()), Kids: kidList(up), JWKS: up.JSON, FirstUsed: f.Now()}); err != nil {
+				return err
+			}
+		}
+	}
+	progress := newRunProgress(f, pl)
+	res := activate.Execute(ctx, pl, activate.Options{
+		Portal: c, Store: s, App: app, RunID: run.ID, Pacer: p, Concurrency: o.Concurrency, MaxFailures: o.MaxFailures,
+		Mode: ks.mode, NonProdJWKS: ks.nonProdJSON, ProdJWKS: ks.prodJSON, NonProdKeys: ks.nonProdKeys, ProdKeys: ks.prodKeys,
+		Now: f.Now, OnEvent: progress.event,
+	})
+	progress.close()
+	sum.fill(res)
+	sum.Throttled = p.Throttled()
+
+	// Check what the portal now shows, unless the run could not go on.
+	if res.Stop == nil && len(res.Activated) > 0 {
+		after, err := f.syncWith(ctx, c, p, o.PageSize)
+		if err != nil {
+			res.Stop = fmt.Errorf("verify: %w", err)
+		} else {
+			statuses := map[string]int{}
+			for _, org := range after.Orgs {
+				statuses[org.OrgID] = org.Status
+			}
+			for _, m := range activate.Verify(res.Activated, statuses) {
+				msg := fmt.Sprintf("portal shows %s after activation", StatusName(m.Actual))
+				if m.Missing {
+					msg = "no longer listed after activation"
+				}
+				now := f.Now()
+				if err := s.RecordOutcome(context.WithoutCancel(ctx), app.ID, &store.Outcome{RunID: run.ID, OrgID: m.OrgID, Action: "verify", Envs: plan.EnvBoth,
+					Mode: ks.mode, Result: store.ResultMismatch, Message: msg, Started: now, Finished: now}); err != nil {
+					return err
+				}
+				sum.Mismatched = append(sum.Mismatched, activate.Failure{OrgID: m.OrgID, Name: m.Name, Message: msg})
+			}
+			sum.Activated -= len(sum.Mismatched)
+		}
+	}
+	outcome, code, stopMsg := runEnd(res, sum)
+	sum.Outcome = outcome
+	if err := s.FinishRun(context.WithoutCancel(ctx), run.ID, f.Now(), outcome, stopMsg); err != nil {
+		return err
+	}
+	sum.Skipped = pl.SkipCounts()
+	if f.Output == OutputJSON {
+		if err := writeJSONLine(f.IO.Out, sum); err != nil {
+			return err
+		}
+	} else {
+		printRunSummary(f.IO.Out, sum, pl)
+	}
+	if code == ExitOK {
+		return nil
+	}
+	if stopMsg == "" {
+		return SilentExit(code)
+	}
+	return &ExitError{Code: code, Err: errors.New(stopMsg)}
+}
+
+// describe records the run's options without any secret.
+func (o *ActivateOptions) describe() string {
+	var parts []string
+	add := func(flag, v string) {
+		if v != "" {
+			parts = append(parts, flag+" "+v)
+		}
+	}
+	add("--jwks-url", o.JWKSURL)
+	add("--jwks-file", o.JWKSFile)
+	add("--nonprod-jwks", o.NonProdJWKS)
+	add("--prod-jwks", o.ProdJWKS)
+	for flag, on := range map[string]bool{"--jku": o.JKU, "--split": o.Split, "--reactivate": o.Reactivate, "--force": o.Force} {
+		if on {
+			parts = append(parts, flag)
+		}
+	}
+	if len(o.Orgs) > 0 {
+		add("--org", strings.Join(o.Orgs, ","))
+	}
+	parts = append(parts, fmt.Sprintf("--rate %g --concurrency %d", o.Rate, o.Concurrency))
+	sort.Strings(parts)
+	return strings.Join(parts, " ")
+}
+
+// syncWith lists the organizations with an already connected client.
+func (f *Factory) syncWith(ctx context.Context, c *portal.Client, p *pace.Pacer, pageSize int) (*orgsync.Report, error) {
+	app, err := f.AppRow(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s, err := f.Store(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return orgsync.Run(ctx, orgsync.Options{Store: s, App: app, PageSize: pageSize, Now: f.Now, Load: pacedLoad(c, p),
+		OnPage: func(page, got, total int) { f.Debugf("page %d: %d organizations (%d so far)", page, got, total) }})
+}
+
+func pacedLoad(c *portal.Client, p *pace.Pacer) portal.PageFunc {
+	return func(ctx context.Context, page, size int) ([]portal.Download, error) {
+		var ds []portal.Download
+		_, err := p.Do(ctx, func() error {
+			var err error
+			ds, err = c.LoadDownloads(ctx, page, size)
+			return err
+		})
+		return ds, err
+	}
+}
+
+func makePlan(ctx context.Context, s *store.Store, app store.App, ks *keySet, o *ActivateOptions) (*plan.Plan, error) {
+	orgs, err := s.Orgs(ctx, app.ID)
+	if err != nil {
+		return nil, err
+	}
+	ups, err := s.LastUploads(ctx, app.ID)
+	if err != nil {
+		return nil, err
+	}
+	in := plan.Input{Mode: ks.mode, NonProdKeys: ks.nonProdKeys, ProdKeys: ks.prodKeys, Split: o.Split,
+		Reactivate: o.Reactivate, Force: o.Force, Only: o.Orgs, History: map[string]plan.History{}}
+	for _, org := range orgs {
+		if org.GoneSince != nil {
+			continue
+		}
+		in.Orgs = append(in.Orgs, plan.Org{OrgID: org.OrgID, Name: org.Name, Status: org.Status})
+		if u := ups[org.OrgID]; u != nil {
+			in.History[org.OrgID] = plan.History{NonProd: envState(u.NonProd), Prod: envState(u.Prod)}
+		}
+	}
+	return plan.Make(in)
+}
+
+func envState(e *store.EnvState) *plan.EnvState {
+	if e == nil {
+		return nil
+	}
+	return &plan.EnvState{Mode: e.Mode, Keys: e.Keys}
+}
+
+func kidList(up *keys.Upload) string {
+	var kids []string
+	for _, k := range up.Keys {
+		kids = append(kids, k.Kid)
+	}
+	return strings.Join(kids, ",")
+}
+
+func printKeys(w io.Writer, ks *keySet) {
+	if ks.mode == plan.ModeJKU {
+		fmt.Fprintln(w, "Mode: JWK Set URL (no keys uploaded; organizations fetch the app's JWK Set URL themselves)")
+		return
+	}
+	show := func(label string, up *keys.Upload, src string) {
+		fmt.Fprintf(w, "%s keys from %s:\n", label, src)
+		for _, k := range up.Keys {
+			fmt.Fprintf(w, "  kid %-24s thumbprint %s  RSA %d%s\n", k.Kid, k.Thumbprint, k.Bits, algSuffix(k.Alg))
+		}
+		for _, d := range up.Dropped {
+			fmt.Fprintf(w, "  dropped kid %s (%s): %s\n", d.Kid, d.Kty, d.Reason)
+		}
+	}
+	if ks.nonProd == ks.prod {
+		show("Direct JWKS: both environments'", ks.nonProd, ks.nonProdSource)
+		return
+	}
+	show("Direct JWKS: non-production", ks.nonProd, ks.nonProdSource)
+	show("Direct JWKS: production", ks.prod, ks.prodSrc)
+}
+
+func algSuffix(alg string) string {
+	if alg == "" {
+		return ""
+	}
+	return " " + alg
+}
+
+func printSyncLine(w io.Writer, r *orgsync.Report) {
+	line := fmt.Sprintf("Synced %s", plural(r.Total, "organization"))
+	var ch []string
+	if !r.First {
+		for _, c := range []struct {
+			n    int
+			word string
+		}{{len(r.Added) + len(r.Returned), "new"}, {len(r.Renamed), "renamed"}, {len(r.Gone), "no longer listed"}, {len(r.Status), "changed status"}} {
+			if c.n > 0 {
+				ch = append(ch, fmt.Sprintf("%d %s", c.n, c.word))
+			}
+		}
+	}
+	if len(ch) > 0 {
+		line += ": " + strings.Join(ch, ", ")
+	}
+	fmt.Fprintln(w, line+".")
+	for _, c := range r.Added {
+		fmt.Fprintf(w, "  new: %s %s\n", c.OrgID, c.Name)
+	}
+	for _, c := range r.Renamed {
+		fmt.Fprintf(w, "  renamed: %s %q -> %q\n", c.OrgID, c.Old, c.New)
+	}
+}
+
+var actionOrder = []string{plan.ActionActivate, plan.ActionProduction, plan.ActionComplete, plan.ActionReactivate}
+
+var actionWords = map[string]string{
+	plan.ActionActivate:   "activate both environments (not responded)",
+	plan.ActionProduction: "activate production (non-production only)",
+	plan.ActionComplete:   "activate both environments (non-production only, keys changed)",
+	plan.ActionReactivate: "re-activate both environments (keys enabled)",
+}
+
+var skipWords = map[string]string{
+	plan.SkipCurrent:  "already hold these keys",
+	plan.SkipEnabled:  "keys enabled (--reactivate to upload these keys)",
+	plan.SkipUnknown:  "unknown status, never acted on",
+	plan.SkipNotAsked: "not named by --org",
+}
+
+func printPlan(w io.Writer, pl *plan.Plan, ks *keySet, o *ActivateOptions) {
+	mode := "direct JWKS, one combined call per organization"
+	switch {
+	case ks.mode == plan.ModeJKU:
+		mode = "JWK Set URL, two calls per organization"
+	case o.Split:
+		mode = "direct JWKS, two calls per organization (--split)"
+	}
+	fmt.Fprintf(w, "Plan (%s):\n", mode)
+	ac := pl.ActionCounts()
+	for _, a := range actionOrder {
+		if ac[a] > 0 {
+			fmt.Fprintf(w, "  %5d  %s\n", ac[a], actionWords[a])
+		}
+	}
+	sc := pl.SkipCounts()
+	for _, k := range []string{plan.SkipCurrent, plan.SkipEnabled, plan.SkipUnknown, plan.SkipNotAsked} {
+		if sc[k] > 0 {
+			fmt.Fprintf(w, "  %5d  skipped: %s\n", sc[k], skipWords[k])
+		}
+	}
+	for _, it := range pl.Skipped {
+		if it.Skip == plan.SkipUnknown {
+			fmt.Fprintf(w, "         %s %s: %s\n", it.OrgID, it.Name, it.Reason)
+		}
+	}
+	calls := pl.Calls()
+	est := time.Duration(float64(calls) / o.Rate * float64(time.Second)).Round(time.Second)
+	fmt.Fprintf(w, "  %s to ApproveDownload at most %g a second: about %s.\n", plural(calls, "call"), o.Rate, est)
+	if calls == 0 {
+		fmt.Fprintln(w, "Nothing to do: every organization is current.")
+	}
+}
+
+// PlanJSON is the plan in --dry-run --output json.
+type PlanJSON struct {
+	Mode    string         `json:"mode"`
+	Split   bool           `json:"split"`
+	Calls   int            `json:"calls"`
+	Actions map[string]int `json:"actions"`
+	Skipped map[string]int `json:"skipped"`
+	Keys    *PlanKeys      `json:"keys,omitempty"`
+	Orgs    []PlanOrgJSON  `json:"orgs"`
+}
+
+// PlanKeys are the key thumbprints a run uploads.
+type PlanKeys struct {
+	NonProd []keys.KeyInfo `json:"nonProd"`
+	Prod    []keys.KeyInfo `json:"prod"`
+}
+
+// PlanOrgJSON is one organization's planned action.
+type PlanOrgJSON struct {
+	OrgID  string `json:"orgId"`
+	Name   string `json:"name"`
+	Status int    `json:"status"`
+	Action string `json:"action"`
+	Reason string `json:"reason"`
+	Calls  int    `json:"calls"`
+}
+
+func planJSON(pl *plan.Plan, ks *keySet, o *ActivateOptions) PlanJSON {
+	j := PlanJSON{Mode: pl.Mode, Split: o.Split, Calls: pl.Calls(), Actions: pl.ActionCounts(), Skipped: pl.SkipCounts(), Orgs: []PlanOrgJSON{}}
+	if ks.mode == plan.ModeJWKS {
+		j.Keys = &PlanKeys{NonProd: ks.nonProd.Keys, Prod: ks.prod.Keys}
+	}
+	for _, it := range pl.Items {
+		j.Orgs = append(j.Orgs, PlanOrgJSON{OrgID: it.OrgID, Name: it.Name, Status: it.Status, Action: it.Action, Reason: it.Reason, Calls: len(it.Calls)})
+	}
+	return j
+}
+
+// confirm asks a yes/no question on the terminal.
+func confirm(ios *IOStreams, q string) (bool, error) {
+	fmt.Fprintf(ios.ErrOut, "%s [y/N] ", q)
+	line, err := bufio.NewReader(ios.In).ReadString('\n')
+	if err != nil && line == "" {
+		return false, nil
+	}
+	a := strings.ToLower(strings.TrimSpace(line))
+	return a == "y" || a == "yes", nil
+}

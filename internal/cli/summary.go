@@ -1,0 +1,153 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+
+	"github.com/activator-dev/activator/internal/activate"
+	"github.com/activator-dev/activator/internal/orgsync"
+	"github.com/activator-dev/activator/internal/plan"
+	"github.com/activator-dev/activator/internal/portal"
+	"github.com/activator-dev/activator/internal/store"
+)
+
+// RunSummary is the end of an activation run; with --output json it is
+// printed as one line, for cron and monitors.
+type RunSummary struct {
+	RunID      int64              `json:"runId"`
+	Outcome    string             `json:"outcome"`
+	Mode       string             `json:"mode"`
+	Sync       SyncSummary        `json:"sync"`
+	Planned    int                `json:"planned"`
+	Calls      int                `json:"calls"`
+	Activated  int                `json:"activated"`
+	Skipped    map[string]int     `json:"skipped"`
+	Refused    []activate.Failure `json:"refused"`
+	Failed     []activate.Failure `json:"failed"`
+	Mismatched []activate.Failure `json:"mismatched"`
+	NotRun     int                `json:"notRun"`
+	Throttled  int                `json:"throttled"`
+	Message    string             `json:"message,omitempty"`
+}
+
+// SyncSummary counts what the run's sync noticed.
+type SyncSummary struct {
+	Total   int `json:"total"`
+	New     int `json:"new"`
+	Renamed int `json:"renamed"`
+	Gone    int `json:"gone"`
+	Changed int `json:"statusChanged"`
+}
+
+func syncSummary(r *orgsync.Report) SyncSummary {
+	return SyncSummary{Total: r.Total, New: len(r.Added) + len(r.Returned), Renamed: len(r.Renamed), Gone: len(r.Gone), Changed: len(r.Status)}
+}
+
+func (s *RunSummary) fill(res *activate.Result) {
+	s.Calls = res.Calls
+	s.Activated = len(res.Activated)
+	s.Refused = nonNil(res.Refused)
+	s.Failed = nonNil(res.Failed)
+	s.Mismatched = []activate.Failure{}
+	s.NotRun = res.NotRun
+}
+
+func nonNil(f []activate.Failure) []activate.Failure {
+	if f == nil {
+		return []activate.Failure{}
+	}
+	return f
+}
+
+// runEnd decides the run's outcome, exit code and closing message.
+func runEnd(res *activate.Result, sum *RunSummary) (outcome string, code int, msg string) {
+	switch {
+	case res.Stop != nil && errors.Is(res.Stop, portal.ErrNotSignedIn):
+		return store.RunLapsed, ExitSession, fmt.Sprintf("the session lapsed mid-run (%d organizations not reached): sign in again with `activator login`, then re-run the same command to resume", sum.NotRun)
+	case res.Stop != nil && (errors.Is(res.Stop, ErrInterrupted) || errors.Is(res.Stop, context.Canceled)):
+		return store.RunInterrupted, ExitInterrupted, fmt.Sprintf("interrupted: the calls in flight finished and were recorded; re-run the same command to resume (%d organizations not reached)", sum.NotRun)
+	case res.Stop != nil:
+		return store.RunAborted, ExitUnavailable, fmt.Sprintf("run stopped: %v; re-run the same command to resume once the portal answers", res.Stop)
+	case len(sum.Refused)+len(sum.Failed)+len(sum.Mismatched) > 0:
+		return store.RunFailures, ExitFailures, ""
+	}
+	return store.RunDone, ExitOK, ""
+}
+
+func writeJSONLine(w io.Writer, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(append(b, '\n'))
+	return err
+}
+
+func printRunSummary(w io.Writer, s *RunSummary, pl *plan.Plan) {
+	fmt.Fprintf(w, "Run %d: %s.\n", s.RunID, s.Outcome)
+	fmt.Fprintf(w, "  activated:        %d\n", s.Activated)
+	fmt.Fprintf(w, "  already current:  %d\n", s.Skipped[plan.SkipCurrent])
+	if n := s.Skipped[plan.SkipEnabled]; n > 0 {
+		fmt.Fprintf(w, "  enabled, skipped: %d (--reactivate to upload these keys there)\n", n)
+	}
+	if n := s.Skipped[plan.SkipUnknown]; n > 0 {
+		fmt.Fprintf(w, "  unknown status:   %d (never acted on)\n", n)
+	}
+	list := func(label string, fs []activate.Failure) {
+		fmt.Fprintf(w, "  %-17s %d\n", label+":", len(fs))
+		for _, f := range fs {
+			fmt.Fprintf(w, "    %s %s: %s\n", f.OrgID, f.Name, f.Message)
+		}
+	}
+	list("refused by org", s.Refused)
+	list("failed", s.Failed)
+	if len(s.Mismatched) > 0 {
+		list("status mismatch", s.Mismatched)
+	}
+	if s.NotRun > 0 {
+		fmt.Fprintf(w, "  not reached:      %d\n", s.NotRun)
+	}
+	if len(s.Refused) > 0 {
+		fmt.Fprintln(w, "Organizations that refused are likely not provisioned yet; the next run tries them again.")
+	}
+	if s.Calls > 0 {
+		fmt.Fprintln(w, PropagationNote)
+	}
+}
+
+// runProgress reports each finished call: one plain line per organization
+// when not on a terminal.
+type runProgress struct {
+	f     *Factory
+	mu    sync.Mutex
+	total int
+}
+
+func newRunProgress(f *Factory, pl *plan.Plan) *runProgress {
+	return &runProgress{f: f, total: len(pl.Items)}
+}
+
+func (p *runProgress) event(e activate.Event) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.f.Quiet {
+		return
+	}
+	line := fmt.Sprintf("[%d/%d] %s %s: %s %s", e.Done, e.Total, e.OrgID, e.Name, e.Action, e.Envs)
+	switch e.Result {
+	case store.ResultOK:
+		line += ": ok"
+	default:
+		line += ": " + e.Result + ": " + e.Message
+	}
+	if e.Attempts > 1 {
+		line += fmt.Sprintf(" (%d attempts)", e.Attempts)
+	}
+	fmt.Fprintln(p.f.IO.ErrOut, line)
+}
+
+func (p *runProgress) close() {}

@@ -1,0 +1,265 @@
+// Package plan decides, for every organization, what an activation run does
+// and why. It is pure: it knows nothing of HTTP or SQL, takes the synced
+// organizations and what each one last received, and returns the calls to
+// make. The same inputs always give the same plan.
+//
+// The rules:
+//   - Not responded (0): activate both environments.
+//   - Non-production only (3): activate production; in direct JWKS mode,
+//     non-production too when what it last received (mode and key
+//     thumbprints) differs from this run's, or is not known.
+//   - Keys enabled (1): skipped, unless Reactivate (switching from JWK Set
+//     URL to direct JWKS, or rotating keys), which re-activates both.
+//   - Any other status: never acted on.
+//   - An org whose environments last received exactly this run's mode and
+//     keys is already current and skipped unless Force, so re-running with
+//     the same keys makes no calls. This holds only where the portal agrees
+//     (status 1): an org the portal shows as not responded is acted on
+//     whatever was recorded.
+package plan
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+)
+
+// Modes.
+const (
+	ModeJWKS = "jwks" // direct JWKS upload
+	ModeJKU  = "jku"  // the app-level JWK Set URL
+)
+
+// Portal statuses (the Approved member).
+const (
+	StatusNotResponded = 0
+	StatusEnabled      = 1
+	StatusNonProdOnly  = 3
+)
+
+// Actions.
+const (
+	ActionActivate   = "activate"   // both environments of a not-responded org
+	ActionProduction = "production" // production of a non-production-only org
+	ActionComplete   = "complete"   // both environments of a non-production-only org whose keys changed
+	ActionReactivate = "reactivate" // both environments of an enabled org
+)
+
+// Skip reasons.
+const (
+	SkipCurrent  = "current"  // already holds this run's mode and keys
+	SkipEnabled  = "enabled"  // keys enabled; --reactivate not given
+	SkipUnknown  = "unknown"  // unknown status, never acted on
+	SkipNotAsked = "excluded" // not in --org
+)
+
+// Environments of a call.
+const (
+	EnvBoth    = "both"
+	EnvNonProd = "nonprod"
+	EnvProd    = "prod"
+)
+
+// Org is an organization as the last sync listed it.
+type Org struct {
+	OrgID  string
+	Name   string
+	Status int
+}
+
+// EnvState is what one environment of an org last received successfully.
+type EnvState struct {
+	Mode string
+	Keys string // sorted thumbprints, comma-separated (empty in JWK Set URL mode)
+}
+
+// History is what an org's environments last received; nil members are
+// unknown (never activated by this tool).
+type History struct {
+	NonProd *EnvState
+	Prod    *EnvState
+}
+
+// Input is everything the planner looks at.
+type Input struct {
+	Orgs        []Org
+	History     map[string]History
+	Mode        string
+	NonProdKeys string // thumbprints of the non-production key set (jwks mode)
+	ProdKeys    string // thumbprints of the production key set (jwks mode)
+	Split       bool   // direct mode: two calls instead of one combined call
+	Reactivate  bool
+	Force       bool
+	Only        []string // --org: restrict to these OrgIds
+}
+
+// Call is one ApproveDownload call.
+type Call struct {
+	Envs        string // both, nonprod, prod
+	NonProdOnly bool
+	ProdOnly    bool
+	// SendNonProd and SendProd say which JWKS fields are filled (jwks mode).
+	SendNonProd bool
+	SendProd    bool
+}
+
+// Item is one organization's planned work.
+type Item struct {
+	OrgID  string
+	Name   string
+	Status int
+	Action string // an Action, or "" when skipped
+	Skip   string // a Skip reason when skipped
+	Reason string // for people
+	Calls  []Call
+}
+
+// Plan is the whole run's plan.
+type Plan struct {
+	Mode    string
+	Split   bool
+	Items   []Item // orgs to act on, in OrgId order
+	Skipped []Item
+	// Missing lists --org ids that the last sync did not list.
+	Missing []string
+}
+
+// Calls is the number of ApproveDownload calls the plan makes.
+func (p *Plan) Calls() int {
+	n := 0
+	for _, it := range p.Items {
+		n += len(it.Calls)
+	}
+	return n
+}
+
+// ActionCounts counts items per action.
+func (p *Plan) ActionCounts() map[string]int {
+	m := map[string]int{}
+	for _, it := range p.Items {
+		m[it.Action]++
+	}
+	return m
+}
+
+// SkipCounts counts skipped orgs per reason.
+func (p *Plan) SkipCounts() map[string]int {
+	m := map[string]int{}
+	for _, it := range p.Skipped {
+		m[it.Skip]++
+	}
+	return m
+}
+
+// Make builds the plan.
+func Make(in Input) (*Plan, error) {
+	if in.Mode != ModeJWKS && in.Mode != ModeJKU {
+		return nil, fmt.Errorf("plan: unknown mode %q", in.Mode)
+	}
+	if in.Mode == ModeJWKS && (in.NonProdKeys == "" || in.ProdKeys == "") {
+		return nil, fmt.Errorf("plan: direct JWKS mode needs keys for both environments")
+	}
+	p := &Plan{Mode: in.Mode, Split: in.Split}
+	only := map[string]bool{}
+	for _, id := range in.Only {
+		only[id] = true
+	}
+	listed := map[string]bool{}
+	orgs := append([]Org(nil), in.Orgs...)
+	sort.SliceStable(orgs, func(i, j int) bool { return orgLess(orgs[i].OrgID, orgs[j].OrgID) })
+	for _, o := range orgs {
+		listed[o.OrgID] = true
+		it := decide(in, o)
+		if len(only) > 0 && !only[o.OrgID] {
+			it = Item{OrgID: o.OrgID, Name: o.Name, Status: o.Status, Skip: SkipNotAsked, Reason: "not named by --org"}
+		}
+		if it.Action == "" {
+			p.Skipped = append(p.Skipped, it)
+		} else {
+			p.Items = append(p.Items, it)
+		}
+	}
+	for _, id := range in.Only {
+		if !listed[id] {
+			p.Missing = append(p.Missing, id)
+		}
+	}
+	sort.Strings(p.Missing)
+	return p, nil
+}
+
+func decide(in Input, o Org) Item {
+	it := Item{OrgID: o.OrgID, Name: o.Name, Status: o.Status}
+	h := in.History[o.OrgID]
+	npCurrent := current(h.NonProd, in.Mode, in.NonProdKeys)
+	pCurrent := current(h.Prod, in.Mode, in.ProdKeys)
+	switch o.Status {
+	case StatusNotResponded:
+		it.Action, it.Reason = ActionActivate, "not responded"
+		it.Calls = both(in)
+	case StatusNonProdOnly:
+		if in.Mode == ModeJWKS && (!npCurrent || in.Force) {
+			it.Action, it.Reason = ActionComplete, "non-production only, and its non-production keys are not this run's"
+			if in.Force && npCurrent {
+				it.Reason = "non-production only (--force)"
+			}
+			it.Calls = both(in)
+		} else {
+			it.Action, it.Reason = ActionProduction, "non-production only"
+			it.Calls = []Call{prodCall(in)}
+		}
+	case StatusEnabled:
+		switch {
+		case !in.Reactivate && !in.Force:
+			it.Skip = SkipEnabled
+			it.Reason = "keys enabled"
+			if !(npCurrent && pCurrent) {
+				it.Reason = "keys enabled, with other keys or mode than this run's (use --reactivate to upload these)"
+			}
+		case npCurrent && pCurrent && !in.Force:
+			it.Skip, it.Reason = SkipCurrent, "already holds these keys ("+in.Mode+")"
+		default:
+			it.Action, it.Reason = ActionReactivate, "keys enabled; re-activating"
+			if in.Force && npCurrent && pCurrent {
+				it.Reason = "already holds these keys; re-activating (--force)"
+			}
+			it.Calls = both(in)
+		}
+	default:
+		it.Skip, it.Reason = SkipUnknown, "unknown status "+strconv.Itoa(o.Status)+": never acted on"
+	}
+	return it
+}
+
+func current(e *EnvState, mode, keys string) bool {
+	if e == nil || e.Mode != mode {
+		return false
+	}
+	return mode == ModeJKU || e.Keys == keys
+}
+
+// both activates both environments: one combined call in direct mode, two
+// calls (non-production, then production) in JWK Set URL mode or with Split.
+func both(in Input) []Call {
+	if in.Mode == ModeJWKS && !in.Split {
+		return []Call{{Envs: EnvBoth, SendNonProd: true, SendProd: true}}
+	}
+	jwks := in.Mode == ModeJWKS
+	return []Call{
+		{Envs: EnvNonProd, NonProdOnly: true, SendNonProd: jwks},
+		{Envs: EnvProd, ProdOnly: true, SendProd: jwks},
+	}
+}
+
+func prodCall(in Input) Call {
+	return Call{Envs: EnvProd, ProdOnly: true, SendProd: in.Mode == ModeJWKS}
+}
+
+func orgLess(a, b string) bool {
+	na, ea := strconv.Atoi(a)
+	nb, eb := strconv.Atoi(b)
+	if ea == nil && eb == nil && na != nb {
+		return na < nb
+	}
+	return a < b
+}

@@ -1,0 +1,126 @@
+package plan
+
+import (
+	"reflect"
+	"testing"
+)
+
+func TestMake(t *testing.T) {
+	cur := &EnvState{Mode: ModeJWKS, Keys: "A"}
+	old := &EnvState{Mode: ModeJWKS, Keys: "OLD"}
+	jku := &EnvState{Mode: ModeJKU}
+	combined := []Call{{Envs: EnvBoth, SendNonProd: true, SendProd: true}}
+	splitJWKS := []Call{{Envs: EnvNonProd, NonProdOnly: true, SendNonProd: true}, {Envs: EnvProd, ProdOnly: true, SendProd: true}}
+	splitJKU := []Call{{Envs: EnvNonProd, NonProdOnly: true}, {Envs: EnvProd, ProdOnly: true}}
+	prodJWKS := []Call{{Envs: EnvProd, ProdOnly: true, SendProd: true}}
+	prodJKU := []Call{{Envs: EnvProd, ProdOnly: true}}
+
+	tests := []struct {
+		name       string
+		status     int
+		hist       History
+		mode       string
+		split      bool
+		reactivate bool
+		force      bool
+		action     string
+		skip       string
+		calls      []Call
+	}{
+		{name: "not responded, direct: one combined call", status: 0, mode: ModeJWKS, action: ActionActivate, calls: combined},
+		{name: "not responded, direct split", status: 0, mode: ModeJWKS, split: true, action: ActionActivate, calls: splitJWKS},
+		{name: "not responded, jku: two calls", status: 0, mode: ModeJKU, action: ActionActivate, calls: splitJKU},
+		{name: "not responded even though recorded current", status: 0, hist: History{cur, cur}, mode: ModeJWKS, action: ActionActivate, calls: combined},
+		{name: "nonprod only, unknown history, direct: both", status: 3, mode: ModeJWKS, action: ActionComplete, calls: combined},
+		{name: "nonprod only, other keys there, direct: both", status: 3, hist: History{NonProd: old}, mode: ModeJWKS, action: ActionComplete, calls: combined},
+		{name: "nonprod only, same keys there: production", status: 3, hist: History{NonProd: cur}, mode: ModeJWKS, action: ActionProduction, calls: prodJWKS},
+		{name: "nonprod only, same keys, force: both", status: 3, hist: History{NonProd: cur}, mode: ModeJWKS, force: true, action: ActionComplete, calls: combined},
+		{name: "nonprod only, jku: production", status: 3, mode: ModeJKU, action: ActionProduction, calls: prodJKU},
+		{name: "enabled: skipped", status: 1, mode: ModeJWKS, skip: SkipEnabled},
+		{name: "enabled, reactivate: both", status: 1, hist: History{jku, jku}, mode: ModeJWKS, reactivate: true, action: ActionReactivate, calls: combined},
+		{name: "enabled, reactivate, rotated keys", status: 1, hist: History{old, old}, mode: ModeJWKS, reactivate: true, action: ActionReactivate, calls: combined},
+		{name: "enabled, reactivate, already current: no-op", status: 1, hist: History{cur, cur}, mode: ModeJWKS, reactivate: true, skip: SkipCurrent},
+		{name: "enabled, reactivate, only prod current", status: 1, hist: History{old, cur}, mode: ModeJWKS, reactivate: true, action: ActionReactivate, calls: combined},
+		{name: "enabled, reactivate, current, force", status: 1, hist: History{cur, cur}, mode: ModeJWKS, reactivate: true, force: true, action: ActionReactivate, calls: combined},
+		{name: "enabled, jku recorded, reactivate jku: no-op", status: 1, hist: History{jku, jku}, mode: ModeJKU, reactivate: true, skip: SkipCurrent},
+		{name: "enabled, jwks recorded, reactivate jku", status: 1, hist: History{cur, cur}, mode: ModeJKU, reactivate: true, action: ActionReactivate, calls: splitJKU},
+		{name: "unknown status never acted on", status: 2, mode: ModeJWKS, reactivate: true, force: true, skip: SkipUnknown},
+		{name: "unknown status 7", status: 7, mode: ModeJKU, skip: SkipUnknown},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := Make(Input{
+				Orgs: []Org{{OrgID: "16770", Name: "X", Status: tt.status}}, History: map[string]History{"16770": tt.hist},
+				Mode: tt.mode, NonProdKeys: "A", ProdKeys: "A", Split: tt.split, Reactivate: tt.reactivate, Force: tt.force,
+			})
+			if tt.mode == ModeJKU && err != nil {
+				t.Fatal(err)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			var it Item
+			if len(p.Items) == 1 {
+				it = p.Items[0]
+			} else if len(p.Skipped) == 1 {
+				it = p.Skipped[0]
+			} else {
+				t.Fatalf("plan = %+v", p)
+			}
+			if it.Action != tt.action || it.Skip != tt.skip {
+				t.Fatalf("action %q skip %q (%s); want %q %q", it.Action, it.Skip, it.Reason, tt.action, tt.skip)
+			}
+			if !reflect.DeepEqual(it.Calls, tt.calls) {
+				t.Fatalf("calls = %+v, want %+v", it.Calls, tt.calls)
+			}
+			if it.Reason == "" {
+				t.Error("no reason given")
+			}
+		})
+	}
+}
+
+func TestMakeDifferentKeysPerEnvironment(t *testing.T) {
+	// Non-production holds this run's non-production keys: only production is needed.
+	p, _ := Make(Input{Orgs: []Org{{OrgID: "1", Status: 3}}, Mode: ModeJWKS, NonProdKeys: "N", ProdKeys: "P",
+		History: map[string]History{"1": {NonProd: &EnvState{Mode: ModeJWKS, Keys: "N"}}}})
+	if p.Items[0].Action != ActionProduction {
+		t.Fatalf("got %+v", p.Items[0])
+	}
+	// Enabled with the production keys in non-production: reactivate.
+	p, _ = Make(Input{Orgs: []Org{{OrgID: "1", Status: 1}}, Mode: ModeJWKS, NonProdKeys: "N", ProdKeys: "P", Reactivate: true,
+		History: map[string]History{"1": {NonProd: &EnvState{Mode: ModeJWKS, Keys: "P"}, Prod: &EnvState{Mode: ModeJWKS, Keys: "P"}}}})
+	if p.Items[0].Action != ActionReactivate {
+		t.Fatalf("got %+v", p.Items[0])
+	}
+}
+
+func TestMakeOnlyOrdersAndCounts(t *testing.T) {
+	orgs := []Org{{OrgID: "300", Status: 0}, {OrgID: "20", Status: 0}, {OrgID: "1000", Status: 3}, {OrgID: "5", Status: 1}}
+	p, err := Make(Input{Orgs: orgs, Mode: ModeJKU, Only: []string{"1000", "20", "99999"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, it := range p.Items {
+		ids = append(ids, it.OrgID)
+	}
+	if !reflect.DeepEqual(ids, []string{"20", "1000"}) {
+		t.Fatalf("items = %v", ids)
+	}
+	if !reflect.DeepEqual(p.Missing, []string{"99999"}) {
+		t.Fatalf("missing = %v", p.Missing)
+	}
+	if p.Calls() != 3 || p.ActionCounts()[ActionActivate] != 1 || p.ActionCounts()[ActionProduction] != 1 || p.SkipCounts()[SkipNotAsked] != 2 {
+		t.Fatalf("calls %d, actions %v, skips %v", p.Calls(), p.ActionCounts(), p.SkipCounts())
+	}
+}
+
+func TestMakeRefusesBadInput(t *testing.T) {
+	if _, err := Make(Input{Mode: "x"}); err == nil {
+		t.Error("unknown mode accepted")
+	}
+	if _, err := Make(Input{Mode: ModeJWKS}); err == nil {
+		t.Error("direct mode without keys accepted")
+	}
+}

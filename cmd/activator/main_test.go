@@ -89,6 +89,8 @@ func TestScripts(t *testing.T) {
 //	sim stragglers                print the straggler OrgIds
 //	sim orgs STATUS N             exactly N orgs have Approved STATUS
 //	sim form PATH FIELD...        print FIELD=value of every recorded call to PATH
+//	sim waitcalls PATH N          wait until N calls to PATH were received
+//	sim dupes N                   at most N orgs were activated successfully more than once
 func cmdSim(ts *testscript.TestScript, neg bool, args []string) {
 	if len(args) == 0 {
 		ts.Fatalf("usage: sim command [args]")
@@ -200,6 +202,39 @@ func cmdSim(ts *testscript.TestScript, neg bool, args []string) {
 		fmt.Fprintln(ts.Stdout(), o.TestJWKS)
 	case "stragglers":
 		fmt.Fprintln(ts.Stdout(), strings.Join(s.Stragglers(), " "))
+	case "dupes":
+		// At most N organizations were activated successfully more than once.
+		seen := map[string]int{}
+		for _, c := range s.Calls() {
+			if c.Path == "/Developer/ApproveDownload" && c.Answer == sim.AnswerOK {
+				seen[c.Form.Get("OrgId")+"/"+c.Form.Get("NonProdOnly")+c.Form.Get("ProdOnly")]++
+			}
+		}
+		d := 0
+		for _, n := range seen {
+			if n > 1 {
+				d++
+			}
+		}
+		check(d <= atoi(args[1]), "%d organizations activated more than once, want at most %s", d, args[1])
+	case "waitcalls":
+		// Block until at least N calls to PATH were received (30 s at most).
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			n := 0
+			for _, c := range s.Calls() {
+				if c.Path == args[1] {
+					n++
+				}
+			}
+			if n >= atoi(args[2]) {
+				break
+			}
+			if time.Now().After(deadline) {
+				ts.Fatalf("waited 30s for %s calls to %s, saw %d", args[2], args[1], n)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
 	case "form":
 		for _, c := range s.Calls() {
 			if c.Path != args[1] {

@@ -134,6 +134,11 @@ func (o *ActivateOptions) check() error {
 	if o.PageSize < 1 || o.PageSize > 1000 {
 		return UsageErrorf("--page-size %d is out of range: use 1 to 1000", o.PageSize)
 	}
+	for _, id := range o.Orgs {
+		if strings.Trim(id, "0123456789") != "" || id == "" {
+			return UsageErrorf("--org %q is not an OrgId (a number, the part before the underscore of a download Id; not the ECMId)", id)
+		}
+	}
 	sources := 0
 	for _, s := range []string{o.JWKSURL, o.JWKSFile} {
 		if s != "" {
@@ -154,11 +159,6 @@ func (o *ActivateOptions) check() error {
 		return UsageErrorf("--nonprod-jwks and --prod-jwks go together: give both (or --jwks-url/--jwks-file for one key set)")
 	case sources == 0 && !perEnv:
 		return UsageErrorf("no keys: pass --jwks-url or --jwks-file with the app's public keys (or --jku for JWK Set URL mode)")
-	}
-	for _, id := range o.Orgs {
-		if _, _, err := portal.ParseID(id + "_0"); err != nil {
-			return UsageErrorf("--org %q is not an OrgId (a number, the part before the underscore of a download Id; not the ECMId)", id)
-		}
 	}
 	return nil
 }
@@ -482,6 +482,9 @@ func printSyncLine(w io.Writer, r *orgsync.Report) {
 		line += ": " + strings.Join(ch, ", ")
 	}
 	fmt.Fprintln(w, line+".")
+	if r.First {
+		return
+	}
 	for _, c := range r.Added {
 		fmt.Fprintf(w, "  new: %s %s\n", c.OrgID, c.Name)
 	}

@@ -351,6 +351,11 @@ func parseAnswer(resp *http.Response, body []byte) (*answer, error) {
 	if err := statusError(resp); err != nil {
 		return nil, err
 	}
+	if code := respondedStatus(resp); code == http.StatusUnauthorized || code == http.StatusForbidden {
+		// ASP.NET (OWIN) answers an XMLHttpRequest without a valid session
+		// with an empty 200 and the real status in X-Responded-JSON.
+		return nil, &SessionError{Reason: fmt.Sprintf("the portal answered %d (X-Responded-JSON)", code)}
+	}
 	if isHTML(resp, body) {
 		return nil, &SessionError{Reason: "the portal answered with an HTML page where JSON was expected"}
 	}
@@ -368,6 +373,22 @@ func parseAnswer(resp *http.Response, body []byte) (*answer, error) {
 		return nil, &PortalError{Message: a.Message}
 	}
 	return &a, nil
+}
+
+// respondedStatus reads the status in an X-Responded-JSON header, 0 when
+// there is none.
+func respondedStatus(resp *http.Response) int {
+	v := resp.Header.Get("X-Responded-JSON")
+	if v == "" {
+		return 0
+	}
+	var r struct {
+		Status int `json:"status"`
+	}
+	if json.Unmarshal([]byte(v), &r) != nil {
+		return 0
+	}
+	return r.Status
 }
 
 func isHTML(resp *http.Response, body []byte) bool {

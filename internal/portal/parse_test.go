@@ -145,6 +145,7 @@ func TestParseAnswerKinds(t *testing.T) {
 		{"redirect to sign-in", resp(302, "text/html", "Location", "/Account/Login?ReturnUrl=%2F"), ``, func(e error) bool { return errors.Is(e, ErrNotSignedIn) }},
 		{"html instead of json", resp(200, "text/html; charset=utf-8"), `<!DOCTYPE html><html>Sign in</html>`, func(e error) bool { return errors.Is(e, ErrNotSignedIn) }},
 		{"html without content type", resp(200, ""), "\n  <html><body>login</body></html>", func(e error) bool { return errors.Is(e, ErrNotSignedIn) }},
+		{"owin x-responded-json", resp(200, "", "X-Responded-JSON", `{"status":401,"headers":{"location":"https://fhir.epic.com/Account/Login"}}`), ``, func(e error) bool { return errors.Is(e, ErrNotSignedIn) }},
 		{"forbidden", resp(403, "text/html"), `Forbidden`, func(e error) bool { return errors.Is(e, ErrNotSignedIn) }},
 		{"429 with retry-after", resp(429, "text/plain", "Retry-After", "7"), ``, func(e error) bool {
 			var rl *RateLimitError

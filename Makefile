@@ -38,7 +38,7 @@ fmt:
 
 ## bench: the benchmarks (pace against a rate-limited simulator, local cost per org, brands streaming)
 bench:
-	$(GO) test -run='^$$' -bench=. -benchmem -timeout 30m $(PKGS)
+	$(GO) test -run='^$$' -bench=. -benchmem -benchtime=1x -timeout 60m $(PKGS)
 
 ## fuzz: each fuzz target briefly
 fuzz:

@@ -35,6 +35,7 @@ type Factory struct {
 	CookieFile string
 	Quiet      bool
 	Verbose    bool
+	ConfigPath string
 
 	ran   bool
 	store *store.Store
@@ -55,26 +56,18 @@ func (f *Factory) bindGlobalFlags(root *cobra.Command) {
 	pf.StringVar(&f.StatePath, "state", "", "state database file (env ACTIVATOR_STATE; default $XDG_STATE_HOME/activator/state.db)")
 	pf.StringVarP(&f.Output, "output", "o", OutputTable, "output format: table, json or csv")
 	pf.StringVar(&f.Cookie, "cookie", "", "session as a Cookie header value (env ACTIVATOR_COOKIE); prefer --cookie-file or `activator login`")
-	pf.StringVar(&f.CookieFile, "cookie-file", "", "session from a file: Netscape cookies.txt or one Cookie header line")
+	pf.StringVar(&f.CookieFile, "cookie-file", "", "session from a file: Netscape cookies.txt or one Cookie header line (env ACTIVATOR_COOKIE_FILE)")
 	pf.BoolVarP(&f.Quiet, "quiet", "q", false, "print only errors and the final summary")
 	pf.BoolVarP(&f.Verbose, "verbose", "v", false, "print every portal call")
+	pf.StringVar(&f.ConfigPath, "config", "", "config file (env ACTIVATOR_CONFIG; default $XDG_CONFIG_HOME/activator/config.toml)")
 }
 
-// resolve fills unset global flags from the environment and checks them.
+// resolve fills unset flags from the environment and the config file, and
+// checks the global ones.
 func (f *Factory) resolve(cmd *cobra.Command) error {
-	fl := cmd.Flags()
-	fromEnv := func(name, env string, dst *string) {
-		if !fl.Changed(name) {
-			if v := strings.TrimSpace(f.Getenv(env)); v != "" {
-				*dst = v
-			}
-		}
+	if err := f.applyConfig(cmd); err != nil {
+		return err
 	}
-	fromEnv("portal", "ACTIVATOR_PORTAL", &f.Portal)
-	fromEnv("app", "ACTIVATOR_APP", &f.App)
-	fromEnv("state", "ACTIVATOR_STATE", &f.StatePath)
-	fromEnv("cookie", "ACTIVATOR_COOKIE", &f.Cookie)
-	fromEnv("cookie-file", "ACTIVATOR_COOKIE_FILE", &f.CookieFile)
 	f.Portal = strings.TrimRight(strings.TrimSpace(f.Portal), "/")
 	switch f.Output {
 	case OutputTable, OutputJSON, OutputCSV:

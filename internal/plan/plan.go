@@ -10,6 +10,7 @@
 //     thumbprints) differs from this run's, or is not known.
 //   - Keys enabled (1): skipped, unless Reactivate (switching from JWK Set
 //     URL to direct JWKS, or rotating keys), which re-activates both.
+//     Skipped orgs that hold this run's keys are reported as current.
 //   - Any other status: never acted on.
 //   - An org whose environments last received exactly this run's mode and
 //     keys is already current and skipped unless Force, so re-running with
@@ -210,14 +211,11 @@ func decide(in Input, o Org) Item {
 		}
 	case StatusEnabled:
 		switch {
-		case !in.Reactivate && !in.Force:
-			it.Skip = SkipEnabled
-			it.Reason = "keys enabled"
-			if !(npCurrent && pCurrent) {
-				it.Reason = "keys enabled, with other keys or mode than this run's (use --reactivate to upload these)"
-			}
 		case npCurrent && pCurrent && !in.Force:
 			it.Skip, it.Reason = SkipCurrent, "already holds these keys ("+in.Mode+")"
+		case !in.Reactivate && !in.Force:
+			it.Skip = SkipEnabled
+			it.Reason = "keys enabled, not by this tool or with other keys or mode than this run's (use --reactivate to upload these)"
 		default:
 			it.Action, it.Reason = ActionReactivate, "keys enabled; re-activating"
 			if in.Force && npCurrent && pCurrent {

@@ -37,6 +37,8 @@ func TestMake(t *testing.T) {
 		{name: "nonprod only, same keys, force: both", status: 3, hist: History{NonProd: cur}, mode: ModeJWKS, force: true, action: ActionComplete, calls: combined},
 		{name: "nonprod only, jku: production", status: 3, mode: ModeJKU, action: ActionProduction, calls: prodJKU},
 		{name: "enabled: skipped", status: 1, mode: ModeJWKS, skip: SkipEnabled},
+		{name: "enabled with other keys: skipped", status: 1, hist: History{old, old}, mode: ModeJWKS, skip: SkipEnabled},
+		{name: "enabled with these keys: current", status: 1, hist: History{cur, cur}, mode: ModeJWKS, skip: SkipCurrent},
 		{name: "enabled, reactivate: both", status: 1, hist: History{jku, jku}, mode: ModeJWKS, reactivate: true, action: ActionReactivate, calls: combined},
 		{name: "enabled, reactivate, rotated keys", status: 1, hist: History{old, old}, mode: ModeJWKS, reactivate: true, action: ActionReactivate, calls: combined},
 		{name: "enabled, reactivate, already current: no-op", status: 1, hist: History{cur, cur}, mode: ModeJWKS, reactivate: true, skip: SkipCurrent},

@@ -290,7 +290,7 @@ func activateRun(ctx context.Context, o *ActivateOptions) error {
 			}
 		}
 	}
-	progress := newRunProgress(f, pl)
+	progress := newProgress(f, len(pl.Items), "activating", "orgs")
 	res := activate.Execute(ctx, pl, activate.Options{
 		Portal: c, Store: s, App: app, RunID: run.ID, Pacer: p, Concurrency: o.Concurrency, MaxFailures: o.MaxFailures,
 		Mode: ks.mode, NonProdJWKS: ks.nonProdJSON, ProdJWKS: ks.prodJSON, NonProdKeys: ks.nonProdKeys, ProdKeys: ks.prodKeys,
@@ -382,8 +382,13 @@ func (f *Factory) syncWith(ctx context.Context, c *portal.Client, p *pace.Pacer,
 	if err != nil {
 		return nil, err
 	}
+	bar := newProgress(f, -1, "syncing", "orgs")
+	defer bar.close()
 	return orgsync.Run(ctx, orgsync.Options{Store: s, App: app, PageSize: pageSize, Now: f.Now, Load: pacedLoad(c, p),
-		OnPage: func(page, got, total int) { f.Debugf("page %d: %d organizations (%d so far)", page, got, total) }})
+		OnPage: func(page, got, total int) {
+			bar.add(got)
+			f.Debugf("page %d: %d organizations (%d so far)", page, got, total)
+		}})
 }
 
 func pacedLoad(c *portal.Client, p *pace.Pacer) portal.PageFunc {

@@ -118,33 +118,16 @@ func (f *Factory) connect(ctx context.Context, p *pace.Pacer) (*portal.Client, e
 	return c, nil
 }
 
-// syncOrgs lists every organization, paced, and records the sync.
+// syncOrgs connects, lists every organization, paced, and records the sync.
 func (f *Factory) syncOrgs(ctx context.Context, pageSize int, p *pace.Pacer) (*orgsync.Report, error) {
-	app, err := f.AppRow(ctx)
-	if err != nil {
-		return nil, err
-	}
-	s, err := f.Store(ctx)
-	if err != nil {
+	if _, err := f.AppRow(ctx); err != nil {
 		return nil, err
 	}
 	c, err := f.connect(ctx, p)
 	if err != nil {
 		return nil, err
 	}
-	load := func(ctx context.Context, page, size int) ([]portal.Download, error) {
-		var ds []portal.Download
-		_, err := p.Do(ctx, func() error {
-			var err error
-			ds, err = c.LoadDownloads(ctx, page, size)
-			return err
-		})
-		return ds, err
-	}
-	return orgsync.Run(ctx, orgsync.Options{
-		Store: s, App: app, Load: load, PageSize: pageSize, Now: f.Now,
-		OnPage: func(page, got, total int) { f.Debugf("page %d: %d organizations (%d so far)", page, got, total) },
-	})
+	return f.syncWith(ctx, c, p, pageSize)
 }
 
 func printSyncReport(f *Factory, r *orgsync.Report) {

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"sync"
 
 	"github.com/activator-dev/activator/internal/activate"
 	"github.com/activator-dev/activator/internal/orgsync"
@@ -118,36 +117,3 @@ func printRunSummary(w io.Writer, s *RunSummary, pl *plan.Plan) {
 		fmt.Fprintln(w, PropagationNote)
 	}
 }
-
-// runProgress reports each finished call: one plain line per organization
-// when not on a terminal.
-type runProgress struct {
-	f     *Factory
-	mu    sync.Mutex
-	total int
-}
-
-func newRunProgress(f *Factory, pl *plan.Plan) *runProgress {
-	return &runProgress{f: f, total: len(pl.Items)}
-}
-
-func (p *runProgress) event(e activate.Event) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.f.Quiet {
-		return
-	}
-	line := fmt.Sprintf("[%d/%d] %s %s: %s %s", e.Done, e.Total, e.OrgID, e.Name, e.Action, e.Envs)
-	switch e.Result {
-	case store.ResultOK:
-		line += ": ok"
-	default:
-		line += ": " + e.Result + ": " + e.Message
-	}
-	if e.Attempts > 1 {
-		line += fmt.Sprintf(" (%d attempts)", e.Attempts)
-	}
-	fmt.Fprintln(p.f.IO.ErrOut, line)
-}
-
-func (p *runProgress) close() {}

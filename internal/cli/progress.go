@@ -1,0 +1,97 @@
+package cli
+
+import (
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/activator-dev/activator/internal/activate"
+	"github.com/activator-dev/activator/internal/store"
+	"github.com/schollz/progressbar/v3"
+)
+
+// DefaultProgressThrottle is how often a progress bar redraws: often enough
+// to look alive, rarely enough to cost nothing.
+const DefaultProgressThrottle = 100 * time.Millisecond
+
+// progress reports a long operation. On a terminal it is a progress bar
+// with counts, rate and ETA, with notable events (refusals, failures)
+// printed above it; elsewhere it is one plain line per event, for logs and
+// cron mail. --quiet silences it; --verbose prints every event even on a
+// terminal.
+type progress struct {
+	f   *Factory
+	mu  sync.Mutex
+	bar *progressbar.ProgressBar
+}
+
+// newProgress starts reporting total items of unit (total -1: unknown).
+func newProgress(f *Factory, total int, what, unit string) *progress {
+	p := &progress{f: f}
+	if f.Quiet || !f.IO.ErrTTY || f.Verbose {
+		return p
+	}
+	p.bar = progressbar.NewOptions(total,
+		progressbar.OptionSetWriter(f.IO.ErrOut),
+		progressbar.OptionSetDescription(what),
+		progressbar.OptionShowCount(),
+		progressbar.OptionShowIts(),
+		progressbar.OptionSetItsString(unit),
+		progressbar.OptionSetPredictTime(true),
+		progressbar.OptionSetElapsedTime(true),
+		progressbar.OptionThrottle(DefaultProgressThrottle),
+		progressbar.OptionEnableColorCodes(false),
+		progressbar.OptionSetWidth(30),
+		progressbar.OptionClearOnFinish(),
+	)
+	return p
+}
+
+// line prints a line: above the bar on a terminal, plainly elsewhere.
+func (p *progress) line(s string) {
+	if p.f.Quiet {
+		return
+	}
+	if p.bar != nil {
+		p.bar.Clear()
+	}
+	fmt.Fprintln(p.f.IO.ErrOut, s)
+	if p.bar != nil {
+		p.bar.RenderBlank()
+	}
+}
+
+// add advances the bar by n.
+func (p *progress) add(n int) {
+	if p.bar != nil {
+		p.bar.Add(n)
+	}
+}
+
+// event reports one finished activation call.
+func (p *progress) event(e activate.Event) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	line := fmt.Sprintf("[%d/%d] %s %s: %s %s", e.Done, e.Total, e.OrgID, e.Name, e.Action, e.Envs)
+	if e.Result == store.ResultOK {
+		line += ": ok"
+	} else {
+		line += ": " + e.Result + ": " + e.Message
+	}
+	if e.Attempts > 1 {
+		line += fmt.Sprintf(" (%d attempts)", e.Attempts)
+	}
+	if p.bar == nil || e.Result != store.ResultOK {
+		p.line(line)
+	}
+	if p.bar != nil {
+		p.bar.Set(e.Done)
+	}
+}
+
+func (p *progress) close() {
+	if p.bar != nil {
+		p.bar.Finish()
+		p.bar.Clear()
+	}
+}

@@ -105,6 +105,10 @@ func syncRun(ctx context.Context, opts *SyncOptions) error {
 	return nil
 }
 
+// DefaultConnectRetries is how often the first call to the portal is
+// retried on a 5xx or a network error before the command gives up.
+const DefaultConnectRetries = 2
+
 // connect returns a client whose session has been checked against the
 // management page.
 func (f *Factory) connect(ctx context.Context, p *pace.Pacer) (*portal.Client, error) {
@@ -112,7 +116,10 @@ func (f *Factory) connect(ctx context.Context, p *pace.Pacer) (*portal.Client, e
 	if err != nil {
 		return nil, err
 	}
-	if _, err := p.Do(ctx, func() error { return c.Connect(ctx) }); err != nil {
+	// A portal that cannot be reached at all is said quickly: the first
+	// call gets a couple of retries, not a whole run's worth.
+	first := pace.New(p.Rate(), DefaultConnectRetries)
+	if _, err := first.Do(ctx, func() error { return c.Connect(ctx) }); err != nil {
 		return nil, err
 	}
 	return c, nil

@@ -1,0 +1,105 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/activator-dev/activator/internal/sim"
+)
+
+// runCLI runs the command line in-process with a fresh environment.
+func runCLI(t *testing.T, env map[string]string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	ios := &IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut}
+	getenv := func(k string) string { return env[k] }
+	code = Run(context.Background(), args, ios, getenv)
+	return code, out.String(), errOut.String()
+}
+
+// TestExitCodes checks the documented exit code and a one-line message for
+// each kind of bad input or portal trouble.
+func TestExitCodes(t *testing.T) {
+	s := sim.New(sim.Config{Orgs: 5, Seed: 1})
+	srv := httptest.NewServer(s)
+	defer srv.Close()
+	notPortal := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		w.Write([]byte("<html><body>Welcome to my blog</body></html>"))
+	}))
+	defer notPortal.Close()
+	down := httptest.NewServer(http.NotFoundHandler())
+	downURL := down.URL
+	down.Close()
+
+	dir := t.TempDir()
+	corrupt := filepath.Join(dir, "corrupt.db")
+	os.WriteFile(corrupt, []byte("not a database at all"), 0o600)
+	unreadable := filepath.Join(dir, "cookies-dir")
+	os.Mkdir(unreadable, 0o700)
+	garbage := filepath.Join(dir, "garbage.txt")
+	os.WriteFile(garbage, []byte("hello world"), 0o600)
+
+	cookie := s.NewSession()
+	base := func(extra map[string]string) map[string]string {
+		m := map[string]string{
+			"ACTIVATOR_PORTAL": srv.URL, "ACTIVATOR_APP": sim.DefaultAppID, "ACTIVATOR_COOKIE": cookie,
+			"ACTIVATOR_STATE": filepath.Join(t.TempDir(), "state.db"), "XDG_CONFIG_HOME": dir,
+		}
+		for k, v := range extra {
+			m[k] = v
+		}
+		return m
+	}
+	tests := []struct {
+		name string
+		env  map[string]string
+		args []string
+		code int
+		msg  string
+	}{
+		{"ok", base(nil), []string{"orgs", "sync", "--rate", "50"}, ExitOK, ""},
+		{"unknown flag", base(nil), []string{"orgs", "sync", "--nope"}, ExitUsage, "unknown flag: --nope"},
+		{"unknown command", base(nil), []string{"frobnicate"}, ExitUsage, "unknown command"},
+		{"bad output", base(nil), []string{"orgs", "list", "--output", "xml"}, ExitUsage, `--output "xml" is not one of`},
+		{"unknown app", base(map[string]string{"ACTIVATOR_APP": "12345"}), []string{"orgs", "sync"}, ExitUsage, `no management page for app "12345"`},
+		{"app not a number", base(map[string]string{"ACTIVATOR_APP": "abc"}), []string{"orgs", "sync"}, ExitUsage, "is not a number"},
+		{"no app", base(map[string]string{"ACTIVATOR_APP": ""}), []string{"orgs", "sync"}, ExitUsage, "no app id: pass --app"},
+		{"portal not a URL", base(map[string]string{"ACTIVATOR_PORTAL": "fhir.epic.com"}), []string{"orgs", "sync"}, ExitUsage, "is not an http(s) URL"},
+		{"portal is not the portal", base(map[string]string{"ACTIVATOR_PORTAL": notPortal.URL}), []string{"orgs", "sync"}, ExitUnavailable, "no anti-forgery token"},
+		{"portal down", base(map[string]string{"ACTIVATOR_PORTAL": downURL}), []string{"orgs", "sync", "--rate", "50"}, ExitUnavailable, "cannot reach the portal"},
+		{"corrupt state", base(map[string]string{"ACTIVATOR_STATE": corrupt}), []string{"orgs", "list"}, ExitUsage, "not an activator state database"},
+		{"state is a directory", base(map[string]string{"ACTIVATOR_STATE": dir}), []string{"orgs", "list"}, ExitUsage, "is a directory"},
+		{"cookie file is a directory", base(map[string]string{"ACTIVATOR_COOKIE": ""}), []string{"orgs", "sync", "--cookie-file", unreadable}, ExitUsage, "is a directory"},
+		{"cookie file missing", base(map[string]string{"ACTIVATOR_COOKIE": ""}), []string{"orgs", "sync", "--cookie-file", filepath.Join(dir, "nope.txt")}, ExitUsage, "nope.txt"},
+		{"cookie file garbage", base(map[string]string{"ACTIVATOR_COOKIE": ""}), []string{"orgs", "sync", "--cookie-file", garbage}, ExitUsage, "neither a Netscape cookies.txt file"},
+		{"no session", base(map[string]string{"ACTIVATOR_COOKIE": "", "XDG_STATE_HOME": dir}), []string{"orgs", "sync"}, ExitSession, "activator login"},
+		{"bad session", base(map[string]string{"ACTIVATOR_COOKIE": ".AspNet.Cookies=forged"}), []string{"orgs", "sync"}, ExitSession, "not signed in"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, _, stderr := runCLI(t, tt.env, tt.args...)
+			if code != tt.code {
+				t.Fatalf("exit %d, want %d; stderr: %s", code, tt.code, stderr)
+			}
+			if tt.msg == "" {
+				return
+			}
+			if !strings.Contains(stderr, tt.msg) {
+				t.Fatalf("stderr %q lacks %q", stderr, tt.msg)
+			}
+			if n := strings.Count(strings.TrimSpace(stderr), "\n"); n != 0 {
+				t.Errorf("error is %d lines, want one: %q", n+1, stderr)
+			}
+			if strings.Contains(stderr, "goroutine") || strings.Contains(stderr, cookie) {
+				t.Errorf("stderr leaks a stack trace or the cookie: %q", stderr)
+			}
+		})
+	}
+}

@@ -1,0 +1,168 @@
+package portal_test
+
+import (
+	"context"
+	"errors"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/activator-dev/activator/internal/portal"
+	"github.com/activator-dev/activator/internal/sim"
+)
+
+func newClient(t *testing.T, cfg sim.Config) (*sim.Sim, *portal.Client) {
+	t.Helper()
+	s := sim.New(cfg)
+	srv := httptest.NewServer(s)
+	t.Cleanup(srv.Close)
+	c, err := portal.New(portal.Options{BaseURL: srv.URL, AppID: s.AppID(), Cookies: s.NewSession()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, c
+}
+
+func TestListAllAgainstSimulator(t *testing.T) {
+	tests := []struct {
+		name    string
+		cfg     sim.Config
+		size    int
+		wantLen int
+		calls   int
+	}{
+		{"one page and the empty one", sim.Config{Orgs: 30, Seed: 1}, 100, 30, 2},
+		{"exact multiple", sim.Config{Orgs: 40, Seed: 1}, 20, 40, 3},
+		{"short last page", sim.Config{Orgs: 45, Seed: 1}, 20, 45, 4},
+		// A portal that caps the page size below the one asked for: a short
+		// page is not trusted to be the last.
+		{"capped page size", sim.Config{Orgs: 45, Seed: 1, PageSizeMax: 10}, 100, 45, 6},
+		{"no organizations", sim.Config{Orgs: -1, Seed: 1}, 100, 0, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, c := newClient(t, tt.cfg)
+			ds, err := portal.ListAll(context.Background(), c.LoadDownloads, tt.size, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(ds) != tt.wantLen {
+				t.Fatalf("listed %d, want %d", len(ds), tt.wantLen)
+			}
+			n := 0
+			for _, call := range s.Calls() {
+				if call.Path == "/Developer/LoadDownloads" {
+					n++
+					if !call.TokenValid {
+						t.Error("a call without a valid anti-forgery token")
+					}
+				}
+			}
+			if n != tt.calls {
+				t.Errorf("%d LoadDownloads calls, want %d", n, tt.calls)
+			}
+			seen := map[string]bool{}
+			for _, d := range ds {
+				o, ok := s.Org(d.OrgID)
+				if !ok {
+					t.Fatalf("OrgId %s (from Id %s) unknown to the portal", d.OrgID, d.ID)
+				}
+				if d.ECMId == d.OrgID || d.ECMId != o.ECMId || d.OrgName != o.Name || d.Approved != o.Approved {
+					t.Fatalf("download %+v does not match org %+v", d, o)
+				}
+				if seen[d.OrgID] {
+					t.Fatalf("org %s listed twice", d.OrgID)
+				}
+				seen[d.OrgID] = true
+			}
+		})
+	}
+}
+
+func TestApproveAnswersAgainstSimulator(t *testing.T) {
+	s, c := newClient(t, sim.Config{Orgs: 60, Seed: 1})
+	ctx := context.Background()
+	stragglers := s.Stragglers()
+	if len(stragglers) == 0 {
+		t.Fatal("simulator has no straggler")
+	}
+	var pending string
+	for _, o := range s.Orgs() {
+		if o.Approved == 0 && !o.Straggler {
+			pending = o.OrgID
+			break
+		}
+	}
+	msg, err := c.Approve(ctx, portal.Activation{OrgID: pending, NonProdOnly: true})
+	if err != nil || msg == "" {
+		t.Fatalf("approve = %q, %v", msg, err)
+	}
+	if o, _ := s.Org(pending); o.Approved != portal.StatusNonProdOnly {
+		t.Fatalf("status after non-production = %d", o.Approved)
+	}
+	_, err = c.Approve(ctx, portal.Activation{OrgID: stragglers[0], NonProdOnly: true})
+	var re *portal.RefusedError
+	if !errors.As(err, &re) || re.Message != "Failed to register client for download." || re.OrgID != stragglers[0] {
+		t.Fatalf("straggler: %v", err)
+	}
+	_, err = c.Approve(ctx, portal.Activation{OrgID: "99999999", NonProdOnly: true})
+	var pe *portal.PortalError
+	if !errors.As(err, &pe) || !pe.NotFound() {
+		t.Fatalf("unknown org: %v", err)
+	}
+	ec := `{"keys":[{"kty":"EC","crv":"P-256","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0","kid":"ec"}]}`
+	_, err = c.Approve(ctx, portal.Activation{OrgID: pending, TestJWKS: ec, ProdJWKS: ec})
+	if err == nil || portal.Retryable(err) || errors.Is(err, portal.ErrNotSignedIn) {
+		t.Fatalf("EC key set: %v", err)
+	}
+}
+
+func TestSessionLapseKinds(t *testing.T) {
+	for _, asHTML := range []bool{false, true} {
+		s, c := newClient(t, sim.Config{Orgs: 5, Seed: 1, SessionRequests: 1, LapseAsHTML: asHTML})
+		ctx := context.Background()
+		if _, err := c.LoadDownloads(ctx, 0, 20); err != nil {
+			t.Fatal(err)
+		}
+		_, err := c.LoadDownloads(ctx, 1, 20)
+		if !errors.Is(err, portal.ErrNotSignedIn) {
+			t.Fatalf("asHTML=%v: lapse not recognised: %v", asHTML, err)
+		}
+		if strings.Contains(err.Error(), "AspNet") {
+			t.Fatal("error names a cookie")
+		}
+		s.ExpireSessions()
+		if err := c.Connect(ctx); !errors.Is(err, portal.ErrNotSignedIn) {
+			t.Fatalf("connect after expiry: %v", err)
+		}
+	}
+}
+
+func TestFaultsAreTyped(t *testing.T) {
+	s, c := newClient(t, sim.Config{Orgs: 5, Seed: 1})
+	ctx := context.Background()
+	s.SetFaults(sim.Faults{RateLimit: 0.01, RateBurst: 1})
+	c.LoadDownloads(ctx, 0, 20)
+	_, err := c.LoadDownloads(ctx, 0, 20)
+	var rl *portal.RateLimitError
+	if !errors.As(err, &rl) || rl.RetryAfter <= 0 || !portal.Retryable(err) {
+		t.Fatalf("rate limit: %v", err)
+	}
+	s.SetFaults(sim.Faults{ErrorRate: 1})
+	_, err = c.LoadDownloads(ctx, 0, 20)
+	var se *portal.ServerError
+	if !errors.As(err, &se) || se.Status < 500 || !portal.Retryable(err) {
+		t.Fatalf("5xx: %v", err)
+	}
+}
+
+func TestUnknownApp(t *testing.T) {
+	s := sim.New(sim.Config{Orgs: 5, Seed: 1})
+	srv := httptest.NewServer(s)
+	defer srv.Close()
+	c, _ := portal.New(portal.Options{BaseURL: srv.URL, AppID: "1", Cookies: s.NewSession()})
+	var ae *portal.AppNotFoundError
+	if err := c.Connect(context.Background()); !errors.As(err, &ae) {
+		t.Fatalf("unknown app: %v", err)
+	}
+}

@@ -79,6 +79,7 @@ func TestScripts(t *testing.T) {
 //	sim expire                    every session lapses
 //	sim faults k=v ...            latency=DUR ratelimit=R burst=N errors=P lapse=N lapsehtml=true
 //	sim add ORG STATUS NAME...    an organization arrives
+//	sim straggler ORG NAME...     an organization that always refuses arrives
 //	sim rename ORG NAME...        same OrgId, new name
 //	sim remove ORG                no longer listed
 //	sim status ORG N              set Approved
@@ -164,6 +165,9 @@ func cmdSim(ts *testscript.TestScript, neg bool, args []string) {
 			ts.Fatalf("usage: sim add ORG STATUS NAME...")
 		}
 		s.AddOrg(sim.Org{OrgID: args[1], Approved: atoi(args[2]), Name: strings.Join(args[3:], " ")})
+	case "straggler":
+		// An organization that refuses every activation arrives.
+		s.AddOrg(sim.Org{OrgID: args[1], Name: strings.Join(args[2:], " "), Straggler: true})
 	case "rename":
 		s.RenameOrg(args[1], strings.Join(args[2:], " "))
 	case "remove":

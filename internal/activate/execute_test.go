@@ -1,0 +1,99 @@
+package activate
+
+import (
+	"context"
+	"errors"
+	"reflect"
+	"testing"
+
+	"github.com/activator-dev/activator/internal/pace"
+	"github.com/activator-dev/activator/internal/plan"
+	"github.com/activator-dev/activator/internal/portal"
+	"github.com/activator-dev/activator/internal/sim"
+	"github.com/activator-dev/activator/internal/store"
+)
+
+func TestVerify(t *testing.T) {
+	items := []plan.Item{{OrgID: "1", Name: "A"}, {OrgID: "2", Name: "B"}, {OrgID: "3", Name: "C"}}
+	got := Verify(items, map[string]int{"1": 1, "2": 3})
+	want := []Mismatch{{OrgID: "2", Name: "B", Expected: 1, Actual: 3}, {OrgID: "3", Name: "C", Expected: 1, Missing: true}}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("Verify = %+v, want %+v", got, want)
+	}
+}
+
+// TestExecuteRecordsEveryOutcome runs a plan against the simulator and
+// checks that each call's outcome was committed with the keys it sent.
+func TestExecuteRecordsEveryOutcome(t *testing.T) {
+	r := newRig(t, sim.Config{Orgs: 25, Seed: 1})
+	p := pace.New(1000, 2)
+	pl := r.plan(t, p, plan.ModeJWKS)
+	runID := r.startRun(t, plan.ModeJWKS)
+	var events int
+	res := Execute(context.Background(), pl, Options{Portal: r.c, Store: r.store, App: r.app, RunID: runID, Pacer: p, Concurrency: 3,
+		Mode: plan.ModeJWKS, NonProdJWKS: testJWKS, ProdJWKS: testJWKS, NonProdKeys: "k1", ProdKeys: "k2",
+		OnEvent: func(Event) { events++ }})
+	if res.Stop != nil {
+		t.Fatal(res.Stop)
+	}
+	outs, err := r.store.RunOutcomes(context.Background(), runID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(outs) != res.Calls || events != res.Calls || res.Calls != pl.Calls() {
+		t.Fatalf("%d outcomes, %d events, %d calls, %d planned", len(outs), events, res.Calls, pl.Calls())
+	}
+	refused := map[string]bool{}
+	for _, id := range r.sim.Stragglers() {
+		refused[id] = true
+	}
+	for _, o := range outs {
+		want := store.ResultOK
+		if refused[o.OrgID] {
+			want = store.ResultRefused
+		}
+		if o.Result != want || o.NonProdKeys != "k1" || o.ProdKeys != "k2" || o.Attempts < 1 || o.Envs != plan.EnvBoth {
+			t.Errorf("outcome %+v", o)
+		}
+	}
+	ups, _ := r.store.LastUploads(context.Background(), r.app.ID)
+	for _, it := range res.Activated {
+		if u := ups[it.OrgID]; u == nil || u.NonProd.Keys != "k1" || u.Prod.Keys != "k2" {
+			t.Errorf("org %s: uploads %+v", it.OrgID, u)
+		}
+	}
+}
+
+// TestExecuteStopsOnLapse: a lapsed session stops the run at once; the
+// orgs not reached are counted, none is recorded as done.
+func TestExecuteStopsOnLapse(t *testing.T) {
+	r := newRig(t, sim.Config{Orgs: 25, Seed: 1})
+	p := pace.New(1000, 2)
+	pl := r.plan(t, p, plan.ModeJKU)
+	r.sim.ExpireSessions()
+	res := Execute(context.Background(), pl, Options{Portal: r.c, Store: r.store, App: r.app, RunID: r.startRun(t, plan.ModeJKU), Pacer: p, Mode: plan.ModeJKU})
+	if !errors.Is(res.Stop, portal.ErrNotSignedIn) {
+		t.Fatalf("stop = %v", res.Stop)
+	}
+	if res.Calls != 1 || len(res.Activated) != 0 || res.NotRun != len(pl.Items)-1 {
+		t.Fatalf("calls %d, activated %d, not run %d of %d", res.Calls, len(res.Activated), res.NotRun, len(pl.Items))
+	}
+}
+
+// TestExecuteCancelled: a cancelled context stops before the next call.
+func TestExecuteCancelled(t *testing.T) {
+	r := newRig(t, sim.Config{Orgs: 25, Seed: 1})
+	p := pace.New(1000, 2)
+	pl := r.plan(t, p, plan.ModeJKU)
+	ctx, cancel := context.WithCancel(context.Background())
+	n := 0
+	res := Execute(ctx, pl, Options{Portal: r.c, Store: r.store, App: r.app, RunID: r.startRun(t, plan.ModeJKU), Pacer: p, Mode: plan.ModeJKU,
+		OnEvent: func(Event) {
+			if n++; n == 3 {
+				cancel()
+			}
+		}})
+	if !errors.Is(res.Stop, context.Canceled) || res.Calls != 3 {
+		t.Fatalf("stop %v after %d calls", res.Stop, res.Calls)
+	}
+}

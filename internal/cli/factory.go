@@ -38,6 +38,7 @@ type Factory struct {
 	ConfigPath string
 
 	ran   bool
+	renew *renewal
 	store *store.Store
 	app   *store.App
 }
@@ -195,8 +196,11 @@ func (f *Factory) SessionCookies() (cookies, source string, err error) {
 	if st.Portal != "" && strings.TrimRight(st.Portal, "/") != f.Portal {
 		return "", "", &portal.SessionError{Reason: fmt.Sprintf("the stored session is for %s, not %s: run `activator login --portal %s`", st.Portal, f.Portal, f.Portal)}
 	}
-	return st.Cookies, "stored session", nil
+	return st.Cookies, sourceStored, nil
 }
+
+// sourceStored is SessionCookies' source for the session `activator login` stored.
+const sourceStored = "stored session"
 
 // PortalClient returns a client for --portal and --app with the session,
 // not yet connected.
@@ -207,7 +211,7 @@ func (f *Factory) PortalClient() (*portal.Client, error) {
 	if err := f.CheckApp(); err != nil {
 		return nil, err
 	}
-	cookies, _, err := f.SessionCookies()
+	cookies, source, err := f.SessionCookies()
 	if err != nil {
 		return nil, err
 	}
@@ -215,11 +219,47 @@ func (f *Factory) PortalClient() (*portal.Client, error) {
 	if err != nil {
 		return nil, UsageError(err)
 	}
+	if source == sourceStored {
+		f.renew = &renewal{client: c, cookies: cookies}
+	}
 	return c, nil
+}
+
+// renewal remembers the stored session a client started from, so that
+// cookies the portal renewed during the command (sliding expiration) are
+// stored for the next one.
+type renewal struct {
+	client  *portal.Client
+	cookies string
+}
+
+// saveRenewedSession stores the client's cookies when the portal changed
+// them. Best effort: the old session is still there if this fails.
+func (f *Factory) saveRenewedSession() {
+	if f.renew == nil {
+		return
+	}
+	now := f.renew.client.Cookies()
+	if now == "" || now == f.renew.cookies {
+		return
+	}
+	path, err := f.SessionPath()
+	if err != nil {
+		return
+	}
+	st, err := session.Load(path)
+	if err != nil {
+		return
+	}
+	st.Cookies, st.SavedAt = now, f.Now().UTC()
+	if session.Save(path, st) == nil {
+		f.renew.cookies = now
+	}
 }
 
 // Close releases what the Factory opened.
 func (f *Factory) Close() {
+	f.saveRenewedSession()
 	if f.store != nil {
 		f.store.Close()
 		f.store = nil

@@ -74,7 +74,8 @@ func TestScripts(t *testing.T) {
 
 // cmdSim drives and inspects the simulator from a script:
 //
-//	sim start [orgs=N] [seed=N]   a new simulator (and session) at the same address
+//	sim start [orgs=N] [seed=N] [pagesizemax=N] [antiforgerycookie=true] [secondfactor=CODE]
+//	                              a new simulator (and session) at the same address
 //	sim session                   a fresh session in $ACTIVATOR_COOKIE
 //	sim expire                    every session lapses
 //	sim faults k=v ...            latency=DUR ratelimit=R burst=N errors=P lapse=N lapsehtml=true
@@ -121,6 +122,12 @@ func cmdSim(ts *testscript.TestScript, neg bool, args []string) {
 				cfg.Orgs = atoi(v)
 			case "seed":
 				cfg.Seed = int64(atoi(v))
+			case "pagesizemax":
+				cfg.PageSizeMax = atoi(v)
+			case "antiforgerycookie":
+				cfg.RequireAntiForgeryCookie = v == "true"
+			case "secondfactor":
+				cfg.SecondFactor = v
 			default:
 				ts.Fatalf("sim start: unknown %s", k)
 			}

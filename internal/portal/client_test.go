@@ -166,3 +166,33 @@ func TestUnknownApp(t *testing.T) {
 		t.Fatalf("unknown app: %v", err)
 	}
 }
+
+// TestListAllRestartsWhenTheListShifts: an organization arriving during a
+// listing pushes one onto the next page; the listing starts over and
+// returns every organization once.
+func TestListAllRestartsWhenTheListShifts(t *testing.T) {
+	s, c := newClient(t, sim.Config{Orgs: 30, Seed: 1})
+	added := false
+	load := func(ctx context.Context, page, size int) ([]portal.Download, error) {
+		ds, err := c.LoadDownloads(ctx, page, size)
+		if page == 0 && !added {
+			added = true
+			s.AddOrg(sim.Org{OrgID: "1", Name: "Arrived Mid-Listing"})
+		}
+		return ds, err
+	}
+	ds, err := portal.ListAll(context.Background(), load, 10, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ds) != 31 {
+		t.Fatalf("listed %d, want 31", len(ds))
+	}
+
+	// A portal that ignores the page number never ends: an error, not a loop.
+	ignore := func(ctx context.Context, page, size int) ([]portal.Download, error) { return c.LoadDownloads(ctx, 0, size) }
+	_, err = portal.ListAll(context.Background(), ignore, 10, nil)
+	if err == nil || !strings.Contains(err.Error(), "ignored the page number") {
+		t.Fatalf("err = %v", err)
+	}
+}

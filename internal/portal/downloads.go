@@ -145,15 +145,42 @@ func (c *Client) LoadDownloads(ctx context.Context, page, size int) ([]Download,
 // pace and retry.
 type PageFunc func(ctx context.Context, page, size int) ([]Download, error)
 
+// MaxListRestarts is how often a listing starts over when the list shifted
+// under it (an organization arrived mid-listing, moving later ones to the
+// next page) before it gives up.
+const MaxListRestarts = 3
+
 // ListAll fetches pages until one comes back empty, calling onPage after
 // each. It does not trust a short page to be the last (a portal that capped
 // the page size below the one asked for would otherwise lose organizations:
-// one extra call is cheap), and it stops with an error when a page repeats
-// organizations already seen, which means the portal ignored the page number.
+// one extra call is cheap). When a page repeats an organization already
+// listed, the list changed during the listing (or the portal ignored the
+// page number): the listing starts over, at most MaxListRestarts times.
 func ListAll(ctx context.Context, load PageFunc, size int, onPage func(page, got int)) ([]Download, error) {
 	if size <= 0 {
 		size = DefaultPageSize
 	}
+	var err error
+	for try := 0; try <= MaxListRestarts; try++ {
+		var all []Download
+		all, err = listOnce(ctx, load, size, onPage)
+		if err == nil {
+			return all, nil
+		}
+		if _, shifted := err.(*shiftError); !shifted {
+			return nil, err
+		}
+	}
+	return nil, &MalformedError{What: err.Error() + ", after " + fmt.Sprint(MaxListRestarts) + " restarts: the portal ignored the page number, or the list kept changing"}
+}
+
+type shiftError struct{ page int }
+
+func (e *shiftError) Error() string {
+	return fmt.Sprintf("page %d repeats organizations already listed", e.page)
+}
+
+func listOnce(ctx context.Context, load PageFunc, size int, onPage func(page, got int)) ([]Download, error) {
 	seen := make(map[string]bool)
 	var all []Download
 	for page := 0; page < MaxPages; page++ {
@@ -169,7 +196,7 @@ func ListAll(ctx context.Context, load PageFunc, size int, onPage func(page, got
 		}
 		for _, d := range ds {
 			if seen[d.OrgID] {
-				return nil, &MalformedError{What: fmt.Sprintf("page %d repeats organization %s: the portal ignored the page number", page, d.OrgID)}
+				return nil, &shiftError{page: page}
 			}
 			seen[d.OrgID] = true
 		}

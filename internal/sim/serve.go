@@ -1,0 +1,167 @@
+package sim
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+)
+
+// DefaultAddr is where portalsim listens unless told otherwise: loopback
+// only, since the simulator hands out sessions to anyone who asks.
+const DefaultAddr = "127.0.0.1:8089"
+
+// DefaultShutdownTimeout is how long portalsim waits for requests in
+// flight when asked to stop.
+const DefaultShutdownTimeout = 5 * time.Second
+
+// DefaultReadHeaderTimeout protects the demo server from clients that
+// never finish their headers.
+const DefaultReadHeaderTimeout = 10 * time.Second
+
+// Exit codes of Main.
+const (
+	exitOK    = 0
+	exitError = 1
+	exitUsage = 2
+)
+
+// Main runs the portalsim command with its arguments (without the program
+// name) and returns the process exit code: 0 after a clean shutdown on
+// SIGINT or SIGTERM, 1 when the server cannot run, 2 on bad usage.
+func Main(args []string, stdout, stderr io.Writer) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return run(ctx, args, stdout, stderr)
+}
+
+// options are portalsim's parsed flags.
+type options struct {
+	cfg         Config
+	addr        string
+	sessionFile string
+}
+
+// parseArgs reads portalsim's flags into options.
+func parseArgs(args []string, stderr io.Writer) (options, error) {
+	var o options
+	fs := flag.NewFlagSet("portalsim", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: portalsim [flags]\n\nRuns a simulated vendor management portal for demos and tests.")
+		fs.PrintDefaults()
+	}
+	fs.StringVar(&o.addr, "addr", DefaultAddr, "`host:port` to listen on (port 0 picks a free one)")
+	fs.IntVar(&o.cfg.Orgs, "orgs", DefaultOrgs, "number of generated organizations")
+	fs.StringVar(&o.cfg.AppID, "app", DefaultAppID, "the simulated app's `id`")
+	fs.StringVar(&o.cfg.AppName, "app-name", DefaultAppName, "the simulated app's name")
+	fs.Int64Var(&o.cfg.Seed, "seed", 1, "seed of the generated data and faults")
+	fs.StringVar(&o.cfg.Username, "username", DefaultUsername, "user name the sign-in form accepts")
+	fs.StringVar(&o.cfg.Password, "password", DefaultPassword, "password the sign-in form accepts")
+	fs.StringVar(&o.cfg.SecondFactor, "second-factor", "", "one-time `code` a second sign-in page asks for (none when empty)")
+	fs.DurationVar(&o.cfg.Latency, "latency", 0, "delay added to every portal request")
+	fs.Float64Var(&o.cfg.RateLimit, "rate-limit", 0, "JSON requests per second allowed (0 = unlimited)")
+	fs.IntVar(&o.cfg.RateBurst, "rate-burst", 0, "burst of the rate limit (0 = 1)")
+	fs.Float64Var(&o.cfg.ErrorRate, "error-rate", 0, "probability (0..1) of a random 5xx on a JSON request")
+	fs.IntVar(&o.cfg.SessionRequests, "session-requests", 0, "JSON requests after which a session lapses (0 = never)")
+	fs.BoolVar(&o.cfg.LapseAsHTML, "lapse-as-html", false, "answer a lapsed session with the sign-in page instead of a redirect")
+	fs.BoolVar(&o.cfg.RequireAntiForgeryCookie, "require-antiforgery-cookie", false, "also require the anti-forgery cookie on JSON requests")
+	fs.IntVar(&o.cfg.PageSizeMax, "page-size-max", 0, "largest PageSize honoured (0 = no cap)")
+	fs.StringVar(&o.sessionFile, "session-file", "", "write a ready Cookie header value for a new session to this `file` (mode 0600)")
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if fs.NArg() > 0 {
+		return o, fmt.Errorf("unexpected argument %q; portalsim takes flags only", fs.Arg(0))
+	}
+	if o.cfg.Orgs < 0 {
+		return o, fmt.Errorf("--orgs %d is negative; use 0 or more", o.cfg.Orgs)
+	}
+	if o.cfg.Orgs == 0 {
+		o.cfg.Orgs = -1 // an empty portal, not the default size
+	}
+	if _, err := parseOrgID(o.cfg.AppID); err != nil {
+		return o, fmt.Errorf("--app %q is not a positive whole number; use the app's numeric id", o.cfg.AppID)
+	}
+	f := Faults{Latency: o.cfg.Latency, RateLimit: o.cfg.RateLimit, RateBurst: o.cfg.RateBurst,
+		ErrorRate: o.cfg.ErrorRate, SessionRequests: o.cfg.SessionRequests}
+	if err := f.Validate(); err != nil {
+		return o, err
+	}
+	if o.cfg.PageSizeMax < 0 {
+		return o, fmt.Errorf("--page-size-max %d is negative; use 0 for no cap", o.cfg.PageSizeMax)
+	}
+	return o, nil
+}
+
+// run is Main with the stop signal given as ctx.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	o, err := parseArgs(args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return exitOK
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "portalsim: %v\n", err)
+		return exitUsage
+	}
+	s := New(o.cfg)
+	ln, err := net.Listen("tcp", o.addr)
+	if err != nil {
+		fmt.Fprintf(stderr, "portalsim: listen on %s: %v; choose another --addr\n", o.addr, err)
+		return exitError
+	}
+	if o.sessionFile != "" {
+		if err := writeSecretFile(o.sessionFile, s.NewSession()+"\n"); err != nil {
+			ln.Close()
+			fmt.Fprintf(stderr, "portalsim: write session file: %v\n", err)
+			return exitError
+		}
+	}
+	srv := &http.Server{Handler: s, ReadHeaderTimeout: DefaultReadHeaderTimeout}
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ln) }()
+	fmt.Fprintf(stdout, "portalsim: listening on http://%s\n", ln.Addr())
+
+	select {
+	case err := <-done:
+		fmt.Fprintf(stderr, "portalsim: serve: %v\n", err)
+		return exitError
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), DefaultShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		fmt.Fprintf(stderr, "portalsim: shut down: %v\n", err)
+		return exitError
+	}
+	fmt.Fprintln(stderr, "portalsim: stopped")
+	return exitOK
+}
+
+// writeSecretFile writes data to path readable by its owner only, even
+// when the file already existed with wider permissions.
+func writeSecretFile(path, data string) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return fmt.Errorf("open %s: %w", path, err)
+	}
+	if err := f.Chmod(0o600); err != nil {
+		f.Close()
+		return fmt.Errorf("restrict %s to its owner: %w", path, err)
+	}
+	if _, err := io.WriteString(f, data); err != nil {
+		f.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("close %s: %w", path, err)
+	}
+	return nil
+}

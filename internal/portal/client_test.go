@@ -190,7 +190,9 @@ func TestListAllRestartsWhenTheListShifts(t *testing.T) {
 	}
 
 	// A portal that ignores the page number never ends: an error, not a loop.
-	ignore := func(ctx context.Context, page, size int) ([]portal.Download, error) { return c.LoadDownloads(ctx, 0, size) }
+	ignore := func(ctx context.Context, page, size int) ([]portal.Download, error) {
+		return c.LoadDownloads(ctx, 0, size)
+	}
 	_, err = portal.ListAll(context.Background(), ignore, 10, nil)
 	if err == nil || !strings.Contains(err.Error(), "ignored the page number") {
 		t.Fatalf("err = %v", err)

@@ -50,7 +50,9 @@ func TestScripts(t *testing.T) {
 		RequireExplicitExec: true,
 		Setup: func(env *testscript.Env) error {
 			ss := &simServer{}
-			ss.cur.Store(sim.New(sim.Config{Orgs: DefaultScriptOrgs, Seed: 1}))
+			first := sim.New(sim.Config{Orgs: DefaultScriptOrgs, Seed: 1})
+			first.ServeBrands(sim.BrandsConfig{})
+			ss.cur.Store(first)
 			ss.srv = httptest.NewServer(ss)
 			env.Defer(ss.srv.Close)
 			env.Values["sim"] = ss
@@ -133,6 +135,7 @@ func cmdSim(ts *testscript.TestScript, neg bool, args []string) {
 			}
 		}
 		ns := sim.New(cfg)
+		ns.ServeBrands(sim.BrandsConfig{})
 		ss.cur.Store(ns)
 		ts.Setenv("ACTIVATOR_COOKIE", ns.NewSession())
 	case "session":

@@ -172,6 +172,7 @@ step in a local SQLite database, and notices new and renamed organizations.`,
 	root.AddCommand(
 		NewCmdOrgs(f),
 		NewCmdActivate(f, nil),
+		NewCmdBrands(f),
 		NewCmdVersion(f),
 	)
 	return root

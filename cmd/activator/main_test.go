@@ -50,8 +50,7 @@ func TestScripts(t *testing.T) {
 		RequireExplicitExec: true,
 		Setup: func(env *testscript.Env) error {
 			ss := &simServer{}
-			first := sim.New(sim.Config{Orgs: DefaultScriptOrgs, Seed: 1})
-			first.ServeBrands(sim.BrandsConfig{})
+			first := newScriptSim(sim.Config{Orgs: DefaultScriptOrgs, Seed: 1}, env.Setenv)
 			ss.cur.Store(first)
 			ss.srv = httptest.NewServer(ss)
 			env.Defer(ss.srv.Close)
@@ -72,6 +71,18 @@ func TestScripts(t *testing.T) {
 			"sim": cmdSim,
 		},
 	})
+}
+
+// newScriptSim is a simulator with the public directory and the
+// organizations' token endpoints (key changes effective at once), with
+// $TOKEN_CLIENT_ID and $TOKEN_CLIENT_ID_PROD set for scripts.
+func newScriptSim(cfg sim.Config, setenv func(k, v string)) *sim.Sim {
+	s := sim.New(cfg)
+	s.ServeBrands(sim.BrandsConfig{})
+	tokens := s.ServeTokens(sim.TokenConfig{Instant: true})
+	setenv("TOKEN_CLIENT_ID", tokens.ClientID(sim.EnvNonProd))
+	setenv("TOKEN_CLIENT_ID_PROD", tokens.ClientID(sim.EnvProd))
+	return s
 }
 
 // cmdSim drives and inspects the simulator from a script:
@@ -134,8 +145,7 @@ func cmdSim(ts *testscript.TestScript, neg bool, args []string) {
 				ts.Fatalf("sim start: unknown %s", k)
 			}
 		}
-		ns := sim.New(cfg)
-		ns.ServeBrands(sim.BrandsConfig{})
+		ns := newScriptSim(cfg, ts.Setenv)
 		ss.cur.Store(ns)
 		ts.Setenv("ACTIVATOR_COOKIE", ns.NewSession())
 	case "session":

@@ -173,6 +173,9 @@ step in a local SQLite database, and notices new and renamed organizations.`,
 		NewCmdOrgs(f),
 		NewCmdActivate(f, nil),
 		NewCmdBrands(f),
+		NewCmdJWKS(f),
+		NewCmdAssertion(f),
+		NewCmdToken(f),
 		NewCmdVersion(f),
 	)
 	return root

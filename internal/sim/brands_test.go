@@ -293,3 +293,41 @@ func TestBrandsSmartConfiguration(t *testing.T) {
 		t.Errorf("%d smart-configuration calls recorded, want at least %d", smartCalls, len(tests)-1)
 	}
 }
+
+// TestBrandsTokenEndpointsExist: the token_endpoint every
+// smart-configuration lists is one the simulated organizations answer at,
+// for each of their endpoints.
+func TestBrandsTokenEndpointsExist(t *testing.T) {
+	s := New(Config{Orgs: 30, Seed: 2})
+	br := s.ServeBrands(BrandsConfig{})
+	s.ServeTokens(TokenConfig{})
+	srv := httptest.NewServer(s)
+	defer srv.Close()
+	roles := br.Roles()
+	if len(roles.TwoEndpoints) == 0 {
+		t.Fatal("no organization with two endpoints to try")
+	}
+	org := roles.TwoEndpoints[0]
+	for n := range 2 {
+		resp, err := http.Get(BrandsBaseURL(srv.URL, org, n) + "/.well-known/smart-configuration")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var doc struct {
+			Token string `json:"token_endpoint"`
+		}
+		err = json.NewDecoder(resp.Body).Decode(&doc)
+		resp.Body.Close()
+		if err != nil || doc.Token == "" {
+			t.Fatalf("endpoint %d: no token_endpoint (%v)", n, err)
+		}
+		tok, err := http.PostForm(doc.Token, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tok.Body.Close()
+		if tok.StatusCode == http.StatusNotFound || !strings.HasPrefix(tok.Header.Get("Content-Type"), "application/json") {
+			t.Errorf("endpoint %d: %s answered HTTP %d %s, want an OAuth error", n, doc.Token, tok.StatusCode, tok.Header.Get("Content-Type"))
+		}
+	}
+}

@@ -83,12 +83,14 @@ type TokenConfig struct {
 	// (the Default... values when empty).
 	NonProdClientID, ProdClientID string
 	// NonProdSync and ProdSync are the key-change delays (the Default...
-	// values when zero); Instant makes changes effective at once.
+	// values when zero).
 	NonProdSync, ProdSync time.Duration
-	Instant               bool
+	// Instant makes key changes effective at once (tests and demos).
+	Instant bool
 	// JWKSURL is the app-level JWK Set URL that organizations in JWK Set
-	// URL mode fetch, with HTTPClient (http.DefaultClient when nil).
-	JWKSURL    string
+	// URL mode fetch.
+	JWKSURL string
+	// HTTPClient fetches JWKSURL (http.DefaultClient when nil).
 	HTTPClient *http.Client
 }
 
@@ -96,12 +98,18 @@ type TokenConfig struct {
 // is never sent to the client, which gets a bare invalid_client, but tests
 // need to know which rule the simulated organization applied.
 type TokenAttempt struct {
-	At     time.Time
-	OrgID  string
-	Env    string
-	OK     bool
-	Error  string // the OAuth error answered, empty on success
-	Reason string // the organization's internal reason
+	// At is the simulator's clock when the request came.
+	At time.Time
+	// OrgID is the organization whose endpoint was called.
+	OrgID string
+	// Env is EnvNonProd or EnvProd.
+	Env string
+	// OK is set when a token was issued.
+	OK bool
+	// Error is the OAuth error answered, empty on success.
+	Error string
+	// Reason is the organization's internal reason, never sent.
+	Reason string
 }
 
 // TokenEndpoints are the simulated organizations' token endpoints.

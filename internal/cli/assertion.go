@@ -1,0 +1,287 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/activator-dev/activator/internal/diag"
+	"github.com/activator-dev/activator/internal/keys"
+	jose "github.com/go-jose/go-jose/v4"
+	"github.com/spf13/cobra"
+)
+
+// DefaultMaxAssertionInput bounds an assertion read from stdin: a client
+// assertion is well under 2 KB.
+const DefaultMaxAssertionInput = 64 << 10
+
+// NewCmdAssertion groups the client assertion commands.
+func NewCmdAssertion(f *Factory) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "assertion",
+		Short: "Create or check a client assertion (the JWT of SMART Backend Services)",
+	}
+	cmd.AddCommand(NewCmdAssertionNew(f), NewCmdAssertionCheck(f))
+	return cmd
+}
+
+// AssertionNewOptions are `assertion new`'s options.
+type AssertionNewOptions struct {
+	// F gives the streams, environment, clock and output format.
+	F *Factory
+	// ClientID goes into iss and sub.
+	ClientID string
+	// TokenURL goes into aud.
+	TokenURL string
+	// Key is the private key file, or env:NAME.
+	Key string
+	// Kid is the kid header (default: the key's own).
+	Kid string
+	// Alg is the signature algorithm.
+	Alg string
+	// Lifetime is exp - iat.
+	Lifetime time.Duration
+}
+
+// NewCmdAssertionNew builds `assertion new`.
+func NewCmdAssertionNew(f *Factory) *cobra.Command {
+	opts := &AssertionNewOptions{F: f}
+	cmd := &cobra.Command{
+		Use:   "new --client-id ID --token-url URL --key FILE",
+		Short: "Print a correct client assertion",
+		Long: `Signs and prints a client assertion that organizations accept: iss = sub = the
+client ID, aud = the token URL, a random jti, iat and nbf now, exp --lifetime later
+(at most 5 minutes).
+
+The key is read forgivingly, and what was repaired is said on stderr: PEM with CRLF
+line ends, a PEM held in an environment variable with literal \n (--key env:NAME),
+PKCS#1 or PKCS#8, a private JWK. A public key, or an EC key for an RS algorithm, is
+refused.
+
+The assertion is a credential for its short life: do not paste it into tickets.`,
+		Example: `  activator assertion new --client-id 6c12dff4-... --token-url https://fhir.example.org/oauth2/token --key private.pem --kid np-2026-02
+  activator assertion new --client-id 6c12dff4-... --token-url https://fhir.example.org/oauth2/token --key env:EPIC_PRIVATE_KEY`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return assertionNewRun(opts)
+		},
+	}
+	fl := cmd.Flags()
+	bindAssertionFlags(fl, &opts.ClientID, &opts.TokenURL, &opts.Key, &opts.Kid, &opts.Alg, &opts.Lifetime)
+	return cmd
+}
+
+// flagSet is the part of pflag.FlagSet the shared flag binding needs.
+type flagSet interface {
+	StringVar(p *string, name, value, usage string)
+	DurationVar(p *time.Duration, name string, value time.Duration, usage string)
+}
+
+// bindAssertionFlags binds the flags `assertion new` and `token` share.
+func bindAssertionFlags(fl flagSet, clientID, tokenURL, key, kid, alg *string, lifetime *time.Duration) {
+	fl.StringVar(clientID, "client-id", "", "the app's client ID for the environment called (required)")
+	fl.StringVar(tokenURL, "token-url", "", "the organization's token endpoint, exactly as requested (required)")
+	fl.StringVar(key, "key", "", "the private key: a PEM or JWK file, or env:NAME for an environment variable (required)")
+	fl.StringVar(kid, "kid", "", "the kid header (default: the key's kid, or the matching key's kid in --jwks)")
+	fl.StringVar(alg, "alg", diag.DefaultAlg, "signature algorithm: RS384 or RS256 (ES256/ES384 for EC keys behind a JWK Set URL)")
+	fl.DurationVar(lifetime, "lifetime", diag.DefaultAssertionLifetime, "time from iat to exp, at most 5m")
+}
+
+// loadSigningKey reads --key and says on stderr what was repaired.
+func loadSigningKey(f *Factory, src, kid string) (*keys.SigningKey, error) {
+	if src == "" {
+		return nil, UsageErrorf("no --key: pass the private key file (PEM or JWK) or env:NAME")
+	}
+	k, err := keys.LoadSigningKey(src, kid, f.Getenv)
+	if err != nil {
+		var ie *keys.InputError
+		if errors.As(err, &ie) {
+			return nil, UsageError(err)
+		}
+		return nil, err
+	}
+	for _, r := range k.Repairs {
+		fmt.Fprintf(f.IO.ErrOut, "activator: repaired the key: %s\n", r)
+	}
+	return k, nil
+}
+
+// requireFlags refuses missing required values with one message.
+func requireFlags(pairs ...string) error {
+	var missing []string
+	for i := 0; i+1 < len(pairs); i += 2 {
+		if strings.TrimSpace(pairs[i+1]) == "" {
+			missing = append(missing, "--"+pairs[i])
+		}
+	}
+	if len(missing) > 0 {
+		return UsageErrorf("missing %s: see --help", strings.Join(missing, ", "))
+	}
+	return nil
+}
+
+// inputError maps an *keys.InputError to the bad-input exit code.
+func inputError(err error) error {
+	var ie *keys.InputError
+	if errors.As(err, &ie) {
+		return UsageError(err)
+	}
+	return err
+}
+
+func assertionNewRun(opts *AssertionNewOptions) error {
+	f := opts.F
+	if err := requireFlags("client-id", opts.ClientID, "token-url", opts.TokenURL, "key", opts.Key); err != nil {
+		return err
+	}
+	k, err := loadSigningKey(f, opts.Key, opts.Kid)
+	if err != nil {
+		return err
+	}
+	a, err := diag.NewAssertion(diag.AssertionParams{ClientID: opts.ClientID, TokenURL: opts.TokenURL, Key: k,
+		Kid: opts.Kid, Alg: opts.Alg, Lifetime: opts.Lifetime, Now: f.Now()})
+	if err != nil {
+		return inputError(err)
+	}
+	if a.Kid == "" {
+		fmt.Fprintln(f.IO.ErrOut, "activator: note: no kid in the header (pass --kid): organizations holding uploaded keys do not need it, a JWK Set URL with several keys does")
+	}
+	if f.Output == OutputJSON {
+		return writeJSON(f.IO.Out, a)
+	}
+	_, err = fmt.Fprintln(f.IO.Out, a.JWT)
+	return err
+}
+
+// AssertionCheckOptions are `assertion check`'s options.
+type AssertionCheckOptions struct {
+	// F gives the streams, HTTP client, clock and output format.
+	F *Factory
+	// Assertion is the JWT, or "-" to read it from stdin.
+	Assertion string
+	// ClientID is the expected iss and sub.
+	ClientID string
+	// TokenURL is the expected aud.
+	TokenURL string
+	// JWKS is the file or URL of the keys the organization holds.
+	JWKS string
+}
+
+// NewCmdAssertionCheck builds `assertion check`.
+func NewCmdAssertionCheck(f *Factory) *cobra.Command {
+	opts := &AssertionCheckOptions{F: f}
+	cmd := &cobra.Command{
+		Use:   "check JWT|- --client-id ID --token-url URL [--jwks FILE|URL]",
+		Short: "Check a client assertion against every rule behind invalid_client",
+		Long: `Decodes a client assertion and checks everything Epic's invalid_client list and
+SMART Backend Services require: alg supported and matching the key; typ JWT when
+present; kid present, in the key set and naming exactly one key; a jku header; iss,
+sub and aud exact; exp in whole seconds (not milliseconds), in the future and at most
+5 minutes after iat and nbf; iat and nbf not in the future (with the clock skew);
+jti present and at most 151 characters; the signature, with the --jwks keys.
+
+Each failure names the rule it breaks and how to fix it. Pass - to read the
+assertion from stdin. Exit status: 0 no errors, 1 errors found, 2 bad input.`,
+		Example: `  activator assertion check eyJhbGciOi... --client-id 6c12dff4-... --token-url https://fhir.example.org/oauth2/token --jwks jwks.json
+  pbpaste | activator assertion check - --client-id 6c12dff4-... --token-url https://fhir.example.org/oauth2/token`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Assertion = args[0]
+			return assertionCheckRun(cmd.Context(), opts)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&opts.ClientID, "client-id", "", "the client ID expected in iss and sub (required)")
+	fl.StringVar(&opts.TokenURL, "token-url", "", "the token URL expected in aud (required)")
+	fl.StringVar(&opts.JWKS, "jwks", "", "the public keys the organization holds: a file or URL (checks kid and signature)")
+	return cmd
+}
+
+func assertionCheckRun(ctx context.Context, opts *AssertionCheckOptions) error {
+	f := opts.F
+	if err := requireFlags("client-id", opts.ClientID, "token-url", opts.TokenURL); err != nil {
+		return err
+	}
+	token := opts.Assertion
+	if token == "-" {
+		b, err := io.ReadAll(io.LimitReader(f.IO.In, DefaultMaxAssertionInput))
+		if err != nil {
+			return fmt.Errorf("read the assertion from stdin: %w", err)
+		}
+		token = string(b)
+	}
+	token = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(token), "client_assertion="))
+	exp := diag.Expect{ClientID: opts.ClientID, TokenURL: opts.TokenURL, Now: f.Now()}
+	if opts.JWKS != "" {
+		ks, err := loadPublicKeys(ctx, f, opts.JWKS)
+		if err != nil {
+			return err
+		}
+		exp.Keys = ks
+	}
+	rep := diag.CheckAssertion(token, exp)
+	switch f.Output {
+	case OutputJSON:
+		if err := writeJSON(f.IO.Out, rep); err != nil {
+			return err
+		}
+	case OutputCSV:
+		if err := writeFindingCSV(f.IO.Out, rep.Findings); err != nil {
+			return err
+		}
+	default:
+		writeAssertionReport(f.IO.Out, rep)
+	}
+	if rep.ErrorCount > 0 {
+		return SilentExit(ExitFailures)
+	}
+	return nil
+}
+
+// loadPublicKeys reads the key set of --jwks for verification.
+func loadPublicKeys(ctx context.Context, f *Factory, src string) ([]jose.JSONWebKey, error) {
+	raw, _, err := keys.Load(ctx, f.HTTPClient, src)
+	if err != nil {
+		var fe *keys.FetchError
+		if errors.As(err, &fe) {
+			return nil, UsageErrorf("--jwks: %v", err)
+		}
+		return nil, inputError(err)
+	}
+	ks, err := keys.PublicKeys(raw)
+	if err != nil {
+		return nil, UsageErrorf("--jwks %s: %v: give the public key set the organization holds", src, err)
+	}
+	return ks, nil
+}
+
+// writeAssertionReport prints the decoded assertion and the findings.
+func writeAssertionReport(w io.Writer, rep *diag.AssertionReport) {
+	if rep.Header != nil {
+		fmt.Fprintf(w, "Header:  %s\n", compactJSON(rep.Header))
+		fmt.Fprintf(w, "Claims:  %s\n", compactJSON(rep.Claims))
+	}
+	switch {
+	case rep.SignatureValid:
+		fmt.Fprintf(w, "Signature: verified with key %s\n", rep.VerifiedBy)
+	case rep.SignatureChecked:
+		fmt.Fprintln(w, "Signature: NOT verified")
+	}
+	fmt.Fprintln(w)
+	writeFindingLines(w, rep.Findings)
+}
+
+// compactJSON renders a decoded JSON object on one line.
+func compactJSON(v any) string {
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return fmt.Sprint(v)
+	}
+	return strings.TrimSpace(b.String())
+}

@@ -1,0 +1,126 @@
+package cli
+
+import (
+	"encoding/json"
+	"os"
+	"strings"
+	"testing"
+	"time"
+)
+
+const (
+	diagClientID = "6c12dff4-24e7-4475-a742-b08972c4ea27"
+	diagTokenURL = "https://fhir.example.org/interconnect-fhir-oauth/oauth2/token"
+)
+
+func TestAssertionNewAndCheck(t *testing.T) {
+	pem, err := os.ReadFile(keyFixture("test-rsa-a.pkcs1.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"EPIC_KEY": strings.ReplaceAll(strings.TrimSpace(string(pem)), "\n", `\n`)}
+	base := []string{"--client-id", diagClientID, "--token-url", diagTokenURL}
+	tests := []struct {
+		name       string
+		args       []string
+		wantCode   int
+		wantErrOut string
+		wantKid    string
+	}{
+		{"PKCS#8 file with kid", []string{"--key", keyFixture("test-rsa-a.pkcs8.pem"), "--kid", "test-rsa-a"}, ExitOK, "", "test-rsa-a"},
+		{"environment variable with literal \\n", []string{"--key", "env:EPIC_KEY", "--kid", "test-rsa-a"}, ExitOK, `repaired the key: replaced literal \n sequences`, "test-rsa-a"},
+		{"private JWK gives the kid", []string{"--key", keyFixture("test-rsa-a.private.jwk.json")}, ExitOK, "", "test-rsa-a"},
+		{"no kid is noted", []string{"--key", keyFixture("test-rsa-a.pkcs8.pem")}, ExitOK, "note: no kid in the header", ""},
+		{"RS256", []string{"--key", keyFixture("test-rsa-a.pkcs8.pem"), "--kid", "test-rsa-a", "--alg", "RS256"}, ExitOK, "", "test-rsa-a"},
+		{"EC key for RS384", []string{"--key", keyFixture("test-ec-p256.pkcs8.pem")}, ExitUsage, "the key is EC P-256 but --alg RS384 needs an RSA key", ""},
+		{"public key", []string{"--key", keyFixture("test-rsa-a.pub.pem")}, ExitUsage, "holds a PUBLIC KEY, not a private key", ""},
+		{"lifetime over 5 minutes", []string{"--key", keyFixture("test-rsa-a.pkcs8.pem"), "--lifetime", "6m"}, ExitUsage, "--lifetime 6m0s is not a whole number of seconds between 1s and 5m", ""},
+		{"empty environment variable", []string{"--key", "env:NOPE"}, ExitUsage, "environment variable NOPE is empty or unset", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			args := append(append([]string{"assertion", "new"}, base...), tt.args...)
+			code, out, errOut := runDiagCLI(t, diagEnv{env: env}, args...)
+			if code != tt.wantCode || !strings.Contains(errOut, tt.wantErrOut) {
+				t.Fatalf("exit %d (want %d), stderr %q (want %q)", code, tt.wantCode, errOut, tt.wantErrOut)
+			}
+			if code != ExitOK {
+				if strings.Count(strings.TrimSpace(errOut), "\n") > 0 {
+					t.Errorf("error is not one line: %q", errOut)
+				}
+				return
+			}
+			jwt := strings.TrimSpace(out)
+			if strings.Count(jwt, ".") != 2 {
+				t.Fatalf("stdout is not a JWT: %q", out)
+			}
+			// The assertion passes every check, signature included.
+			checkArgs := append(append([]string{"assertion", "check", jwt}, base...), "--jwks", keyFixture("test-rsa-a.jwks.json"), "-o", "json")
+			code, out, errOut = runDiagCLI(t, diagEnv{}, checkArgs...)
+			var rep struct {
+				Header         map[string]any
+				SignatureValid bool `json:"signature_valid"`
+				Errors         int
+				Findings       []struct{ Rule string }
+			}
+			if err := json.Unmarshal([]byte(out), &rep); err != nil {
+				t.Fatalf("check output: %v\n%s%s", err, out, errOut)
+			}
+			wantCode := ExitOK
+			if tt.wantKid == "" {
+				wantCode = ExitFailures // SMART requires a kid
+			}
+			if code != wantCode || !rep.SignatureValid {
+				t.Fatalf("check exit %d, signature %v, findings %+v", code, rep.SignatureValid, rep.Findings)
+			}
+			if kid, _ := rep.Header["kid"].(string); kid != tt.wantKid {
+				t.Errorf("kid %q, want %q", kid, tt.wantKid)
+			}
+		})
+	}
+}
+
+func TestAssertionCheckCommand(t *testing.T) {
+	// A JWT copied from a log line, with an assertion that expired.
+	now := time.Now()
+	code, jwt, _ := runDiagCLI(t, diagEnv{now: func() time.Time { return now.Add(-10 * time.Minute) }},
+		"assertion", "new", "--client-id", diagClientID, "--token-url", diagTokenURL, "--key", keyFixture("test-rsa-a.pkcs8.pem"), "--kid", "test-rsa-a")
+	if code != ExitOK {
+		t.Fatal("assertion new failed")
+	}
+	jwt = strings.TrimSpace(jwt)
+	tests := []struct {
+		name     string
+		args     []string
+		stdin    string
+		wantCode int
+		wantOut  []string
+		wantErr  string
+	}{
+		{"expired assertion", []string{jwt}, "", ExitFailures, []string{"ERROR   jwt.expired  the assertion expired 6m0s ago", "Signature: verified with key test-rsa-a"}, ""},
+		{"from stdin with the parameter name", []string{"-"}, "client_assertion=" + jwt + "\n", ExitFailures, []string{"jwt.expired"}, ""},
+		{"wrong client ID", []string{jwt, "--client-id", "prod-id"}, "", ExitFailures, []string{"ERROR   jwt.iss", "ERROR   jwt.sub"}, ""},
+		{"not a JWT", []string{"hello"}, "", ExitFailures, []string{"ERROR   jwt.malformed  the assertion has 1 dot-separated parts, not 3"}, ""},
+		{"missing key set file", []string{jwt, "--jwks", "nope.json"}, "", ExitUsage, nil, `JWKS file "nope.json" does not exist`},
+		{"missing flags", []string{jwt, "--client-id", ""}, "", ExitUsage, nil, "missing --client-id"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			args := append([]string{"assertion", "check"}, tt.args[0])
+			args = append(args, "--client-id", diagClientID, "--token-url", diagTokenURL, "--jwks", keyFixture("test-rsa-a.jwks.json"))
+			args = append(args, tt.args[1:]...)
+			code, out, errOut := runDiagCLI(t, diagEnv{stdin: tt.stdin}, args...)
+			if code != tt.wantCode {
+				t.Fatalf("exit %d, want %d\n%s%s", code, tt.wantCode, out, errOut)
+			}
+			for _, w := range tt.wantOut {
+				if !strings.Contains(out, w) {
+					t.Errorf("stdout lacks %q:\n%s", w, out)
+				}
+			}
+			if !strings.Contains(errOut, tt.wantErr) {
+				t.Errorf("stderr %q lacks %q", errOut, tt.wantErr)
+			}
+		})
+	}
+}

@@ -1,0 +1,205 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/activator-dev/activator/internal/keys"
+	"github.com/spf13/cobra"
+)
+
+// JWKSCheckOptions are `jwks check`'s options.
+type JWKSCheckOptions struct {
+	// F gives the streams, HTTP client, clock and output format.
+	F *Factory
+	// Source is the file path or URL to check.
+	Source string
+	// Tries is the number of GETs of a URL.
+	Tries int
+	// Interval is the pause before the second GET (it grows with each try).
+	Interval time.Duration
+	// Timeout bounds each GET.
+	Timeout time.Duration
+}
+
+// NewCmdJWKS groups the key set commands.
+func NewCmdJWKS(f *Factory) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "jwks",
+		Short: "Check a JSON Web Key Set the way organizations will use it",
+	}
+	cmd.AddCommand(NewCmdJWKSCheck(f))
+	return cmd
+}
+
+// NewCmdJWKSCheck builds `jwks check`.
+func NewCmdJWKSCheck(f *Factory) *cobra.Command {
+	opts := &JWKSCheckOptions{F: f}
+	cmd := &cobra.Command{
+		Use:   "check FILE|URL",
+		Short: "Find what makes organizations refuse a key set (or its URL)",
+		Long: `Checks a JSON Web Key Set as organizations use it and prints each finding with
+its severity, the rule it breaks and a one-line fix: not JSON or not a JWKS, no keys,
+EC or symmetric keys (organizations accept only RSA keys per organization), private
+members (publishing them is a breach), missing or duplicate kid, RSA moduli under
+2048 bits, unusual exponents, alg missing or not RS256/RS384, use or key_ops not
+meant for signatures, the same key under two kids (RFC 7638 thumbprints).
+
+For a URL it also checks what organizations need to fetch it: https with a valid
+certificate, 200 without authentication or a redirect to a sign-in page, a JSON
+content type, an answer every time within a bound (it asks --tries times; a sleeping
+host first answers 502/503), no redirect to another host, and what Cache-Control
+implies (organizations keep keys for up to 29 hours unless told less).
+
+Exit status: 0 no errors, 1 errors found, 2 the source cannot be read.`,
+		Example: `  activator jwks check jwks.json
+  activator jwks check https://app.example.com/.well-known/jwks.json
+  activator jwks check https://app.example.com/.well-known/jwks.json --output json`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Source = args[0]
+			return jwksCheckRun(cmd.Context(), opts)
+		},
+	}
+	fl := cmd.Flags()
+	fl.IntVar(&opts.Tries, "tries", keys.DefaultProbeTries, "GETs of a URL, to see whether it answers every time")
+	fl.DurationVar(&opts.Interval, "interval", keys.DefaultProbeDelay, "pause between the GETs of a URL (grows with each try)")
+	fl.DurationVar(&opts.Timeout, "timeout", keys.DefaultFetchTimeout, "time limit of one GET")
+	return cmd
+}
+
+func jwksCheckRun(ctx context.Context, opts *JWKSCheckOptions) error {
+	if opts.Tries < 1 || opts.Tries > 10 {
+		return UsageErrorf("--tries %d is out of range: use 1 to 10", opts.Tries)
+	}
+	if opts.Interval < 0 || opts.Timeout <= 0 {
+		return UsageErrorf("--interval must not be negative and --timeout must be positive")
+	}
+	f := opts.F
+	fetcher := &keys.Fetcher{Client: f.HTTPClient, Tries: opts.Tries, RetryDelay: max(opts.Interval, time.Nanosecond), Timeout: opts.Timeout, EveryTry: true}
+	rep, err := keys.Check(ctx, fetcher, opts.Source, f.Now())
+	if err != nil {
+		var ie *keys.InputError
+		if errors.As(err, &ie) {
+			return UsageError(err)
+		}
+		return err
+	}
+	if err := writeJWKSReport(f, rep); err != nil {
+		return err
+	}
+	if rep.ErrorCount > 0 {
+		return SilentExit(ExitFailures)
+	}
+	return nil
+}
+
+// writeJWKSReport prints a report in the chosen output format.
+func writeJWKSReport(f *Factory, rep *keys.Report) error {
+	switch f.Output {
+	case OutputJSON:
+		return writeJSON(f.IO.Out, rep)
+	case OutputCSV:
+		return writeFindingCSV(f.IO.Out, rep.Findings)
+	}
+	w := f.IO.Out
+	if fi := rep.Fetch; fi != nil {
+		fmt.Fprintf(w, "Fetched %s: %s\n", fi.Source, fetchSummary(fi))
+	} else {
+		fmt.Fprintf(w, "Read %s\n", rep.Source)
+	}
+	if len(rep.Keys) > 0 {
+		fmt.Fprintln(w)
+		t := newTable(w, false, "KID", "KTY", "BITS", "ALG", "USE", "THUMBPRINT")
+		for _, k := range rep.Keys {
+			bits := ""
+			if k.Bits > 0 {
+				bits = fmt.Sprint(k.Bits)
+			}
+			t.add(cellOrDash(k.Kid), cellOrDash(k.Kty), cellOrDash(bits), cellOrDash(k.Alg), cellOrDash(k.Use), cellOrDash(k.Thumbprint))
+		}
+		if err := t.flush(); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintln(w)
+	writeFindingLines(w, rep.Findings)
+	return nil
+}
+
+// fetchSummary describes the tries of a URL in one line.
+func fetchSummary(fi *keys.FetchInfo) string {
+	var tries []string
+	for _, a := range fi.Attempts {
+		if a.Err != "" {
+			tries = append(tries, oneLine(a.Err))
+			continue
+		}
+		tries = append(tries, fmt.Sprintf("%d in %dms", a.StatusCode, a.ElapsedMS))
+	}
+	s := countWord(len(fi.Attempts), "try") + " (" + strings.Join(tries, ", ") + ")"
+	if fi.ContentType != "" {
+		s += ", Content-Type " + fi.ContentType
+	}
+	if fi.CacheControl != "" {
+		s += ", Cache-Control " + fi.CacheControl
+	}
+	return s
+}
+
+// writeFindingLines prints findings for people, errors first, with a summary.
+func writeFindingLines(w io.Writer, fs []keys.Finding) {
+	counts := map[keys.Severity]int{}
+	for _, sev := range []keys.Severity{keys.SeverityError, keys.SeverityWarning, keys.SeverityInfo} {
+		for _, fd := range fs {
+			if fd.Severity != sev {
+				continue
+			}
+			counts[sev]++
+			subject := ""
+			if fd.Subject != "" {
+				subject = fd.Subject + ": "
+			}
+			fmt.Fprintf(w, "%-7s %s  %s%s\n", strings.ToUpper(string(sev)), fd.Rule, subject, fd.Message)
+			if fd.Fix != "" {
+				fmt.Fprintf(w, "        fix: %s\n", fd.Fix)
+			}
+		}
+	}
+	if len(fs) > 0 {
+		fmt.Fprintln(w)
+	}
+	fmt.Fprintf(w, "%s, %s, %s\n", countWord(counts[keys.SeverityError], "error"), countWord(counts[keys.SeverityWarning], "warning"), countWord(counts[keys.SeverityInfo], "note"))
+}
+
+// writeFindingCSV prints findings as CSV rows.
+func writeFindingCSV(w io.Writer, fs []keys.Finding) error {
+	t := newTable(w, true, "severity", "rule", "subject", "message", "fix")
+	for _, fd := range fs {
+		t.add(fd.Severity, fd.Rule, fd.Subject, fd.Message, fd.Fix)
+	}
+	return t.flush()
+}
+
+// countWord is plural for words that are not organizations.
+func countWord(n int, word string) string {
+	if n == 1 {
+		return fmt.Sprintf("1 %s", word)
+	}
+	if strings.HasSuffix(word, "y") {
+		return fmt.Sprintf("%d %sies", n, strings.TrimSuffix(word, "y"))
+	}
+	return fmt.Sprintf("%d %ss", n, word)
+}
+
+// cellOrDash shows "-" for an empty cell.
+func cellOrDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}

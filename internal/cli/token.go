@@ -1,0 +1,281 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/activator-dev/activator/internal/diag"
+	"github.com/activator-dev/activator/internal/keys"
+	jose "github.com/go-jose/go-jose/v4"
+	"github.com/spf13/cobra"
+)
+
+// TokenOptions are `token`'s options.
+type TokenOptions struct {
+	// F gives the streams, HTTP client, clock and output format.
+	F *Factory
+	// TokenURL is the organization's token endpoint (and the aud).
+	TokenURL string
+	// ClientID is the iss and sub.
+	ClientID string
+	// Key is the private key file, or env:NAME.
+	Key string
+	// Kid is the kid header (default: the key's own, or the matching key's
+	// kid in JWKS).
+	Kid string
+	// Alg is the signature algorithm.
+	Alg string
+	// Lifetime is the assertion's exp - iat.
+	Lifetime time.Duration
+	// Scope is the space-separated scope asked for.
+	Scope string
+	// JWKS is the file or URL of the keys the organization should hold.
+	JWKS string
+	// ShowToken prints the access token itself.
+	ShowToken bool
+}
+
+// NewCmdToken builds `token`.
+func NewCmdToken(f *Factory) *cobra.Command {
+	opts := &TokenOptions{F: f}
+	cmd := &cobra.Command{
+		Use:   "token --token-url URL --client-id ID --key FILE",
+		Short: "Request a Backend Services token and explain an invalid_client",
+		Long: `Makes a real SMART Backend Services token request (POST, form-encoded,
+grant_type=client_credentials with a freshly signed client assertion, no client
+secret) and reports the outcome.
+
+On success it prints the token's type, lifetime and scopes; the token itself only
+with --show-token. When the server gives an error_description it comes first. On
+invalid_client it runs every local check of the assertion (and of --jwks, the keys
+the organization should hold), compares the server's clock (Date header) with this
+one, and ranks the likely causes, ending with how long key changes take to arrive.
+
+Exit status: 0 token granted, 1 refused, 2 bad input, 4 no answer.`,
+		Example: `  activator token --token-url https://fhir.example.org/oauth2/token --client-id 6c12dff4-... --key private.pem --jwks jwks.json
+  activator token --token-url https://fhir.example.org/oauth2/token --client-id 6c12dff4-... --key env:EPIC_PRIVATE_KEY --scope system/Patient.read`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return tokenRun(cmd.Context(), opts)
+		},
+	}
+	fl := cmd.Flags()
+	bindAssertionFlags(fl, &opts.ClientID, &opts.TokenURL, &opts.Key, &opts.Kid, &opts.Alg, &opts.Lifetime)
+	fl.StringVar(&opts.Scope, "scope", "", "space-separated scopes to request (default: none)")
+	fl.StringVar(&opts.JWKS, "jwks", "", "the public keys the organization should hold: a file or URL (checked on failure)")
+	fl.BoolVar(&opts.ShowToken, "show-token", false, "print the access token itself (it is a credential)")
+	return cmd
+}
+
+// tokenResult is `token`'s JSON output.
+type tokenResult struct {
+	OK               bool                  `json:"ok"`
+	StatusCode       int                   `json:"status_code"`
+	Error            string                `json:"error,omitempty"`
+	ErrorDescription string                `json:"error_description,omitempty"`
+	TokenType        string                `json:"token_type,omitempty"`
+	ExpiresIn        int64                 `json:"expires_in,omitempty"`
+	Scope            string                `json:"scope,omitempty"`
+	AccessToken      string                `json:"access_token,omitempty"`
+	ClockSkewSeconds *float64              `json:"clock_skew_seconds,omitempty"`
+	Assertion        *diag.AssertionReport `json:"assertion,omitempty"`
+	KeySet           []keys.Finding        `json:"key_set_findings,omitempty"`
+	Causes           []diag.Cause          `json:"causes,omitempty"`
+	Note             string                `json:"note,omitempty"`
+}
+
+func tokenRun(ctx context.Context, opts *TokenOptions) error {
+	f := opts.F
+	if err := requireFlags("token-url", opts.TokenURL, "client-id", opts.ClientID, "key", opts.Key); err != nil {
+		return err
+	}
+	k, err := loadSigningKey(f, opts.Key, opts.Kid)
+	if err != nil {
+		return err
+	}
+	// The key set the organization should hold: read first, so that a kid
+	// can be taken from it and bad input stops the command before any request.
+	var ks *tokenKeySet
+	if opts.JWKS != "" {
+		if ks, err = readTokenKeySet(ctx, f, opts.JWKS, k); err != nil {
+			return err
+		}
+	}
+	kid := opts.Kid
+	if kid == "" && k.Kid == "" && ks != nil && ks.matchKid != "" {
+		kid = ks.matchKid
+		fmt.Fprintf(f.IO.ErrOut, "activator: using kid %q, the key of --jwks that matches --key\n", kid)
+	}
+	a, err := diag.NewAssertion(diag.AssertionParams{ClientID: opts.ClientID, TokenURL: opts.TokenURL, Key: k,
+		Kid: kid, Alg: opts.Alg, Lifetime: opts.Lifetime, Now: f.Now()})
+	if err != nil {
+		return inputError(err)
+	}
+	resp, err := diag.RequestToken(ctx, f.HTTPClient, diag.TokenRequest{TokenURL: opts.TokenURL, Assertion: a.JWT, Scope: opts.Scope}, f.Now)
+	if err != nil {
+		if ctx.Err() != nil {
+			return err
+		}
+		return &ExitError{Code: ExitUnavailable, Err: fmt.Errorf("%w (check --token-url and the network)", err)}
+	}
+	res := &tokenResult{OK: resp.OK(), StatusCode: resp.StatusCode, Error: resp.Error, ErrorDescription: resp.ErrorDescription,
+		TokenType: resp.TokenType, ExpiresIn: resp.ExpiresIn, Scope: resp.Scope}
+	if skew, ok := resp.ClockSkew(); ok {
+		s := skew.Seconds()
+		res.ClockSkewSeconds = &s
+	}
+	if res.OK {
+		if opts.ShowToken {
+			res.AccessToken = resp.AccessToken
+		}
+		return writeTokenResult(f, res)
+	}
+	exp := diag.Expect{ClientID: opts.ClientID, TokenURL: opts.TokenURL, Now: f.Now()}
+	in := diag.DiagnosisInput{Response: resp, Lifetime: opts.Lifetime}
+	if ks != nil {
+		exp.Keys = ks.public
+		in.KeysGiven, in.KeyInSet = true, ks.hasSigningKey
+		res.KeySet = ks.findings
+		for _, fd := range ks.findings {
+			if fd.Severity == keys.SeverityError {
+				in.KeySetErrors = append(in.KeySetErrors, strings.TrimSpace(fd.Subject+" "+fd.Message))
+			}
+		}
+	}
+	res.Assertion = diag.CheckAssertion(a.JWT, exp)
+	in.Assertion = res.Assertion
+	res.Causes, _ = diag.Diagnose(in)
+	if resp.Error == "invalid_client" || resp.Error == "" {
+		res.Note = diag.PropagationNote
+	}
+	if err := writeTokenResult(f, res); err != nil {
+		return err
+	}
+	return SilentExit(ExitFailures)
+}
+
+// tokenKeySet is what --jwks says about the signing key.
+type tokenKeySet struct {
+	public        []jose.JSONWebKey
+	findings      []keys.Finding
+	hasSigningKey bool
+	matchKid      string
+}
+
+// readTokenKeySet loads --jwks, checks it, and finds the signing key in it.
+func readTokenKeySet(ctx context.Context, f *Factory, src string, k *keys.SigningKey) (*tokenKeySet, error) {
+	raw, _, err := keys.Load(ctx, f.HTTPClient, src)
+	if err != nil {
+		var fe *keys.FetchError
+		if errors.As(err, &fe) {
+			return nil, UsageErrorf("--jwks: %v", err)
+		}
+		return nil, inputError(err)
+	}
+	pub, err := keys.PublicKeys(raw)
+	if err != nil {
+		return nil, UsageErrorf("--jwks %s: %v: give the public key set the organization holds", src, err)
+	}
+	ks := &tokenKeySet{public: pub, findings: keys.CheckDocument(raw)}
+	if len(keys.Summarize(raw)) == 0 && len(pub) > 0 {
+		// Readable only without regard to case: the portal's stored
+		// (.NET) form, which is not a JWKS to judge but still holds keys.
+		ks.findings = nil
+		fmt.Fprintf(f.IO.ErrOut, "activator: --jwks %s is in the portal's stored form; using its keys as they are\n", src)
+	}
+	want := k.Thumbprint()
+	for _, p := range pub {
+		if keys.Thumbprint(p) == want {
+			ks.hasSigningKey, ks.matchKid = true, p.KeyID
+			break
+		}
+	}
+	return ks, nil
+}
+
+// writeTokenResult prints the outcome in the chosen format.
+func writeTokenResult(f *Factory, res *tokenResult) error {
+	if f.Output == OutputJSON {
+		return writeJSON(f.IO.Out, res)
+	}
+	w := f.IO.Out
+	if res.OK {
+		fmt.Fprintf(w, "Token granted: %s, expires in %s, scope %q\n", cellOrDash(res.TokenType), time.Duration(res.ExpiresIn)*time.Second, res.Scope)
+		if res.AccessToken != "" {
+			fmt.Fprintln(w, res.AccessToken)
+		} else {
+			fmt.Fprintln(w, "(the token itself is printed only with --show-token)")
+		}
+		return nil
+	}
+	if res.ErrorDescription != "" {
+		fmt.Fprintf(w, "Server says: %s\n", res.ErrorDescription)
+	}
+	what := res.Error
+	if what == "" {
+		what = "no OAuth error"
+	}
+	fmt.Fprintf(w, "Token refused: HTTP %d, %s\n", res.StatusCode, what)
+	if res.ClockSkewSeconds != nil {
+		skew := time.Duration(*res.ClockSkewSeconds * float64(time.Second))
+		switch {
+		case skew > diag.DefaultSkewTolerance:
+			fmt.Fprintf(w, "Server clock: %s ahead of this machine's\n", skew)
+		case skew < -diag.DefaultSkewTolerance:
+			fmt.Fprintf(w, "Server clock: %s behind this machine's\n", -skew)
+		default:
+			fmt.Fprintln(w, "Server clock: agrees with this machine's")
+		}
+	} else {
+		fmt.Fprintln(w, "Server clock: unknown (no Date header)")
+	}
+	if res.Assertion != nil {
+		fmt.Fprintln(w, "\nLocal checks of the assertion that was sent:")
+		writeFindingLines(indent(w), res.Assertion.Findings)
+	}
+	if len(res.KeySet) > 0 {
+		fmt.Fprintln(w, "\nChecks of --jwks:")
+		writeFindingLines(indent(w), res.KeySet)
+	}
+	if len(res.Causes) > 0 {
+		fmt.Fprintln(w, "\nLikely causes, most likely first:")
+		for i, c := range res.Causes {
+			fmt.Fprintf(w, "%2d. [%s] %s\n      fix: %s\n", i+1, c.Likelihood, c.Cause, c.Fix)
+		}
+	}
+	if res.Note != "" {
+		fmt.Fprintf(w, "\n%s\n", res.Note)
+	}
+	return nil
+}
+
+// indentWriter prefixes every line with two spaces.
+type indentWriter struct {
+	w   io.Writer
+	bol bool
+}
+
+func indent(w io.Writer) io.Writer { return &indentWriter{w: w, bol: true} }
+
+// Write copies p, indenting each line.
+func (iw *indentWriter) Write(p []byte) (int, error) {
+	for _, line := range strings.SplitAfter(string(p), "\n") {
+		if line == "" {
+			continue
+		}
+		if iw.bol {
+			if _, err := io.WriteString(iw.w, "  "); err != nil {
+				return 0, err
+			}
+		}
+		if _, err := io.WriteString(iw.w, line); err != nil {
+			return 0, err
+		}
+		iw.bol = strings.HasSuffix(line, "\n")
+	}
+	return len(p), nil
+}

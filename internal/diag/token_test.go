@@ -1,0 +1,159 @@
+package diag
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/activator-dev/activator/internal/keys"
+)
+
+func TestRequestTokenFormat(t *testing.T) {
+	var got *http.Request
+	var body url.Values
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got = r
+		raw, _ := io.ReadAll(r.Body)
+		body, _ = url.ParseQuery(string(raw))
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"access_token":"secret-token","token_type":"Bearer","expires_in":3600,"scope":"system/Patient.read"}`)
+	}))
+	defer srv.Close()
+	resp, err := RequestToken(context.Background(), srv.Client(), TokenRequest{TokenURL: srv.URL + "/oauth2/token", Assertion: "a.b.c", Scope: "system/Patient.read"}, time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Method != http.MethodPost || got.Header.Get("Content-Type") != "application/x-www-form-urlencoded" ||
+		got.Header.Get("Accept") != "application/json" || got.URL.RawQuery != "" {
+		t.Errorf("request %s %s, headers %v", got.Method, got.URL, got.Header)
+	}
+	want := url.Values{"grant_type": {"client_credentials"}, "client_assertion_type": {ClientAssertionType},
+		"client_assertion": {"a.b.c"}, "scope": {"system/Patient.read"}}
+	if body.Encode() != want.Encode() {
+		t.Errorf("body %v, want %v", body, want)
+	}
+	if !resp.OK() || resp.AccessToken != "secret-token" || resp.ExpiresIn != 3600 || resp.Scope != "system/Patient.read" {
+		t.Errorf("response %+v", resp)
+	}
+}
+
+func TestParseTokenBody(t *testing.T) {
+	tests := []struct {
+		name        string
+		contentType string
+		body        string
+		check       func(*TokenResponse) bool
+	}{
+		{"bare invalid_client", "application/json", `{"error":"invalid_client","error_description":null}`,
+			func(r *TokenResponse) bool { return r.Error == "invalid_client" && !r.HasDescription }},
+		{"with a description", "application/json", `{"error":"invalid_client","error_description":"bad key"}`,
+			func(r *TokenResponse) bool { return r.ErrorDescription == "bad key" && r.HasDescription }},
+		{"expires_in as a string", "application/json", `{"access_token":"t","expires_in":"300"}`,
+			func(r *TokenResponse) bool { return r.ExpiresIn == 300 }},
+		{"an HTML page", "text/html", "<html>\n<body>Sign in</body></html>",
+			func(r *TokenResponse) bool { return strings.HasPrefix(r.BodyExcerpt, "(an HTML page) <html> <body>") }},
+		{"a huge text body is cut", "text/plain", strings.Repeat("x", 5000),
+			func(r *TokenResponse) bool { return len(r.BodyExcerpt) == 203 }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := &TokenResponse{ContentType: tt.contentType}
+			parseTokenBody(r, []byte(tt.body))
+			if !tt.check(r) {
+				t.Fatalf("parsed %+v", r)
+			}
+		})
+	}
+}
+
+func TestClockSkew(t *testing.T) {
+	local := time.Date(2026, 2, 11, 16, 37, 0, 0, time.UTC)
+	r := &TokenResponse{Sent: local, Received: local.Add(400 * time.Millisecond), ServerDate: local.Add(-2 * time.Minute)}
+	if skew, ok := r.ClockSkew(); !ok || skew != -2*time.Minute {
+		t.Fatalf("skew %v %v", skew, ok)
+	}
+	if _, ok := (&TokenResponse{Sent: local, Received: local}).ClockSkew(); ok {
+		t.Fatal("no Date header must give no skew")
+	}
+}
+
+func TestDiagnose(t *testing.T) {
+	local := time.Date(2026, 2, 11, 16, 37, 0, 0, time.UTC)
+	refused := func(serverOffset time.Duration, oauthErr string) *TokenResponse {
+		return &TokenResponse{StatusCode: 400, Error: oauthErr, Sent: local, Received: local, ServerDate: local.Add(serverOffset)}
+	}
+	assertion := func(rules ...string) *AssertionReport {
+		rep := &AssertionReport{}
+		for _, r := range rules {
+			rep.Findings = append(rep.Findings, keys.Finding{Severity: keys.SeverityError, Rule: r, Message: r + " broken", Fix: "fix " + r})
+		}
+		return rep
+	}
+	tests := []struct {
+		name      string
+		in        DiagnosisInput
+		wantFirst string // start of the first cause
+		wantLike  string // its likelihood
+		want      []string
+		notWant   []string
+	}{
+		{"clean assertion", DiagnosisInput{Response: refused(0, "invalid_client"), Assertion: assertion()},
+			"the public key has not reached", LikelihoodPossible, []string{"other environment's", "listing"}, []string{"clock"}},
+		{"failed checks come first, kid ones after", DiagnosisInput{Response: refused(0, "invalid_client"), Assertion: assertion(RuleKidMissing, RuleAud)},
+			"jwt.aud broken", LikelihoodCertain, []string{"jwt.kid-missing broken"}, nil},
+		{"key not in the key set replaces the signature finding", DiagnosisInput{Response: refused(0, "invalid_client"), Assertion: assertion(RuleSignature), KeysGiven: true},
+			"the signing key's public key is not in the given key set", LikelihoodCertain, nil, []string{"jwt.signature broken"}},
+		{"key set errors", DiagnosisInput{Response: refused(0, "invalid_client"), Assertion: assertion(), KeysGiven: true, KeyInSet: true, KeySetErrors: []string{"no usable RSA key"}},
+			"the key set has a problem organizations refuse: no usable RSA key", LikelihoodLikely, nil, nil},
+		{"local clock ahead", DiagnosisInput{Response: refused(-90*time.Second, "invalid_client"), Assertion: assertion()},
+			"this machine's clock is 1m30s ahead", LikelihoodLikely, nil, nil},
+		{"local clock far behind", DiagnosisInput{Response: refused(10*time.Minute, "invalid_client"), Assertion: assertion(), Lifetime: 4 * time.Minute},
+			"this machine's clock is 10m0s behind the server's: to the server, the assertion has already expired", LikelihoodLikely, nil, nil},
+		{"local clock a little behind", DiagnosisInput{Response: refused(time.Minute, "invalid_client"), Assertion: assertion(), Lifetime: 4 * time.Minute},
+			"the public key has not reached", LikelihoodPossible, []string{"shortens the assertion's life"}, nil},
+		{"unauthorized_client", DiagnosisInput{Response: refused(0, "unauthorized_client")},
+			"the organization has not mapped the client to a background user", LikelihoodCertain, nil, []string{"reached"}},
+		{"not an OAuth endpoint", DiagnosisInput{Response: &TokenResponse{StatusCode: 404, BodyExcerpt: "<html>"}},
+			"the token URL answered HTTP 404 without an OAuth error (not JSON)", LikelihoodCertain, nil, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			causes, err := Diagnose(tt.in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(causes) == 0 || !strings.HasPrefix(causes[0].Cause, tt.wantFirst) || causes[0].Likelihood != tt.wantLike {
+				t.Fatalf("first cause %+v, want %q (%s); all %+v", causes[0], tt.wantFirst, tt.wantLike, causes)
+			}
+			all := ""
+			last := -1
+			rank := map[string]int{LikelihoodCertain: 0, LikelihoodLikely: 1, LikelihoodPossible: 2}
+			for _, c := range causes {
+				all += c.Cause + "\n"
+				if rank[c.Likelihood] < last {
+					t.Errorf("causes not ranked: %+v", causes)
+				}
+				last = rank[c.Likelihood]
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(all, w) {
+					t.Errorf("causes lack %q:\n%s", w, all)
+				}
+			}
+			for _, w := range tt.notWant {
+				if strings.Contains(all, w) {
+					t.Errorf("causes have %q:\n%s", w, all)
+				}
+			}
+		})
+	}
+	if _, err := Diagnose(DiagnosisInput{Response: &TokenResponse{StatusCode: 200, AccessToken: "t"}}); !errors.Is(err, ErrNotRefused) {
+		t.Fatalf("a granted token has no causes: %v", err)
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/activator-dev/activator/internal/keys"
 	"github.com/activator-dev/activator/internal/portal"
 	"github.com/activator-dev/activator/internal/session"
 	"github.com/activator-dev/activator/internal/store"
@@ -311,9 +312,10 @@ func classify(err error) (int, string) {
 		rl    *portal.RateLimitError
 		me    *portal.MalformedError
 		le    *store.LockError
+		ki    *keys.InputError
 	)
 	switch {
-	case errors.As(err, &appNF):
+	case errors.As(err, &appNF), errors.As(err, &ki):
 		return ExitUsage, err.Error()
 	case errors.Is(err, store.ErrNotDatabase), errors.Is(err, store.ErrNewerSchema):
 		return ExitUsage, err.Error()

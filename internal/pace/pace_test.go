@@ -1,0 +1,111 @@
+package pace
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/activator-dev/activator/internal/portal"
+)
+
+func TestDo(t *testing.T) {
+	refused := &portal.RefusedError{Message: "Failed to register client for download."}
+	tests := []struct {
+		name     string
+		errs     []error // answers in order; nil = success
+		retries  int
+		attempts int
+		wantErr  error
+	}{
+		{name: "success", errs: []error{nil}, retries: 3, attempts: 1},
+		{name: "5xx then success", errs: []error{&portal.ServerError{Status: 503}, &portal.ServerError{Status: 502}, nil}, retries: 3, attempts: 3},
+		{name: "network error then success", errs: []error{&portal.NetworkError{Err: errors.New("reset")}, nil}, retries: 3, attempts: 2},
+		{name: "429 then success", errs: []error{&portal.RateLimitError{}, nil}, retries: 3, attempts: 2},
+		{name: "retries exhausted", errs: []error{&portal.ServerError{Status: 500}, &portal.ServerError{Status: 500}, &portal.ServerError{Status: 500}}, retries: 2, attempts: 3, wantErr: &portal.ServerError{}},
+		{name: "refusal not retried", errs: []error{refused, nil}, retries: 3, attempts: 1, wantErr: refused},
+		{name: "lapse not retried", errs: []error{&portal.SessionError{Reason: "x"}, nil}, retries: 3, attempts: 1, wantErr: portal.ErrNotSignedIn},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := New(1000, tt.retries)
+			p.SetBackoff(time.Millisecond)
+			n := 0
+			attempts, err := p.Do(context.Background(), func() error {
+				e := tt.errs[n]
+				n++
+				return e
+			})
+			if attempts != tt.attempts || n != tt.attempts {
+				t.Fatalf("attempts %d (calls %d), want %d", attempts, n, tt.attempts)
+			}
+			switch want := tt.wantErr.(type) {
+			case nil:
+				if err != nil {
+					t.Fatalf("err = %v", err)
+				}
+			case *portal.ServerError:
+				var se *portal.ServerError
+				if !errors.As(err, &se) {
+					t.Fatalf("err = %v, want a server error", err)
+				}
+			default:
+				if !errors.Is(err, want) && err != want {
+					t.Fatalf("err = %v, want %v", err, want)
+				}
+			}
+		})
+	}
+}
+
+// TestRateLimitHoldsAndSlows: a 429 holds every caller for Retry-After
+// and lowers the pace, never below MinRate.
+func TestRateLimitHoldsAndSlows(t *testing.T) {
+	p := New(100, 3)
+	var slept []time.Duration
+	p.sleep = func(ctx context.Context, d time.Duration) error {
+		if d > 0 {
+			slept = append(slept, d)
+		}
+		return nil
+	}
+	calls := 0
+	_, err := p.Do(context.Background(), func() error {
+		calls++
+		if calls == 1 {
+			return &portal.RateLimitError{RetryAfter: 3 * time.Second}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Throttled() != 1 || p.Rate() != 75 {
+		t.Fatalf("throttled %d, rate %g; want 1 and 75", p.Throttled(), p.Rate())
+	}
+	if len(slept) != 1 || slept[0] < 2*time.Second || slept[0] > 3*time.Second {
+		t.Fatalf("slept %v, want one hold of about 3s", slept)
+	}
+	for range 100 {
+		p.onRateLimit(0)
+	}
+	if p.Rate() != MinRate {
+		t.Fatalf("rate %g after many 429s, want the floor %g", p.Rate(), MinRate)
+	}
+}
+
+// TestCancelledWhileWaiting: a cancelled context stops the waiting before
+// a call; the call is never made.
+func TestCancelledWhileWaiting(t *testing.T) {
+	p := New(0.001, 3) // one call every 1000 s
+	ctx, cancel := context.WithCancel(context.Background())
+	if _, err := p.Do(ctx, func() error { return nil }); err != nil {
+		t.Fatal(err) // the first token is there at once
+	}
+	cancel()
+	called := false
+	attempts, err := p.Do(ctx, func() error { called = true; return nil })
+	if attempts != 0 || called || !errors.Is(err, context.Canceled) {
+		t.Fatalf("attempts %d, called %v, err %v", attempts, called, err)
+	}
+}

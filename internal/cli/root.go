@@ -176,6 +176,7 @@ step in a local SQLite database, and notices new and renamed organizations.`,
 		NewCmdJWKS(f),
 		NewCmdAssertion(f),
 		NewCmdToken(f),
+		NewCmdLogin(f), NewCmdLogout(f), NewCmdWhoami(f),
 		NewCmdVersion(f),
 	)
 	return root

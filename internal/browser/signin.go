@@ -1,0 +1,616 @@
+// Package browser signs in to the vendor portal with a real Chromium driven
+// by chromedp and hands back the session's cookies.
+//
+// The portal's sign-in is a browser application that may involve single
+// sign-on and second factors, so it is not imitated over HTTP: a real
+// browser goes through it, and activator only watches for the one thing
+// that proves a session, the app's management page loaded with a non-empty
+// anti-forgery token. Three modes share that detection:
+//
+//   - Interactive opens a visible window and lets a person sign in.
+//   - Scripted runs headless and fills the sign-in form (and a one-time code
+//     page) with given credentials, for servers and tests.
+//   - Renew runs headless with no credentials at all and succeeds only if the
+//     persistent profile still holds a session the portal accepts, so a
+//     nightly job can refresh the stored session without a person.
+//
+// The browser runs in its own profile directory (mode 0700) that keeps
+// session cookies across restarts, like a browser set to continue where it
+// left off. Cookie values, tokens, passwords and codes never reach an error
+// or a log line; only cookie names do.
+package browser
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/activator-dev/activator/internal/portal"
+	"github.com/chromedp/cdproto/storage"
+	"github.com/chromedp/chromedp"
+)
+
+// Mode is how the sign-in is driven.
+type Mode int
+
+// The sign-in modes.
+const (
+	// Interactive opens a visible window in which a person signs in.
+	Interactive Mode = iota
+	// Scripted runs headless and fills the sign-in form with Credentials.
+	Scripted
+	// Renew runs headless without credentials and only reuses what the
+	// profile holds.
+	Renew
+)
+
+func (m Mode) String() string {
+	switch m {
+	case Interactive:
+		return "interactive"
+	case Scripted:
+		return "scripted"
+	case Renew:
+		return "renew"
+	}
+	return fmt.Sprintf("Mode(%d)", int(m))
+}
+
+// DefaultTimeout bounds a whole sign-in: a person may need a while for
+// single sign-on and a second factor, but a forgotten window must not keep
+// the command waiting for ever.
+const DefaultTimeout = 10 * time.Minute
+
+// DefaultRenewTimeout bounds a renewal from the profile: no person is
+// involved, so it either works within seconds or not at all.
+const DefaultRenewTimeout = 2 * time.Minute
+
+// DefaultPollInterval is how often the page is looked at: quick enough that
+// the sign-in feels immediate, slow enough to cost nothing.
+const DefaultPollInterval = 200 * time.Millisecond
+
+// DefaultStepTimeout bounds one navigation, form fill or click, so a page
+// that never loads fails with a message rather than at the overall timeout.
+const DefaultStepTimeout = 30 * time.Second
+
+// DefaultCloseTimeout bounds the browser's orderly shutdown, which writes
+// the profile's cookies to disk; after it the process is killed.
+const DefaultCloseTimeout = 10 * time.Second
+
+// DefaultMaxSubmits is how many times a scripted sign-in submits a form
+// before giving up: a username page, a password page and a code page fit,
+// a form that keeps coming back without a message does not loop for ever.
+const DefaultMaxSubmits = 4
+
+// ManagementPath is the app's Review & Manage Downloads page below the
+// portal's base URL; with ?id={AppId} it is the page that proves a session.
+const ManagementPath = "/Developer/Management"
+
+// MaxMessageLen bounds the portal's error text quoted in an error.
+const MaxMessageLen = 300
+
+// Selectors are the CSS selectors of the sign-in pages. Each may be a
+// selector list; the first matching element in the page is used.
+type Selectors struct {
+	// Username and Password are the credential inputs; a page with only one
+	// of them (a two-step single sign-on) is filled with that one.
+	Username, Password string
+	// Submit is the sign-in button; without a match, Enter is pressed in
+	// the last filled input.
+	Submit string
+	// Code and CodeSubmit are the one-time code input and its button.
+	Code, CodeSubmit string
+	// Error is where the portal shows why it refused a sign-in.
+	Error string
+}
+
+// DefaultSelectors match the portal's sign-in form (ASP.NET's Username and
+// Password inputs) and fall back to what most sign-in pages use.
+var DefaultSelectors = Selectors{
+	Username:   `#Username, input[name="Username"], input[autocomplete="username"], input[type="email"]`,
+	Password:   `#Password, input[type="password"]`,
+	Submit:     `#login-submit, button[type="submit"], input[type="submit"]`,
+	Code:       `#Code, input[name="Code"], input[autocomplete="one-time-code"]`,
+	CodeSubmit: `#code-submit, button[type="submit"], input[type="submit"]`,
+	Error:      `.validation-summary-errors, .field-validation-error, [role="alert"]`,
+}
+
+func (s Selectors) withDefaults() Selectors {
+	pick := func(v, d string) string {
+		if strings.TrimSpace(v) == "" {
+			return d
+		}
+		return v
+	}
+	return Selectors{
+		Username:   pick(s.Username, DefaultSelectors.Username),
+		Password:   pick(s.Password, DefaultSelectors.Password),
+		Submit:     pick(s.Submit, DefaultSelectors.Submit),
+		Code:       pick(s.Code, DefaultSelectors.Code),
+		CodeSubmit: pick(s.CodeSubmit, DefaultSelectors.CodeSubmit),
+		Error:      pick(s.Error, DefaultSelectors.Error),
+	}
+}
+
+// Credentials fill a scripted sign-in. They print as a placeholder so a
+// stray %v can never show them.
+type Credentials struct {
+	Username string
+	Password string
+	// Code is the one-time code for a second-factor page, if the portal
+	// asks for one.
+	Code string
+}
+
+// String hides the credentials.
+func (Credentials) String() string { return "[credentials hidden]" }
+
+// GoString hides the credentials from %#v too.
+func (Credentials) GoString() string { return "[credentials hidden]" }
+
+// Options configure SignIn.
+type Options struct {
+	// Portal is the portal's base URL; AppID the app whose management page
+	// proves the session.
+	Portal, AppID string
+	// ExecPath is the browser executable (see FindBrowser).
+	ExecPath string
+	// Profile is the browser's user data directory.
+	Profile string
+	// Mode is how the sign-in is driven.
+	Mode Mode
+	// Credentials are used in Scripted mode only.
+	Credentials Credentials
+	// Selectors locate the sign-in form; empty fields take DefaultSelectors.
+	Selectors Selectors
+	// Timeout bounds the whole sign-in (DefaultTimeout when zero).
+	Timeout time.Duration
+	// Logf receives progress lines for a person; it is never given a
+	// secret. Nil discards them.
+	Logf func(format string, args ...any)
+	// Now is the clock used to drop expired cookies (time.Now when nil).
+	Now func() time.Time
+
+	// windowless runs Interactive mode without a window, so the tests can
+	// watch it on machines without a display.
+	windowless bool
+}
+
+// Result is a signed-in session.
+type Result struct {
+	// Cookies is a Cookie header value with every cookie of the portal's
+	// host. It is a secret.
+	Cookies string
+	// Expires is the earliest expiry among persistent cookies, nil when
+	// all are session cookies.
+	Expires *time.Time
+	// CookieNames are the names of the cookies, safe to show.
+	CookieNames []string
+}
+
+// String describes the result without its secret.
+func (r *Result) String() string {
+	return fmt.Sprintf("session of %d cookies (%s)", len(r.CookieNames), strings.Join(r.CookieNames, ", "))
+}
+
+// errTimedOut is the cause of the sign-in context's end at Options.Timeout.
+var errTimedOut = errors.New("sign-in timed out")
+
+// SignIn starts the browser in the profile, opens the app's management page
+// and drives or waits for the sign-in until that page shows its
+// anti-forgery token; then it collects the portal's cookies and closes the
+// browser in an orderly way so the profile keeps them. The browser is
+// always stopped when SignIn returns.
+func SignIn(ctx context.Context, o Options) (*Result, error) {
+	base, err := url.Parse(strings.TrimRight(o.Portal, "/"))
+	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
+		return nil, fmt.Errorf("portal URL %q is not an http(s) URL", o.Portal)
+	}
+	if o.AppID == "" {
+		return nil, errors.New("no app id to sign in for")
+	}
+	if o.ExecPath == "" {
+		return nil, &NoBrowserError{}
+	}
+	if o.Profile == "" {
+		return nil, errors.New("no browser profile directory")
+	}
+	switch o.Mode {
+	case Interactive:
+		if !o.windowless && os.Getenv("DISPLAY") == "" && os.Getenv("WAYLAND_DISPLAY") == "" {
+			return nil, &NoDisplayError{}
+		}
+	case Scripted:
+		if o.Credentials.Username == "" || o.Credentials.Password == "" {
+			return nil, errors.New("a scripted sign-in needs a username and a password")
+		}
+	case Renew:
+	default:
+		return nil, fmt.Errorf("unknown sign-in mode %v", o.Mode)
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = DefaultTimeout
+	}
+	if o.Logf == nil {
+		o.Logf = func(string, ...any) {}
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if err := PrepareProfile(o.Profile); err != nil {
+		return nil, err
+	}
+
+	tctx, cancelT := context.WithTimeoutCause(ctx, o.Timeout, errTimedOut)
+	defer cancelT()
+	actx, cancelA := chromedp.NewExecAllocator(tctx, allocatorOptions(o)...)
+	defer cancelA() // kills the browser if it is still running, and waits for it
+	// chromedp's own log lines can quote protocol messages, which carry
+	// cookies and form values: they are never printed.
+	quiet := func(string, ...any) {}
+	bctx, cancelB := chromedp.NewContext(actx, chromedp.WithLogf(quiet), chromedp.WithErrorf(quiet), chromedp.WithDebugf(quiet))
+	defer cancelB()
+
+	s := &signIn{o: o, sel: o.Selectors.withDefaults(), base: base, ctx: ctx, tctx: tctx, bctx: bctx}
+	mgmt := *base
+	mgmt.Path = strings.TrimRight(base.Path, "/") + ManagementPath
+	mgmt.RawPath, mgmt.RawQuery, mgmt.Fragment = "", "id="+url.QueryEscape(o.AppID), ""
+	s.mgmt = &mgmt
+
+	if err := chromedp.Do(bctx); err != nil {
+		return nil, s.ended(&StartError{Path: o.ExecPath, Err: err})
+	}
+	defer closeBrowser(bctx)
+
+	if err := s.open(); err != nil {
+		return nil, err
+	}
+	if err := s.wait(); err != nil {
+		return nil, err
+	}
+	return s.collect()
+}
+
+// allocatorOptions are the browser's command line: chromedp's defaults
+// (headless, no extensions, no first-run pages) plus everything that stops
+// background traffic, since these machines often have no internet and
+// Chromium otherwise fills its log with refused connections.
+func allocatorOptions(o Options) []chromedp.ExecAllocatorOption {
+	opts := append([]chromedp.ExecAllocatorOption{}, chromedp.DefaultExecAllocatorOptions[:]...)
+	opts = append(opts,
+		chromedp.ExecPath(o.ExecPath),
+		chromedp.UserDataDir(o.Profile),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("no-first-run", true),
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-domain-reliability", true),
+		chromedp.Flag("no-pings", true),
+		chromedp.Flag("disable-features", "Translate,BlinkGenPropertyTrees,OptimizationHints,MediaRouter,"+
+			"DialMediaRouteProvider,AutofillServerCommunication,CertificateTransparencyComponentUpdater"),
+		chromedp.DisableGPU,
+	)
+	if os.Geteuid() == 0 {
+		// Chromium's sandbox refuses to run as root.
+		opts = append(opts, chromedp.NoSandbox)
+	}
+	if o.Mode == Interactive && !o.windowless {
+		opts = append(opts, chromedp.VisibleWindow)
+	}
+	return opts
+}
+
+// closeBrowser asks the browser to quit, which writes the profile's
+// cookies to disk, and waits a bounded time for it.
+func closeBrowser(bctx context.Context) {
+	if bctx.Err() != nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(bctx, DefaultCloseTimeout)
+	defer cancel()
+	_ = chromedp.Cancel(ctx)
+}
+
+// signIn is one run of SignIn.
+type signIn struct {
+	o    Options
+	sel  Selectors
+	base *url.URL
+	mgmt *url.URL
+	// ctx is the caller's, tctx adds the timeout, bctx is the browser's.
+	ctx, tctx, bctx context.Context
+}
+
+// ended turns err into the error to report, given why the contexts ended:
+// the caller's cancellation (Ctrl-C) wins, then the timeout, then a browser
+// that went away (a person closed the window).
+func (s *signIn) ended(err error) error {
+	switch {
+	case s.ctx.Err() != nil:
+		return s.ctx.Err()
+	case errors.Is(context.Cause(s.tctx), errTimedOut):
+		if s.o.Mode == Renew {
+			return &RenewError{Reason: fmt.Sprintf("the management page did not load within %s", s.o.Timeout)}
+		}
+		return &SignInError{Reason: fmt.Sprintf("not signed in within %s (--timeout): run `activator login` again", s.o.Timeout)}
+	case s.bctx.Err() != nil:
+		if s.o.Mode == Interactive {
+			return &SignInError{Reason: "the browser window was closed before the sign-in finished"}
+		}
+		return &SignInError{Reason: "the browser stopped before the sign-in finished"}
+	}
+	return err
+}
+
+// step runs actions with DefaultStepTimeout.
+func (s *signIn) step(actions ...chromedp.Action[chromedp.Void]) error {
+	ctx, cancel := context.WithTimeout(s.bctx, DefaultStepTimeout)
+	defer cancel()
+	return chromedp.Do(ctx, actions...)
+}
+
+// open loads the management page; without a session the portal redirects
+// to its sign-in page, which comes back there afterwards.
+func (s *signIn) open() error {
+	switch s.o.Mode {
+	case Interactive:
+		s.o.Logf("Opening a browser window at %s ...", s.base)
+	case Scripted:
+		s.o.Logf("Signing in to %s in a headless browser ...", s.base)
+	case Renew:
+		s.o.Logf("Renewing the session from the browser profile ...")
+	}
+	err := s.step(chromedp.Navigate(s.mgmt.String()))
+	var le *chromedp.LoadError
+	switch {
+	case err == nil:
+	case errors.As(err, &le):
+		return &portal.NetworkError{Err: fmt.Errorf("the browser could not open %s: %s", s.base, le.ErrorText)}
+	default:
+		return s.ended(fmt.Errorf("open %s: %w", s.base, err))
+	}
+	if s.o.Mode == Interactive {
+		s.o.Logf("Sign in to the portal in that window (single sign-on and a second factor work as usual).")
+		s.o.Logf("Waiting up to %s for the app's Review & Manage Downloads page; the window then closes by itself.", s.o.Timeout)
+	}
+	return nil
+}
+
+// pageState is what one look at the page finds. It never carries a value
+// of an input, only whether inputs are there.
+type pageState struct {
+	// SignedIn: the management page for the app, with a non-empty
+	// anti-forgery token.
+	SignedIn bool `json:"signedIn"`
+	// Doc identifies the document, so a page replaced by a form submission
+	// is told apart from the one still showing.
+	Doc     string `json:"doc"`
+	Loading bool   `json:"loading"`
+	// Which sign-in inputs are visible.
+	User       bool `json:"user"`
+	Pass       bool `json:"pass"`
+	Submit     bool `json:"submit"`
+	Code       bool `json:"code"`
+	CodeSubmit bool `json:"codeSubmit"`
+	// Error is the visible text of the portal's error message, if any.
+	Error string `json:"error"`
+	Path  string `json:"path"`
+}
+
+func (p pageState) signInForm() bool { return p.User || p.Pass || p.Code }
+
+// probeJS looks at the page. It is given the portal's base URL, the
+// management path and app id and the selectors as a JSON object.
+const probeJS = `(() => {
+  const cfg = %s;
+  const q = (s) => { try { return s ? document.querySelector(s) : null; } catch (e) { return null; } };
+  const vis = (el) => !!el && !el.disabled && !!(el.offsetWidth || el.offsetHeight || el.getClientRects().length);
+  let signedIn = false;
+  try {
+    const here = new URL(location.href), base = new URL(cfg.base);
+    if (here.origin === base.origin && here.pathname.toLowerCase() === cfg.path.toLowerCase() &&
+        here.searchParams.get('id') === cfg.app) {
+      const t = document.querySelector('input[name="' + cfg.token + '"]');
+      signedIn = !!t && typeof t.value === 'string' && t.value.trim() !== '';
+    }
+  } catch (e) {}
+  const err = q(cfg.error);
+  return {
+    signedIn: signedIn,
+    doc: String(performance.timeOrigin),
+    loading: document.readyState === 'loading',
+    user: vis(q(cfg.user)), pass: vis(q(cfg.pass)), submit: vis(q(cfg.submit)),
+    code: vis(q(cfg.code)), codeSubmit: vis(q(cfg.codeSubmit)),
+    error: vis(err) ? String(err.innerText || err.textContent || '').trim() : '',
+    path: location.pathname,
+  };
+})()`
+
+// probe looks at the page once.
+func (s *signIn) probe() (pageState, error) {
+	cfg, _ := json.Marshal(map[string]string{
+		"base": s.base.String(), "path": s.mgmt.Path, "app": s.o.AppID, "token": portal.TokenField,
+		"user": s.sel.Username, "pass": s.sel.Password, "submit": s.sel.Submit,
+		"code": s.sel.Code, "codeSubmit": s.sel.CodeSubmit, "error": s.sel.Error,
+	})
+	ctx, cancel := context.WithTimeout(s.bctx, DefaultStepTimeout)
+	defer cancel()
+	return chromedp.Run(ctx, chromedp.Evaluate[pageState](fmt.Sprintf(probeJS, cfg)))
+}
+
+// wait looks at the page until it is the signed-in management page,
+// filling forms on the way in Scripted mode and giving up on a sign-in
+// form in Renew mode.
+func (s *signIn) wait() error {
+	f := &formState{}
+	tick := time.NewTicker(DefaultPollInterval)
+	defer tick.Stop()
+	announcedCode := false
+	for {
+		st, err := s.probe()
+		if err != nil && s.bctx.Err() != nil {
+			return s.ended(err)
+		}
+		// Otherwise an error is a page being replaced mid-look: look again.
+		if err == nil && !st.Loading {
+			if st.SignedIn {
+				s.o.Logf("The app's management page loaded.")
+				return nil
+			}
+			switch s.o.Mode {
+			case Interactive:
+				if st.Code && !announcedCode {
+					announcedCode = true
+					s.o.Logf("The portal asks for a second factor: enter it in the browser window.")
+				}
+			case Renew:
+				if st.signInForm() {
+					return &RenewError{Reason: "the portal showed its sign-in page"}
+				}
+			case Scripted:
+				if err := s.fillForms(st, f); err != nil {
+					return err
+				}
+			}
+		}
+		select {
+		case <-s.bctx.Done():
+			return s.ended(s.bctx.Err())
+		case <-tick.C:
+		}
+	}
+}
+
+// formState is what a scripted sign-in has done so far.
+type formState struct {
+	submits int
+	// doc is the document last submitted, and errBefore the error text it
+	// showed then: the same document with a new error text is a refusal
+	// shown without a page load.
+	doc       string
+	errBefore string
+}
+
+// fillForms acts on one look at the page in Scripted mode.
+func (s *signIn) fillForms(st pageState, f *formState) error {
+	if f.doc != "" && st.Doc == f.doc {
+		// The submitted page is still showing.
+		if st.Error != "" && st.Error != f.errBefore {
+			return s.refused(st.Error)
+		}
+		return nil
+	}
+	if !st.signInForm() {
+		return nil // a redirect or an intermediate page: wait
+	}
+	if f.submits > 0 && st.Error != "" {
+		return s.refused(st.Error)
+	}
+	if f.submits >= DefaultMaxSubmits {
+		return &SignInError{Reason: fmt.Sprintf("the sign-in form came back %d times without saying why: check the credentials and the form selectors (--username-selector and the others)", f.submits)}
+	}
+	c := s.o.Credentials
+	var last, submit string
+	switch {
+	case st.Code:
+		if c.Code == "" {
+			return &SignInError{Reason: "the portal asks for a one-time code: set ACTIVATOR_OTP or pass --otp-stdin"}
+		}
+		if err := s.fill(s.sel.Code, c.Code, "one-time code"); err != nil {
+			return err
+		}
+		last = s.sel.Code
+		if st.CodeSubmit {
+			submit = s.sel.CodeSubmit
+		}
+	default:
+		if st.User {
+			if err := s.fill(s.sel.Username, c.Username, "username"); err != nil {
+				return err
+			}
+			last = s.sel.Username
+		}
+		if st.Pass {
+			if err := s.fill(s.sel.Password, c.Password, "password"); err != nil {
+				return err
+			}
+			last = s.sel.Password
+		}
+		if st.Submit {
+			submit = s.sel.Submit
+		}
+	}
+	f.submits++
+	f.doc, f.errBefore = st.Doc, st.Error
+	var err error
+	if submit != "" {
+		err = s.step(chromedp.Click(chromedp.CSS(submit)))
+	} else {
+		err = s.step(chromedp.SendKeys(chromedp.CSS(last), "\r"))
+	}
+	if err != nil {
+		if s.bctx.Err() != nil {
+			return s.ended(err)
+		}
+		return fmt.Errorf("submit the sign-in form on %s: %w", st.Path, err)
+	}
+	return nil
+}
+
+// clearJS empties the first input matching a selector (given as a JSON
+// string), so typing starts from nothing even when the page pre-filled it.
+const clearJS = `(() => {
+  const el = document.querySelector(%s);
+  if (!el) return false;
+  el.value = '';
+  el.dispatchEvent(new Event('input', {bubbles: true}));
+  return true;
+})()`
+
+// fill types value into the input sel with real key events, as a person
+// would, so scripts of the page see ordinary typing; what names the input in
+// an error.
+func (s *signIn) fill(sel, value, what string) error {
+	quoted, _ := json.Marshal(sel)
+	err := s.step(
+		chromedp.Evaluate[chromedp.Void](fmt.Sprintf(clearJS, quoted)),
+		chromedp.SendKeys(chromedp.CSS(sel), value),
+	)
+	if err != nil {
+		if s.bctx.Err() != nil {
+			return s.ended(err)
+		}
+		return fmt.Errorf("fill the %s: %w", what, err)
+	}
+	return nil
+}
+
+// refused is the portal's refusal, quoting its message.
+func (s *signIn) refused(msg string) error {
+	msg = strings.Join(strings.Fields(msg), " ")
+	if len(msg) > MaxMessageLen {
+		msg = msg[:MaxMessageLen] + "..."
+	}
+	return &SignInError{Reason: "the portal said: " + msg}
+}
+
+// collect reads the portal's cookies from the browser.
+func (s *signIn) collect() (*Result, error) {
+	ctx, cancel := context.WithTimeout(s.bctx, DefaultStepTimeout)
+	defer cancel()
+	res, err := chromedp.CallBrowser(ctx, storage.GetCookies, storage.GetCookiesParams{})
+	if err != nil {
+		return nil, s.ended(fmt.Errorf("read the browser's cookies: %w", err))
+	}
+	header, exp, names := portalCookies(res.Cookies, s.base.Host, s.o.Now())
+	if header == "" {
+		return nil, &SignInError{Reason: "the management page loaded but the browser holds no cookies for " + s.base.Host}
+	}
+	return &Result{Cookies: header, Expires: exp, CookieNames: names}, nil
+}

@@ -1,0 +1,346 @@
+package browser
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/activator-dev/activator/internal/portal"
+	"github.com/activator-dev/activator/internal/sim"
+)
+
+// testTimeout bounds one sign-in in the tests: a few seconds is plenty
+// against a local simulator, and a hang fails fast.
+const testTimeout = 20 * time.Second
+
+// signIn runs SignIn against url with a fresh profile (unless o names one)
+// and checks that no browser process outlives it.
+func signInTest(t *testing.T, o Options) (*Result, error) {
+	t.Helper()
+	if o.Profile == "" {
+		o.Profile = t.TempDir() + "/profile"
+	}
+	if o.AppID == "" {
+		o.AppID = sim.DefaultAppID
+	}
+	if o.Timeout == 0 {
+		o.Timeout = testTimeout
+	}
+	o.Logf = t.Logf
+	start := time.Now()
+	res, err := SignIn(context.Background(), o)
+	t.Logf("%s sign-in took %s", o.Mode, time.Since(start).Round(time.Millisecond))
+	waitNoBrowser(t, o.Profile)
+	return res, err
+}
+
+// waitNoBrowser fails the test when a browser process of profile is still
+// running a moment after SignIn returned.
+func waitNoBrowser(t *testing.T, profile string) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for browserProcesses(t, profile) > 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d browser processes still use %s after SignIn returned", browserProcesses(t, profile), profile)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// connect checks the captured session the way `activator login` does.
+func connect(t *testing.T, base, cookies string) error {
+	t.Helper()
+	c, err := portal.New(portal.Options{BaseURL: base, AppID: sim.DefaultAppID, Cookies: cookies})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c.Connect(context.Background())
+}
+
+// TestSignInScripted fills the simulator's sign-in pages in headless
+// Chromium: the session is captured only from the management page, and
+// every refusal is reported with the portal's own words.
+func TestSignInScripted(t *testing.T) {
+	exe := needBrowser(t)
+	const code = "864209"
+	good := Credentials{Username: sim.DefaultUsername, Password: sim.DefaultPassword}
+	tests := []struct {
+		name    string
+		factor  string
+		creds   Credentials
+		wantErr string // empty: signed in
+	}{
+		{"form", "", good, ""},
+		{"wrong password", "", Credentials{Username: sim.DefaultUsername, Password: "wrong"}, "the portal said: The user name or password is incorrect."},
+		{"second factor", code, Credentials{Username: good.Username, Password: good.Password, Code: code}, ""},
+		{"second factor without code", code, good, "asks for a one-time code: set ACTIVATOR_OTP"},
+		{"second factor wrong code", code, Credentials{Username: good.Username, Password: good.Password, Code: "000000"}, "the portal said: The code is not valid"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := sim.New(sim.Config{Orgs: 3, SecondFactor: tt.factor})
+			srv := httptest.NewServer(s)
+			defer srv.Close()
+			res, err := signInTest(t, Options{Portal: srv.URL, ExecPath: exe, Mode: Scripted, Credentials: tt.creds})
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) || !errors.Is(err, ErrSignInFailed) {
+					t.Fatalf("err = %v, want a sign-in failure containing %q", err, tt.wantErr)
+				}
+				for _, secret := range []string{tt.creds.Password, tt.creds.Code} {
+					if secret != "" && strings.Contains(err.Error(), secret) {
+						t.Fatalf("the error shows a secret: %v", err)
+					}
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("SignIn: %v", err)
+			}
+			if !strings.Contains(res.Cookies, ".AspNet.Cookies=") {
+				t.Fatalf("captured cookies named %v, want the sign-in cookie among them", res.CookieNames)
+			}
+			if strings.Contains(res.String(), "=") {
+				t.Fatalf("Result.String shows values: %s", res)
+			}
+			if err := connect(t, srv.URL, res.Cookies); err != nil {
+				t.Fatalf("the portal refuses the captured session: %v", err)
+			}
+		})
+	}
+}
+
+// TestSignedInDetection proves that only the app's management page with a
+// non-empty anti-forgery token counts as signed in: a page elsewhere with a
+// token, or the management page with an empty one, never does.
+func TestSignedInDetection(t *testing.T) {
+	exe := needBrowser(t)
+	page := func(token string) string {
+		return `<!DOCTYPE html><html><body><form><input name="__RequestVerificationToken" type="hidden" value="` + token + `"></form><h1>Review &amp; Manage Downloads</h1></body></html>`
+	}
+	tests := []struct {
+		name    string
+		handler http.HandlerFunc
+	}{
+		{"empty token", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/html")
+			w.Write([]byte(page("")))
+		}},
+		{"token on another page", func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == "/Developer/Management" {
+				http.Redirect(w, r, "/Developer/Other?id="+sim.DefaultAppID, http.StatusFound)
+				return
+			}
+			w.Header().Set("Content-Type", "text/html")
+			w.Write([]byte(page("a-real-looking-token")))
+		}},
+		{"another app's page", func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Query().Get("id") == sim.DefaultAppID {
+				http.Redirect(w, r, "/Developer/Management?id=1", http.StatusFound)
+				return
+			}
+			w.Header().Set("Content-Type", "text/html")
+			w.Write([]byte(page("a-real-looking-token")))
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := httptest.NewServer(tt.handler)
+			defer srv.Close()
+			creds := Credentials{Username: "u", Password: "p"}
+			_, err := signInTest(t, Options{Portal: srv.URL, ExecPath: exe, Mode: Scripted, Credentials: creds, Timeout: 2 * time.Second})
+			if err == nil || !errors.Is(err, ErrSignInFailed) || !strings.Contains(err.Error(), "not signed in within 2s") {
+				t.Fatalf("err = %v, want a time-out: this page is not a signed-in management page", err)
+			}
+		})
+	}
+}
+
+// TestRenew renews from the profile a first sign-in left: it works while
+// the portal accepts the profile's cookies, and says "sign in again" once
+// it does not.
+func TestRenew(t *testing.T) {
+	exe := needBrowser(t)
+	s := sim.New(sim.Config{Orgs: 3})
+	srv := httptest.NewServer(s)
+	defer srv.Close()
+	profile := t.TempDir() + "/profile"
+
+	if _, err := signInTest(t, Options{Portal: srv.URL, ExecPath: exe, Profile: profile, Mode: Renew}); !errors.Is(err, ErrRenewImpossible) {
+		t.Fatalf("renew from an empty profile: err = %v, want ErrRenewImpossible", err)
+	}
+	creds := Credentials{Username: sim.DefaultUsername, Password: sim.DefaultPassword}
+	first, err := signInTest(t, Options{Portal: srv.URL, ExecPath: exe, Profile: profile, Mode: Scripted, Credentials: creds})
+	if err != nil {
+		t.Fatalf("first sign-in: %v", err)
+	}
+	renewed, err := signInTest(t, Options{Portal: srv.URL, ExecPath: exe, Profile: profile, Mode: Renew})
+	if err != nil {
+		t.Fatalf("renew while the session is valid: %v", err)
+	}
+	if err := connect(t, srv.URL, renewed.Cookies); err != nil {
+		t.Fatalf("the portal refuses the renewed session: %v", err)
+	}
+	if !strings.Contains(renewed.Cookies, strings.SplitN(first.Cookies, ";", 2)[0]) && !strings.Contains(first.Cookies, strings.SplitN(renewed.Cookies, ";", 2)[0]) {
+		t.Logf("the renewed session differs from the first (the portal rotated a cookie)")
+	}
+
+	s.ExpireSessions()
+	_, err = signInTest(t, Options{Portal: srv.URL, ExecPath: exe, Profile: profile, Mode: Renew})
+	if !errors.Is(err, ErrRenewImpossible) || !strings.Contains(err.Error(), "sign in again") {
+		t.Fatalf("renew after the sessions lapsed: err = %v, want a 'sign in again' RenewError", err)
+	}
+}
+
+// TestSignInUnreachable reports a portal the browser cannot reach as a
+// network error (exit 4), not as a failed sign-in.
+func TestSignInUnreachable(t *testing.T) {
+	exe := needBrowser(t)
+	srv := httptest.NewServer(http.NotFoundHandler())
+	url := srv.URL
+	srv.Close()
+	_, err := signInTest(t, Options{Portal: url, ExecPath: exe, Mode: Renew})
+	var ne *portal.NetworkError
+	if !errors.As(err, &ne) || !strings.Contains(err.Error(), "ERR_CONNECTION_REFUSED") {
+		t.Fatalf("err = %v, want a *portal.NetworkError naming the refused connection", err)
+	}
+}
+
+// TestSignInCancelled stops a sign-in that waits (here on a page that never
+// becomes the management page) when the caller's context ends, and leaves
+// no browser running.
+func TestSignInCancelled(t *testing.T) {
+	exe := needBrowser(t)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		w.Write([]byte("<!DOCTYPE html><p>Redirecting to your identity provider...</p>"))
+	}))
+	defer srv.Close()
+	profile := t.TempDir() + "/profile"
+	ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
+	defer cancel()
+	_, err := SignIn(ctx, Options{Portal: srv.URL, AppID: sim.DefaultAppID, ExecPath: exe, Profile: profile,
+		Mode: Scripted, Credentials: Credentials{Username: "u", Password: "p"}, Timeout: time.Minute})
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err = %v, want the caller's context error", err)
+	}
+	waitNoBrowser(t, profile)
+}
+
+// TestSignInBadOptions refuses what cannot work before starting anything.
+func TestSignInBadOptions(t *testing.T) {
+	t.Setenv("DISPLAY", "")
+	t.Setenv("WAYLAND_DISPLAY", "")
+	dir := t.TempDir()
+	base := Options{Portal: "http://127.0.0.1:1", AppID: "1", ExecPath: "/bin/true", Profile: dir}
+	tests := []struct {
+		name   string
+		change func(*Options)
+		want   string
+	}{
+		{"no display", func(o *Options) { o.Mode = Interactive }, "needs a display"},
+		{"no credentials", func(o *Options) { o.Mode = Scripted }, "needs a username and a password"},
+		{"no password", func(o *Options) { o.Mode = Scripted; o.Credentials.Username = "u" }, "needs a username and a password"},
+		{"bad portal", func(o *Options) { o.Mode = Renew; o.Portal = "fhir.epic.com" }, "not an http(s) URL"},
+		{"no app", func(o *Options) { o.Mode = Renew; o.AppID = "" }, "no app id"},
+		{"no browser", func(o *Options) { o.Mode = Renew; o.ExecPath = "" }, "no Chromium or Chrome found"},
+		{"no profile", func(o *Options) { o.Mode = Renew; o.Profile = "" }, "no browser profile"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := base
+			tt.change(&o)
+			_, err := SignIn(context.Background(), o)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err = %v, want %q", err, tt.want)
+			}
+		})
+	}
+}
+
+// TestStartError reports a browser that does not start.
+func TestStartError(t *testing.T) {
+	_, err := SignIn(context.Background(), Options{Portal: "http://127.0.0.1:1", AppID: "1", ExecPath: "/bin/false",
+		Profile: t.TempDir(), Mode: Renew, Timeout: 10 * time.Second})
+	var se *StartError
+	if !errors.As(err, &se) || !strings.Contains(err.Error(), "did not start") {
+		t.Fatalf("err = %v, want a *StartError", err)
+	}
+}
+
+// TestCredentialsHidden keeps credentials out of formatted output.
+func TestCredentialsHidden(t *testing.T) {
+	o := Options{Credentials: Credentials{Username: "someone", Password: "hunter2", Code: "123456"}}
+	for _, s := range []string{fmtV(o), fmtPlusV(o), fmtSharpV(o)} {
+		for _, secret := range []string{"hunter2", "123456"} {
+			if strings.Contains(s, secret) {
+				t.Fatalf("formatted options show a secret: %s", s)
+			}
+		}
+	}
+}
+
+func fmtV(v any) string      { return fmt.Sprintf("%v", v) }
+func fmtPlusV(v any) string  { return fmt.Sprintf("%+v", v) }
+func fmtSharpV(v any) string { return fmt.Sprintf("%#v", v) }
+
+// personJS plays the person at the window: a moment after a sign-in or
+// code page appears, it types into it and presses the button.
+const personJS = `<script>
+setTimeout(() => {
+  const set = (id, v) => { const el = document.getElementById(id); if (el) { el.value = v; return true; } return false; };
+  if (set('Username', 'developer') && set('Password', 'correct horse')) { document.getElementById('login-submit').click(); }
+  else if (set('Code', '864209')) { document.getElementById('code-submit').click(); }
+}, 300);
+</script>`
+
+// withPerson adds personJS to every HTML page the simulator serves.
+func withPerson(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, r)
+		for k, v := range rec.Header() {
+			if k != "Content-Length" {
+				w.Header()[k] = v
+			}
+		}
+		body := rec.Body.String()
+		if strings.HasPrefix(rec.Header().Get("Content-Type"), "text/html") {
+			body = strings.Replace(body, "</body>", personJS+"</body>", 1)
+		}
+		w.WriteHeader(rec.Code)
+		w.Write([]byte(body))
+	})
+}
+
+// TestSignInInteractive waits, without filling anything, while a person
+// signs in (here a script in the page), second factor included, and takes
+// the session once the management page shows its token.
+func TestSignInInteractive(t *testing.T) {
+	exe := needBrowser(t)
+	s := sim.New(sim.Config{Orgs: 3, SecondFactor: "864209"})
+	srv := httptest.NewServer(withPerson(s))
+	defer srv.Close()
+	var lines []string
+	o := Options{Portal: srv.URL, AppID: sim.DefaultAppID, ExecPath: exe, Profile: t.TempDir() + "/profile",
+		Mode: Interactive, Timeout: testTimeout, windowless: true,
+		Logf: func(format string, args ...any) { lines = append(lines, fmt.Sprintf(format, args...)) }}
+	res, err := SignIn(context.Background(), o)
+	waitNoBrowser(t, o.Profile)
+	if err != nil {
+		t.Fatalf("SignIn: %v", err)
+	}
+	log := strings.Join(lines, "\n")
+	for _, want := range []string{"Sign in to the portal in that window", "Waiting up to 20s", "asks for a second factor", "management page loaded"} {
+		if !strings.Contains(log, want) {
+			t.Fatalf("the person was not told %q:\n%s", want, log)
+		}
+	}
+	if err := connect(t, srv.URL, res.Cookies); err != nil {
+		t.Fatalf("the portal refuses the captured session: %v", err)
+	}
+}

@@ -22,7 +22,8 @@ const ConfigFileName = "config.toml"
 // destructive by a file left behind.
 var perInvocation = map[string]bool{
 	"yes": true, "force": true, "reactivate": true, "dry-run": true, "org": true,
-	"help": true, "config": true, "password-stdin": true, "show-token": true,
+	"help": true, "config": true, "password-stdin": true, "otp-stdin": true, "show-token": true,
+	"check": true, "renew": true,
 }
 
 // pathSettings are settings naming files: in a config file, a relative path

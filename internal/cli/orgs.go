@@ -21,6 +21,7 @@ func NewCmdOrgs(f *Factory) *cobra.Command {
 		Short: "List the organizations the app is delivered to",
 	}
 	cmd.AddCommand(NewCmdOrgsSync(f, nil), NewCmdOrgsList(f, nil))
+	cmd.AddCommand(NewCmdOrgsShow(f))
 	return cmd
 }
 

@@ -115,8 +115,14 @@ var ErrInterrupted = errors.New("interrupted")
 
 // Run runs the command line with args and returns the exit code.
 func Run(ctx context.Context, args []string, ios *IOStreams, getenv func(string) string) int {
-	f := &Factory{IO: ios, Getenv: getenv, Now: time.Now, HTTPClient: &http.Client{Timeout: 60 * time.Second}}
+	return RunWith(ctx, args, &Factory{IO: ios, Getenv: getenv, Now: time.Now, HTTPClient: &http.Client{Timeout: 60 * time.Second}})
+}
+
+// RunWith runs the command line with a prepared Factory (tests inject a
+// clock or an HTTP client this way) and returns the exit code.
+func RunWith(ctx context.Context, args []string, f *Factory) int {
 	defer f.Close()
+	ios := f.IO
 	root := NewCmdRoot(f)
 	root.SetArgs(args)
 	root.SetIn(ios.In)
@@ -176,6 +182,7 @@ step in a local SQLite database, and notices new and renamed organizations.`,
 		NewCmdJWKS(f),
 		NewCmdAssertion(f),
 		NewCmdToken(f),
+		NewCmdStatus(f), NewCmdRuns(f), NewCmdReport(f),
 		NewCmdLogin(f), NewCmdLogout(f), NewCmdWhoami(f),
 		NewCmdVersion(f),
 	)

@@ -1,0 +1,107 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/activator-dev/activator/internal/report"
+	"github.com/spf13/cobra"
+)
+
+// ReportOptions are `report`'s options.
+type ReportOptions struct {
+	F      *Factory
+	Format string
+	Out    string
+}
+
+// NewCmdReport builds `report`.
+func NewCmdReport(f *Factory) *cobra.Command {
+	opts := &ReportOptions{F: f}
+	cmd := &cobra.Command{
+		Use:   "report",
+		Short: "Write a report of every organization: CSV, JSON or a self-contained HTML page",
+		Long: `Writes a report from the state database (no portal call): every organization with its
+status, mode (direct JWKS or JWK Set URL), key set, last change, last error and FHIR
+base URLs, plus the counts per status over time from the sync history.
+
+  --format html  one self-contained page (inline CSS and SVG, no script, no external
+                 request): summary tiles, a chart of the counts per status at each
+                 sync, the organizations needing attention, the key sets, the
+                 organizations still on the JWK Set URL, and the table of organizations.
+  --format csv   one row per organization: ` + strings.Join(report.CSVHeader, ",") + `.
+  --format json  the status fields (see ` + "`activator status --help`" + `) plus history
+                 [{id, at, total, counts}] and orgs [one object per organization].
+
+Without --format, the format follows --out's extension (.html, .csv, .json). The file
+is written atomically (a temporary file renamed over it) with mode 0644; --out -
+writes to standard output.`,
+		Example: `  activator report --out report.html
+  activator report --format csv --out orgs.csv
+  activator report --format json --out - | jq '.orgs[] | select(.mode == "jku")'`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return reportRun(cmd.Context(), opts)
+		},
+	}
+	cmd.Flags().StringVar(&opts.Format, "format", "", "csv, json or html (default: from --out's extension, else html)")
+	cmd.Flags().StringVar(&opts.Out, "out", "", "file to write, or - for standard output (required)")
+	return cmd
+}
+
+// format decides the report's format from --format or --out's extension.
+func (o *ReportOptions) format() (string, error) {
+	if o.Format != "" {
+		fm := strings.ToLower(strings.TrimSpace(o.Format))
+		if !slices.Contains(report.Formats, fm) {
+			return "", UsageErrorf("--format %q is not one of %s", o.Format, strings.Join(report.Formats, ", "))
+		}
+		return fm, nil
+	}
+	switch strings.ToLower(filepath.Ext(o.Out)) {
+	case ".csv":
+		return report.FormatCSV, nil
+	case ".json":
+		return report.FormatJSON, nil
+	}
+	return report.FormatHTML, nil
+}
+
+func reportRun(ctx context.Context, opts *ReportOptions) error {
+	f := opts.F
+	if opts.Out == "" {
+		return UsageErrorf("no --out: give the file to write (e.g. --out report.html), or --out - for standard output")
+	}
+	format, err := opts.format()
+	if err != nil {
+		return err
+	}
+	if opts.Out != "-" {
+		if st, err := os.Stat(opts.Out); err == nil && st.IsDir() {
+			return UsageErrorf("--out %s is a directory: give a file name, e.g. --out %s", opts.Out, filepath.Join(opts.Out, "report."+format))
+		}
+	}
+	r, err := f.buildReport(ctx)
+	if err != nil {
+		return err
+	}
+	if opts.Out == "-" {
+		return report.Write(f.IO.Out, format, r)
+	}
+	if err := report.WriteFile(opts.Out, format, r); err != nil {
+		if errors.Is(err, report.ErrNoDir) {
+			return UsageErrorf("--out %s: the directory %s does not exist: create it or choose another path", opts.Out, filepath.Dir(opts.Out))
+		}
+		if errors.Is(err, fs.ErrPermission) {
+			return UsageErrorf("--out %s: permission denied: choose a path you can write", opts.Out)
+		}
+		return err
+	}
+	f.Logf("Wrote the %s report of %s to %s.", strings.ToUpper(format), plural(len(r.Orgs), "organization"), opts.Out)
+	return nil
+}

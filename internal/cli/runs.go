@@ -1,0 +1,314 @@
+package cli
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/activator-dev/activator/internal/report"
+	"github.com/activator-dev/activator/internal/store"
+	"github.com/spf13/cobra"
+)
+
+// DefaultRunsLimit is how many runs `runs` lists: a nightly job makes one
+// a day, so three weeks fit one screen; --limit 0 lists them all.
+const DefaultRunsLimit = 20
+
+// RunsOptions are `runs`'s options.
+type RunsOptions struct {
+	F     *Factory
+	Limit int
+}
+
+// NewCmdRuns builds `runs` and `runs show`.
+func NewCmdRuns(f *Factory) *cobra.Command {
+	opts := &RunsOptions{F: f}
+	long := `Lists the activation runs recorded in the state database, newest first: id, start,
+duration, mode, organizations planned, outcome, and how the organizations ended.
+
+--output json prints a list of {id, started, finished, durationSeconds, mode, split,
+nonProdKeys, prodKeys, planned, outcome, stopped, message, args, calls,
+results: {activated, refused, failed, mismatched}}; --output csv one row per run.`
+	cmd := &cobra.Command{
+		Use:   "runs",
+		Short: "List the activation runs (no portal call)",
+		Long:  long,
+		Example: `  activator runs
+  activator runs --limit 0 --output csv > runs.csv
+  activator runs show 12`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runsRun(cmd.Context(), opts)
+		},
+	}
+	cmd.Flags().IntVar(&opts.Limit, "limit", DefaultRunsLimit, "list at most this many runs, newest first (0: all)")
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List the activation runs (same as `runs`)",
+		Long:  long,
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runsRun(cmd.Context(), opts)
+		},
+	}
+	list.Flags().IntVar(&opts.Limit, "limit", DefaultRunsLimit, "list at most this many runs, newest first (0: all)")
+	cmd.AddCommand(list, NewCmdRunsShow(f))
+	return cmd
+}
+
+func runsRun(ctx context.Context, opts *RunsOptions) error {
+	f := opts.F
+	if opts.Limit < 0 {
+		return UsageErrorf("--limit %d is negative: give a number of runs, or 0 for all", opts.Limit)
+	}
+	app, err := f.AppRow(ctx)
+	if err != nil {
+		return err
+	}
+	s, err := f.Store(ctx)
+	if err != nil {
+		return err
+	}
+	runs, err := report.Runs(ctx, s, app, opts.Limit, f.reportOptions())
+	if err != nil {
+		return err
+	}
+	switch f.Output {
+	case OutputJSON:
+		return writeJSON(f.IO.Out, runs)
+	case OutputCSV:
+		t := newTable(f.IO.Out, true, "id", "started", "finished", "durationSeconds", "mode", "split", "planned", "outcome",
+			"stopped", "calls", "activated", "refused", "failed", "mismatched", "message")
+		for _, r := range runs {
+			fin := ""
+			if r.Finished != nil {
+				fin = r.Finished.UTC().Format(time.RFC3339Nano)
+			}
+			t.add(r.ID, r.Started.UTC().Format(time.RFC3339Nano), fin, r.DurationSeconds, r.Mode, r.Split, r.Planned, r.Outcome,
+				r.Stopped, r.Calls, r.Results.Activated, r.Results.Refused, r.Results.Failed, r.Results.Mismatched, r.Message)
+		}
+		return t.flush()
+	}
+	if len(runs) == 0 {
+		fmt.Fprintln(f.IO.ErrOut, "No runs recorded for this app yet: `activator activate --dry-run` shows what a run would do.")
+		return nil
+	}
+	t := newTable(f.IO.Out, false, "ID", "STARTED", "DURATION", "MODE", "PLANNED", "OUTCOME", "ORGANIZATIONS")
+	for _, r := range runs {
+		mode := r.Mode
+		if r.Split {
+			mode += " (split)"
+		}
+		dur := seconds(r.DurationSeconds)
+		if r.Finished == nil && !r.Stopped {
+			dur += " so far"
+		}
+		t.add(r.ID, stamp(r.Started), dur, mode, r.Planned, outcomeWord(r), resultsLine(r.Results))
+	}
+	return t.flush()
+}
+
+// RunsShowOptions are `runs show`'s options.
+type RunsShowOptions struct {
+	F  *Factory
+	ID string
+}
+
+// NewCmdRunsShow builds `runs show ID`.
+func NewCmdRunsShow(f *Factory) *cobra.Command {
+	opts := &RunsShowOptions{F: f}
+	return &cobra.Command{
+		Use:   "show ID",
+		Short: "Show one run: its options and every organization's outcome",
+		Long: `Shows one activation run: when, how long, mode and keys, options, outcome, and one
+line per portal call in the order they were made: the organization, the action, the
+environments set, the result, the portal's message, attempts and timings.
+
+--output json prints {run: {as in ` + "`runs`" + `}, outcomes: [{id, runId, orgId, name, action,
+envs, mode, nonProdKeys, prodKeys, result, message, attempts, started, finished,
+durationSeconds}]}; --output csv one row per outcome.`,
+		Example: `  activator runs show 12
+  activator runs show 12 --output csv > run-12.csv`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.ID = args[0]
+			return runsShowRun(cmd.Context(), opts)
+		},
+	}
+}
+
+// OutcomeJSON is one recorded portal call (or verification) in --output json.
+type OutcomeJSON struct {
+	ID    int64  `json:"id"`
+	RunID int64  `json:"runId"`
+	OrgID string `json:"orgId"`
+	Name  string `json:"name"`
+	// Action is activate, production, complete, reactivate or verify.
+	Action string `json:"action"`
+	// Envs is the environments the call set: both, nonprod or prod.
+	Envs        string   `json:"envs"`
+	Mode        string   `json:"mode"`
+	NonProdKeys []string `json:"nonProdKeys"`
+	ProdKeys    []string `json:"prodKeys"`
+	// Result is ok, refused, failed, mismatch or verified.
+	Result          string    `json:"result"`
+	Message         string    `json:"message"`
+	Attempts        int       `json:"attempts"`
+	Started         time.Time `json:"started"`
+	Finished        time.Time `json:"finished"`
+	DurationSeconds float64   `json:"durationSeconds"`
+}
+
+// RunShowJSON is `runs show` in --output json.
+type RunShowJSON struct {
+	Run      report.RunSummary `json:"run"`
+	Outcomes []OutcomeJSON     `json:"outcomes"`
+}
+
+func outcomeJSON(o store.Outcome, names map[string]string) OutcomeJSON {
+	split := func(s string) []string {
+		if s == "" {
+			return []string{}
+		}
+		return strings.Split(s, ",")
+	}
+	return OutcomeJSON{ID: o.ID, RunID: o.RunID, OrgID: o.OrgID, Name: names[o.OrgID], Action: o.Action, Envs: o.Envs, Mode: o.Mode,
+		NonProdKeys: split(o.NonProdKeys), ProdKeys: split(o.ProdKeys), Result: o.Result, Message: o.Message, Attempts: o.Attempts,
+		Started: o.Started, Finished: o.Finished, DurationSeconds: o.Finished.Sub(o.Started).Round(time.Millisecond).Seconds()}
+}
+
+// orgNames maps OrgIds to their last known names.
+func orgNames(ctx context.Context, s *store.Store, app int64) (map[string]string, error) {
+	orgs, err := s.Orgs(ctx, app)
+	if err != nil {
+		return nil, err
+	}
+	names := make(map[string]string, len(orgs))
+	for _, o := range orgs {
+		names[o.OrgID] = o.Name
+	}
+	return names, nil
+}
+
+// keyKids maps a stored thumbprint list to the key ids uploaded with it.
+func keyKids(ctx context.Context, s *store.Store, app int64) (map[string]string, error) {
+	sets, err := s.KeySets(ctx, app)
+	if err != nil {
+		return nil, err
+	}
+	m := make(map[string]string, len(sets))
+	for _, k := range sets {
+		m[k.Thumbprints] = strings.ReplaceAll(k.Kids, ",", ", ")
+	}
+	return m, nil
+}
+
+func runsShowRun(ctx context.Context, opts *RunsShowOptions) error {
+	f := opts.F
+	id, err := strconv.ParseInt(strings.TrimPrefix(opts.ID, "#"), 10, 64)
+	if err != nil || id <= 0 {
+		return UsageErrorf("%q is not a run id: give the number `activator runs` lists", opts.ID)
+	}
+	app, err := f.AppRow(ctx)
+	if err != nil {
+		return err
+	}
+	s, err := f.Store(ctx)
+	if err != nil {
+		return err
+	}
+	run, err := s.GetRun(ctx, app.ID, id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return UsageErrorf("run %d not found for app %s: `activator runs` lists the recorded runs", id, f.App)
+	}
+	if err != nil {
+		return err
+	}
+	outs, err := s.RunOutcomes(ctx, id)
+	if err != nil {
+		return err
+	}
+	names, err := orgNames(ctx, s, app.ID)
+	if err != nil {
+		return err
+	}
+	sum := report.SummarizeRun(run, outs, f.reportOptions())
+	js := RunShowJSON{Run: sum, Outcomes: make([]OutcomeJSON, 0, len(outs))}
+	for _, o := range outs {
+		js.Outcomes = append(js.Outcomes, outcomeJSON(o, names))
+	}
+	switch f.Output {
+	case OutputJSON:
+		return writeJSON(f.IO.Out, js)
+	case OutputCSV:
+		t := newTable(f.IO.Out, true, "id", "runId", "orgId", "name", "action", "envs", "mode", "nonProdKeys", "prodKeys",
+			"result", "message", "attempts", "started", "finished", "durationSeconds")
+		for _, o := range js.Outcomes {
+			t.add(o.ID, o.RunID, o.OrgID, o.Name, o.Action, o.Envs, o.Mode, strings.Join(o.NonProdKeys, " "), strings.Join(o.ProdKeys, " "),
+				o.Result, o.Message, o.Attempts, o.Started.UTC().Format(time.RFC3339Nano), o.Finished.UTC().Format(time.RFC3339Nano), o.DurationSeconds)
+		}
+		return t.flush()
+	}
+	kids, err := keyKids(ctx, s, app.ID)
+	if err != nil {
+		return err
+	}
+	return printRun(f.IO.Out, run, sum, js.Outcomes, kids, f.Now())
+}
+
+func printRun(w io.Writer, run store.Run, sum report.RunSummary, outs []OutcomeJSON, kids map[string]string, now time.Time) error {
+	fmt.Fprintf(w, "Run %d: %s\n", sum.ID, outcomeWord(sum))
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "  Started\t%s (%s)\n", stampSec(sum.Started), ago(now, sum.Started))
+	switch {
+	case sum.Finished != nil:
+		fmt.Fprintf(tw, "  Finished\t%s, took %s\n", stampSec(*sum.Finished), seconds(sum.DurationSeconds))
+	case sum.Stopped:
+		fmt.Fprintf(tw, "  Finished\tno: process %d is gone (killed or crashed); re-run the same command to resume\n", run.PID)
+	default:
+		fmt.Fprintf(tw, "  Finished\tnot yet: running for %s (process %d)\n", seconds(sum.DurationSeconds), run.PID)
+	}
+	fmt.Fprintf(tw, "  Mode\t%s\n", modeLine(sum))
+	keyLine := func(thumbs string) string {
+		if k := kids[thumbs]; k != "" {
+			return k + " (" + strings.ReplaceAll(thumbs, ",", ", ") + ")"
+		}
+		return strings.ReplaceAll(thumbs, ",", ", ")
+	}
+	switch {
+	case sum.Mode == report.ModeJKU:
+	case run.NonProdKeys == run.ProdKeys:
+		fmt.Fprintf(tw, "  Keys\t%s, both environments\n", keyLine(run.NonProdKeys))
+	default:
+		fmt.Fprintf(tw, "  Keys\tnon-production %s\n", keyLine(run.NonProdKeys))
+		fmt.Fprintf(tw, "  \tproduction %s\n", keyLine(run.ProdKeys))
+	}
+	fmt.Fprintf(tw, "  Planned\t%s, %s made\n", plural(sum.Planned, "organization"), plural(sum.Calls, "call"))
+	fmt.Fprintf(tw, "  Results\t%s\n", resultsLine(sum.Results))
+	if sum.Args != "" {
+		fmt.Fprintf(tw, "  Options\t%s\n", sum.Args)
+	}
+	if sum.Message != "" {
+		fmt.Fprintf(tw, "  Message\t%s\n", sum.Message)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if len(outs) == 0 {
+		fmt.Fprintln(w, "\nNo portal call recorded.")
+		return nil
+	}
+	fmt.Fprintln(w)
+	t := newTable(w, false, "ORGID", "NAME", "ACTION", "ENVS", "RESULT", "ATTEMPTS", "AT", "TOOK", "MESSAGE")
+	for _, o := range outs {
+		t.add(o.OrgID, o.Name, o.Action, o.Envs, o.Result, o.Attempts, "+"+seconds(o.Started.Sub(sum.Started).Seconds()),
+			seconds(o.DurationSeconds), o.Message)
+	}
+	return t.flush()
+}

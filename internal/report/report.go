@@ -1,0 +1,662 @@
+// Package report turns the state database into what a person reads about an
+// app's activation: the counts per status and their history, the
+// organizations needing attention, the key sets each organization holds,
+// the organizations still on the JWK Set URL, and one row per organization.
+//
+// Build reads everything once into a Report; the status command prints a
+// part of it, and WriteCSV, WriteJSON and WriteHTML render all of it. The
+// package only reads the database: it never calls the portal.
+package report
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/activator-dev/activator/internal/portal"
+	"github.com/activator-dev/activator/internal/store"
+)
+
+// Attention reasons, in the order they are listed.
+const (
+	ReasonRefused  = store.ResultRefused  // the organization refused the upload
+	ReasonMismatch = store.ResultMismatch // the portal showed another status after activation
+	ReasonFailed   = store.ResultFailed   // the call failed (network, portal error)
+	ReasonUnknown  = "unknown-status"     // an Approved value activator never acts on
+)
+
+// Why an organization is listed as still on the JWK Set URL.
+const (
+	JKUUploaded = "jku-upload" // its last recorded upload used the JWK Set URL
+	JKUNoUpload = "no-upload"  // enabled without any upload recorded here
+)
+
+// Per-environment and per-organization upload modes.
+const (
+	ModeJWKS  = "jwks"  // the keys themselves (direct JWKS)
+	ModeJKU   = "jku"   // the app's JWK Set URL
+	ModeNone  = "none"  // nothing recorded
+	ModeMixed = "mixed" // the two environments differ
+)
+
+// Status classes group Approved values for colours and the chart: every
+// value activator does not know falls into StatusClassUnknown.
+const (
+	StatusClassEnabled      = "enabled"
+	StatusClassNonProdOnly  = "nonprod-only"
+	StatusClassNotResponded = "not-responded"
+	StatusClassUnknown      = "unknown"
+)
+
+// StatusClasses lists the classes bottom to top, as the chart stacks them.
+var StatusClasses = []string{StatusClassEnabled, StatusClassNonProdOnly, StatusClassNotResponded, StatusClassUnknown}
+
+// Options say what the report is about and how to name statuses.
+type Options struct {
+	Portal string
+	AppID  string
+	// Now is the report's time: "generated at" and the age of a run still
+	// marked running.
+	Now time.Time
+	// StatusName names an Approved value ("enabled"); the default is the
+	// plain number. The command line passes its own so every output uses
+	// the same words.
+	StatusName func(int) string
+	// Alive reports whether a process id still runs; it tells a run still
+	// going from one whose process died without recording an outcome.
+	// Nil treats every such run as still running.
+	Alive func(pid int) bool
+}
+
+func (o Options) name(s int) string {
+	if o.StatusName != nil {
+		return o.StatusName(s)
+	}
+	return strconv.Itoa(s)
+}
+
+// Report is everything the state database knows about one app, at one
+// moment. Its JSON form is the report's --format json and, without History
+// and Orgs, the status command's --output json. Lists are never null.
+type Report struct {
+	App         string    `json:"app"`
+	Portal      string    `json:"portal"`
+	GeneratedAt time.Time `json:"generatedAt"`
+	// LastSync is the newest listing of the organizations; null before the
+	// first sync.
+	LastSync *SyncSummary `json:"lastSync"`
+	// LastRun is the newest activation run; null before the first.
+	LastRun *RunSummary `json:"lastRun"`
+	// Counts are the organizations listed now, per status, in a fixed
+	// order: enabled, nonprod-only, not-responded, then unknown values.
+	Counts []StatusCount `json:"counts"`
+	// Listed is how many organizations the last sync listed; Gone how many
+	// were seen before but are no longer listed.
+	Listed int `json:"listed"`
+	Gone   int `json:"gone"`
+	// Attention lists the organizations needing a person: refused by the
+	// organization, status mismatch after activation, failed calls, and
+	// unknown statuses.
+	Attention []Attention `json:"attention"`
+	// KeySets are the key sets ever uploaded and how many organizations
+	// hold each now, per environment.
+	KeySets []KeySetUse `json:"keySets"`
+	// JWKSetURL lists the organizations with keys enabled that still rely
+	// on the JWK Set URL, or whose keys no upload recorded here explains.
+	JWKSetURL []JKUOrg `json:"jwkSetUrl"`
+	// Brands is the public Brands bundle the FHIR base URLs come from;
+	// null when none was imported.
+	Brands *BrandsSource `json:"brands"`
+	// History is the counts per status at every sync, oldest first.
+	History []SyncPoint `json:"history"`
+	// Orgs is one row per organization ever seen, by OrgId.
+	Orgs []Org `json:"orgs"`
+}
+
+// StatusCount is how many organizations have one status.
+type StatusCount struct {
+	Status int    `json:"status"`
+	Name   string `json:"name"`
+	// Class is enabled, nonprod-only, not-responded or unknown.
+	Class string `json:"class"`
+	Count int    `json:"count"`
+}
+
+// SyncSummary is what one sync found.
+type SyncSummary struct {
+	ID    int64     `json:"id"`
+	At    time.Time `json:"at"`
+	Total int       `json:"total"`
+	// First is set for the app's first sync, where every organization is new.
+	First         bool `json:"first"`
+	New           int  `json:"new"`
+	Renamed       int  `json:"renamed"`
+	Gone          int  `json:"gone"`
+	StatusChanged int  `json:"statusChanged"`
+	// Changes are the sync's events (new, renamed, gone, returned, status).
+	Changes []Change `json:"changes"`
+}
+
+// Change is one thing a sync noticed about one organization.
+type Change struct {
+	OrgID string `json:"orgId"`
+	Name  string `json:"name"`
+	Kind  string `json:"kind"`
+	Old   string `json:"old,omitempty"`
+	New   string `json:"new,omitempty"`
+}
+
+// SyncPoint is the counts per status at one sync: a point of the chart.
+type SyncPoint struct {
+	ID     int64         `json:"id"`
+	At     time.Time     `json:"at"`
+	Total  int           `json:"total"`
+	Counts []StatusCount `json:"counts"`
+}
+
+// Attention is one organization needing a person.
+type Attention struct {
+	OrgID      string `json:"orgId"`
+	Name       string `json:"name"`
+	Status     int    `json:"status"`
+	StatusName string `json:"statusName"`
+	// Reason is refused, mismatch, failed or unknown-status.
+	Reason  string `json:"reason"`
+	Message string `json:"message"`
+	// Since is when the current streak of failures began; LastTried when
+	// the newest of them happened. Both are absent for unknown-status.
+	Since     *time.Time `json:"since,omitempty"`
+	LastTried *time.Time `json:"lastTried,omitempty"`
+	RunID     int64      `json:"runId,omitempty"`
+}
+
+// KeySetUse is one uploaded key set and who holds it.
+type KeySetUse struct {
+	// Thumbprints are the RFC 7638 thumbprints of the set's keys, sorted;
+	// Kids their key ids as uploaded.
+	Thumbprints []string  `json:"thumbprints"`
+	Kids        []string  `json:"kids"`
+	FirstUsed   time.Time `json:"firstUsed"`
+	// NonProdOrgs and ProdOrgs count the listed organizations whose last
+	// upload to that environment was this set; Orgs those holding it in
+	// either environment.
+	NonProdOrgs int `json:"nonProdOrgs"`
+	ProdOrgs    int `json:"prodOrgs"`
+	Orgs        int `json:"orgs"`
+}
+
+// JKUOrg is an organization with keys enabled that is not known to hold
+// uploaded keys.
+type JKUOrg struct {
+	OrgID      string `json:"orgId"`
+	Name       string `json:"name"`
+	Status     int    `json:"status"`
+	StatusName string `json:"statusName"`
+	// Reason is jku-upload (the last recorded upload used the JWK Set URL)
+	// or no-upload (enabled, but no upload recorded here: activated before
+	// activator, or by hand).
+	Reason string `json:"reason"`
+	// NonProd and Prod are each enabled environment's mode: jwks, jku or
+	// none; empty for an environment that is not enabled.
+	NonProd string `json:"nonProd"`
+	Prod    string `json:"prod"`
+	// Since and RunID say when and by which run the JWK Set URL was last
+	// set (jku-upload only).
+	Since *time.Time `json:"since,omitempty"`
+	RunID int64      `json:"runId,omitempty"`
+}
+
+// BrandsSource says which Brands bundle the FHIR base URLs come from.
+type BrandsSource struct {
+	ImportedAt time.Time  `json:"importedAt"`
+	BundleDate *time.Time `json:"bundleDate,omitempty"`
+	Source     string     `json:"source"`
+}
+
+// Upload is what one environment of an organization last received.
+type Upload struct {
+	Mode        string    `json:"mode"`
+	Thumbprints []string  `json:"thumbprints,omitempty"`
+	Kids        []string  `json:"kids,omitempty"`
+	At          time.Time `json:"at"`
+	RunID       int64     `json:"runId"`
+}
+
+// LastChange is the newest thing that happened to an organization: a sync
+// event or a successful upload.
+type LastChange struct {
+	At   time.Time `json:"at"`
+	What string    `json:"what"`
+}
+
+// Failure is an organization's newest unsuccessful outcome.
+type Failure struct {
+	Result  string     `json:"result"`
+	Message string     `json:"message"`
+	At      time.Time  `json:"at"`
+	Since   *time.Time `json:"since,omitempty"`
+	RunID   int64      `json:"runId"`
+}
+
+// Org is one organization's row.
+type Org struct {
+	OrgID      string `json:"orgId"`
+	Name       string `json:"name"`
+	ECMId      string `json:"ecmId"`
+	Status     int    `json:"status"`
+	StatusName string `json:"statusName"`
+	Class      string `json:"class"`
+	// Listed is false for an organization the last sync no longer listed
+	// (GoneSince says since when).
+	Listed    bool       `json:"listed"`
+	GoneSince *time.Time `json:"goneSince,omitempty"`
+	FirstSeen time.Time  `json:"firstSeen"`
+	LastSeen  time.Time  `json:"lastSeen"`
+	// Mode is jwks, jku, mixed (the environments differ) or none.
+	Mode    string  `json:"mode"`
+	NonProd *Upload `json:"nonProd"`
+	Prod    *Upload `json:"prod"`
+	// Kids are the key ids of the keys the organization holds (both
+	// environments, without repeats).
+	Kids       []string    `json:"kids"`
+	LastChange *LastChange `json:"lastChange"`
+	LastError  *Failure    `json:"lastError"`
+	// Attention is the reason the organization needs a person, or empty.
+	Attention string `json:"attention,omitempty"`
+	// OnJWKSetURL is set when the organization is listed in JWKSetURL.
+	OnJWKSetURL bool `json:"onJwkSetUrl"`
+	// FHIRBaseURLs come from the public Brands bundle.
+	FHIRBaseURLs []string `json:"fhirBaseUrls"`
+}
+
+// StatusClass groups an Approved value for colours and the chart.
+func StatusClass(s int) string {
+	switch s {
+	case portal.StatusEnabled:
+		return StatusClassEnabled
+	case portal.StatusNonProdOnly:
+		return StatusClassNonProdOnly
+	case portal.StatusNotResponded:
+		return StatusClassNotResponded
+	}
+	return StatusClassUnknown
+}
+
+// KnownStatus reports whether activator knows what an Approved value means.
+func KnownStatus(s int) bool { return StatusClass(s) != StatusClassUnknown }
+
+// statusOrder puts the known statuses first in a fixed order, then the
+// unknown values ascending.
+func statusOrder(s int) int {
+	switch s {
+	case portal.StatusEnabled:
+		return -3
+	case portal.StatusNonProdOnly:
+		return -2
+	case portal.StatusNotResponded:
+		return -1
+	}
+	return s
+}
+
+// countList turns counts per status into the fixed-order list, the three
+// known statuses always present.
+func countList(c map[int]int, o Options) []StatusCount {
+	seen := map[int]bool{portal.StatusEnabled: true, portal.StatusNonProdOnly: true, portal.StatusNotResponded: true}
+	keys := []int{portal.StatusEnabled, portal.StatusNonProdOnly, portal.StatusNotResponded}
+	for s := range c {
+		if !seen[s] {
+			seen[s] = true
+			keys = append(keys, s)
+		}
+	}
+	slices.SortFunc(keys, func(a, b int) int { return cmp.Compare(statusOrder(a), statusOrder(b)) })
+	out := make([]StatusCount, 0, len(keys))
+	for _, s := range keys {
+		out = append(out, StatusCount{Status: s, Name: o.name(s), Class: StatusClass(s), Count: c[s]})
+	}
+	return out
+}
+
+// ClassCount sums a count list per status class.
+func ClassCount(cs []StatusCount, class string) int {
+	n := 0
+	for _, c := range cs {
+		if c.Class == class {
+			n += c.Count
+		}
+	}
+	return n
+}
+
+// splitList splits a stored comma-separated list; empty gives nil.
+func splitList(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, ",")
+}
+
+// orgLess orders OrgIds numerically, as the portal lists them.
+func orgLess(a, b string) int {
+	x, errA := strconv.ParseInt(a, 10, 64)
+	y, errB := strconv.ParseInt(b, 10, 64)
+	if errA == nil && errB == nil {
+		return cmp.Compare(x, y)
+	}
+	return cmp.Compare(a, b)
+}
+
+// Build reads the app's state into a Report.
+func Build(ctx context.Context, s *store.Store, app store.App, o Options) (*Report, error) {
+	if o.Now.IsZero() {
+		o.Now = time.Now()
+	}
+	r := &Report{App: o.AppID, Portal: o.Portal, GeneratedAt: o.Now,
+		Attention: []Attention{}, KeySets: []KeySetUse{}, JWKSetURL: []JKUOrg{}, History: []SyncPoint{}, Orgs: []Org{}}
+	if r.App == "" {
+		r.App = app.AppID
+	}
+	if r.Portal == "" {
+		r.Portal = app.Portal
+	}
+	orgs, err := s.Orgs(ctx, app.ID)
+	if err != nil {
+		return nil, fmt.Errorf("build report: %w", err)
+	}
+	names := make(map[string]string, len(orgs))
+	for _, org := range orgs {
+		names[org.OrgID] = org.Name
+	}
+	if err := r.addSyncs(ctx, s, app, names, o); err != nil {
+		return nil, err
+	}
+	if err := r.addLastRun(ctx, s, app, o); err != nil {
+		return nil, err
+	}
+	ups, err := s.LastUploads(ctx, app.ID)
+	if err != nil {
+		return nil, fmt.Errorf("build report: %w", err)
+	}
+	sets, err := s.KeySets(ctx, app.ID)
+	if err != nil {
+		return nil, fmt.Errorf("build report: %w", err)
+	}
+	fails, err := s.LastFailures(ctx, app.ID)
+	if err != nil {
+		return nil, fmt.Errorf("build report: %w", err)
+	}
+	last, err := lastEvents(ctx, s, app.ID)
+	if err != nil {
+		return nil, err
+	}
+	eps, err := s.Endpoints(ctx, app.ID)
+	if err != nil {
+		return nil, fmt.Errorf("build report: %w", err)
+	}
+	if im, err := s.LastBrandsImport(ctx, app.ID); err != nil {
+		return nil, fmt.Errorf("build report: %w", err)
+	} else if im != nil {
+		r.Brands = &BrandsSource{ImportedAt: im.ImportedAt, Source: im.Source}
+		if !im.BundleDate.IsZero() {
+			d := im.BundleDate
+			r.Brands.BundleDate = &d
+		}
+	}
+
+	kids := make(map[string][]string, len(sets))
+	for _, k := range sets {
+		kids[k.Thumbprints] = splitList(k.Kids)
+	}
+	upload := func(e *store.EnvState) *Upload {
+		if e == nil {
+			return nil
+		}
+		u := &Upload{Mode: e.Mode, At: e.At, RunID: e.Run}
+		if e.Mode == ModeJWKS {
+			u.Thumbprints = splitList(e.Keys)
+			u.Kids = kids[e.Keys]
+		}
+		return u
+	}
+
+	counts := map[int]int{}
+	for _, so := range orgs {
+		row := Org{OrgID: so.OrgID, Name: so.Name, ECMId: so.ECMId, Status: so.Status, StatusName: o.name(so.Status),
+			Class: StatusClass(so.Status), Listed: so.GoneSince == nil, GoneSince: so.GoneSince,
+			FirstSeen: so.FirstSeen, LastSeen: so.LastSeen, Kids: []string{}, FHIRBaseURLs: []string{}}
+		if u := ups[so.OrgID]; u != nil {
+			row.NonProd, row.Prod = upload(u.NonProd), upload(u.Prod)
+		}
+		row.Mode = orgMode(row.NonProd, row.Prod)
+		for _, u := range []*Upload{row.NonProd, row.Prod} {
+			if u != nil {
+				for _, k := range u.Kids {
+					if !slices.Contains(row.Kids, k) {
+						row.Kids = append(row.Kids, k)
+					}
+				}
+			}
+		}
+		for _, e := range eps[so.OrgID] {
+			row.FHIRBaseURLs = append(row.FHIRBaseURLs, e.Address)
+		}
+		row.LastChange = lastChange(last[so.OrgID], row.NonProd, row.Prod, o)
+		if f, ok := fails[so.OrgID]; ok {
+			row.LastError = &Failure{Result: f.Result, Message: f.Message, At: f.Finished, RunID: f.RunID}
+			since, err := s.FirstFailureSince(ctx, app.ID, so.OrgID)
+			if err != nil {
+				return nil, fmt.Errorf("build report: org %s: %w", so.OrgID, err)
+			}
+			if !since.IsZero() {
+				row.LastError.Since = &since
+			}
+		}
+		if row.Listed {
+			r.Listed++
+			counts[so.Status]++
+			r.addAttention(&row)
+			r.addJKU(&row)
+		} else {
+			r.Gone++
+		}
+		r.Orgs = append(r.Orgs, row)
+	}
+	r.Counts = countList(counts, o)
+	r.sortAttention()
+	r.KeySets = keySetUse(sets, r.Orgs)
+	return r, nil
+}
+
+// orgMode sums up the two environments' modes.
+func orgMode(np, p *Upload) string {
+	switch {
+	case np == nil && p == nil:
+		return ModeNone
+	case np == nil:
+		return p.Mode
+	case p == nil:
+		return np.Mode
+	case np.Mode != p.Mode:
+		return ModeMixed
+	}
+	return np.Mode
+}
+
+func (r *Report) addSyncs(ctx context.Context, s *store.Store, app store.App, names map[string]string, o Options) error {
+	syncs, err := s.Syncs(ctx, app.ID, 0)
+	if err != nil {
+		return fmt.Errorf("build report: %w", err)
+	}
+	for _, sy := range syncs {
+		r.History = append(r.History, SyncPoint{ID: sy.ID, At: sy.Finished, Total: sy.Total, Counts: countList(sy.Counts, o)})
+	}
+	if len(syncs) == 0 {
+		return nil
+	}
+	sy := syncs[len(syncs)-1]
+	evs, err := s.SyncEvents(ctx, sy.ID)
+	if err != nil {
+		return fmt.Errorf("build report: %w", err)
+	}
+	sum := &SyncSummary{ID: sy.ID, At: sy.Finished, Total: sy.Total, First: len(syncs) == 1,
+		New: sy.Added, Renamed: sy.Renamed, Gone: sy.Gone, StatusChanged: sy.Changed, Changes: []Change{}}
+	for _, e := range evs {
+		c := Change{OrgID: e.OrgID, Name: names[e.OrgID], Kind: e.Kind, Old: e.Old, New: e.New}
+		if e.Kind == store.EventStatus {
+			c.Old, c.New = statusWord(e.Old, o), statusWord(e.New, o)
+		}
+		sum.Changes = append(sum.Changes, c)
+	}
+	r.LastSync = sum
+	return nil
+}
+
+// statusWord names a status stored as text in a sync event.
+func statusWord(v string, o Options) string {
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return v
+	}
+	return o.name(n)
+}
+
+func (r *Report) addLastRun(ctx context.Context, s *store.Store, app store.App, o Options) error {
+	runs, err := s.Runs(ctx, app.ID, 1)
+	if err != nil {
+		return fmt.Errorf("build report: %w", err)
+	}
+	if len(runs) == 0 {
+		return nil
+	}
+	outs, err := s.RunOutcomes(ctx, runs[0].ID)
+	if err != nil {
+		return fmt.Errorf("build report: %w", err)
+	}
+	sum := SummarizeRun(runs[0], outs, o)
+	r.LastRun = &sum
+	return nil
+}
+
+// addAttention lists a listed organization when it needs a person.
+func (r *Report) addAttention(row *Org) {
+	a := Attention{OrgID: row.OrgID, Name: row.Name, Status: row.Status, StatusName: row.StatusName}
+	switch {
+	case row.LastError != nil:
+		a.Reason, a.Message, a.RunID = row.LastError.Result, row.LastError.Message, row.LastError.RunID
+		at := row.LastError.At
+		a.LastTried, a.Since = &at, row.LastError.Since
+	case !KnownStatus(row.Status):
+		a.Reason, a.Message = ReasonUnknown, fmt.Sprintf("the portal shows status %d, which activator never acts on: check the organization on the portal", row.Status)
+	default:
+		return
+	}
+	row.Attention = a.Reason
+	r.Attention = append(r.Attention, a)
+}
+
+var reasonOrder = map[string]int{ReasonRefused: 0, ReasonMismatch: 1, ReasonFailed: 2, ReasonUnknown: 3}
+
+func (r *Report) sortAttention() {
+	slices.SortStableFunc(r.Attention, func(a, b Attention) int {
+		if c := cmp.Compare(reasonOrder[a.Reason], reasonOrder[b.Reason]); c != 0 {
+			return c
+		}
+		return orgLess(a.OrgID, b.OrgID)
+	})
+}
+
+// addJKU lists a listed organization with keys enabled that is not known
+// to hold uploaded keys in every enabled environment.
+func (r *Report) addJKU(row *Org) {
+	var envs []*Upload
+	switch row.Status {
+	case portal.StatusEnabled:
+		envs = []*Upload{row.NonProd, row.Prod}
+	case portal.StatusNonProdOnly:
+		envs = []*Upload{row.NonProd}
+	default:
+		return
+	}
+	j := JKUOrg{OrgID: row.OrgID, Name: row.Name, Status: row.Status, StatusName: row.StatusName}
+	mode := func(u *Upload) string {
+		if u == nil {
+			return ModeNone
+		}
+		return u.Mode
+	}
+	j.NonProd = mode(envs[0])
+	if len(envs) == 2 {
+		j.Prod = mode(envs[1])
+	}
+	var jku *Upload
+	none := false
+	for _, u := range envs {
+		switch {
+		case u == nil:
+			none = true
+		case u.Mode == ModeJKU && (jku == nil || u.At.After(jku.At)):
+			jku = u
+		}
+	}
+	switch {
+	case jku != nil:
+		j.Reason = JKUUploaded
+		at := jku.At
+		j.Since, j.RunID = &at, jku.RunID
+	case none:
+		j.Reason = JKUNoUpload
+	default:
+		return
+	}
+	row.OnJWKSetURL = true
+	r.JWKSetURL = append(r.JWKSetURL, j)
+}
+
+// keySetUse counts the listed organizations holding each key set.
+func keySetUse(sets []store.KeySet, orgs []Org) []KeySetUse {
+	out := make([]KeySetUse, 0, len(sets))
+	index := map[string]int{}
+	add := func(thumbs string, kids []string, first time.Time) int {
+		if i, ok := index[thumbs]; ok {
+			return i
+		}
+		index[thumbs] = len(out)
+		if kids == nil {
+			kids = []string{}
+		}
+		out = append(out, KeySetUse{Thumbprints: splitList(thumbs), Kids: kids, FirstUsed: first})
+		return len(out) - 1
+	}
+	for _, k := range sets {
+		add(k.Thumbprints, splitList(k.Kids), k.FirstUsed)
+	}
+	for _, o := range orgs {
+		if !o.Listed {
+			continue
+		}
+		held := map[int]bool{}
+		for env, u := range []*Upload{o.NonProd, o.Prod} {
+			if u == nil || u.Mode != ModeJWKS {
+				continue
+			}
+			// A set missing from the key set table (never expected) is
+			// still counted, under its thumbprints.
+			i := add(strings.Join(u.Thumbprints, ","), u.Kids, u.At)
+			if env == 0 {
+				out[i].NonProdOrgs++
+			} else {
+				out[i].ProdOrgs++
+			}
+			held[i] = true
+		}
+		for i := range held {
+			out[i].Orgs++
+		}
+	}
+	return out
+}

@@ -38,8 +38,19 @@ const MaxBackoff = 30 * time.Second
 // MinRate is the slowest a run is slowed to by 429s: one call every 10 s.
 const MinRate = 0.1
 
+// RecoverAfter is how many calls in a row must pass without a 429 before a
+// slowed pace steps back up (by RecoverStep, never above the rate asked
+// for): one 429 at a busy moment should not slow the rest of a 500-org
+// run for good.
+const RecoverAfter = 20
+
+// RecoverStep is the factor a slowed pace is raised by after RecoverAfter
+// calls without a 429.
+const RecoverStep = 1.1
+
 // Pacer is shared by every worker of a run.
 type Pacer struct {
+	max     float64
 	lim     *rate.Limiter
 	retries int
 	backoff time.Duration
@@ -47,6 +58,7 @@ type Pacer struct {
 
 	mu        sync.Mutex
 	throttled int // 429s seen
+	calm      int // calls since the last 429
 	hold      time.Time
 }
 
@@ -58,7 +70,7 @@ func New(r float64, retries int) *Pacer {
 	if retries < 0 {
 		retries = DefaultRetries
 	}
-	return &Pacer{lim: rate.NewLimiter(rate.Limit(r), 1), retries: retries, backoff: DefaultBackoff, sleep: sleepCtx}
+	return &Pacer{max: r, lim: rate.NewLimiter(rate.Limit(r), 1), retries: retries, backoff: DefaultBackoff, sleep: sleepCtx}
 }
 
 // SetBackoff changes the first backoff (tests use a short one).
@@ -114,11 +126,15 @@ func (p *Pacer) Do(ctx context.Context, call func() error) (int, error) {
 			return attempt - 1, err
 		}
 		err = call()
+		var rl *portal.RateLimitError
+		limited := errors.As(err, &rl)
+		if !limited {
+			p.onAnswer()
+		}
 		if err == nil || !portal.Retryable(err) || attempt > p.retries {
 			return attempt, err
 		}
-		var rl *portal.RateLimitError
-		if errors.As(err, &rl) {
+		if limited {
 			p.onRateLimit(rl.RetryAfter)
 			continue
 		}
@@ -134,12 +150,27 @@ func (p *Pacer) Do(ctx context.Context, call func() error) (int, error) {
 	}
 }
 
+// onAnswer counts a call the portal did not rate-limit and, after
+// RecoverAfter of them, raises a slowed pace one step.
+func (p *Pacer) onAnswer() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.calm++
+	cur := float64(p.lim.Limit())
+	if p.calm < RecoverAfter || cur >= p.max {
+		return
+	}
+	p.calm = 0
+	p.lim.SetLimit(rate.Limit(min(cur*RecoverStep, p.max)))
+}
+
 // onRateLimit holds every worker for Retry-After (or one interval when the
 // portal gave none) and lowers the pace by a quarter.
 func (p *Pacer) onRateLimit(after time.Duration) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.throttled++
+	p.calm = 0
 	cur := float64(p.lim.Limit())
 	if after <= 0 {
 		after = time.Duration(float64(time.Second) / cur)

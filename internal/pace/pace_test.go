@@ -109,3 +109,30 @@ func TestCancelledWhileWaiting(t *testing.T) {
 		t.Fatalf("attempts %d, called %v, err %v", attempts, called, err)
 	}
 }
+
+// TestPaceRecovers: after a 429, the pace comes back up step by step once
+// calls pass again, never above the rate asked for.
+func TestPaceRecovers(t *testing.T) {
+	p := New(2, 3)
+	p.sleep = func(context.Context, time.Duration) error { return nil }
+	p.onRateLimit(time.Millisecond)
+	if p.Rate() != 1.5 {
+		t.Fatalf("rate after a 429 = %g", p.Rate())
+	}
+	for range RecoverAfter - 1 {
+		p.onAnswer()
+	}
+	if p.Rate() != 1.5 {
+		t.Fatalf("recovered too early: %g", p.Rate())
+	}
+	p.onAnswer()
+	if got := p.Rate(); got < 1.64 || got > 1.66 {
+		t.Fatalf("rate after %d calms = %g, want 1.65", RecoverAfter, got)
+	}
+	for range 10 * RecoverAfter {
+		p.onAnswer()
+	}
+	if p.Rate() != 2 {
+		t.Fatalf("rate = %g, want back at 2 and no higher", p.Rate())
+	}
+}

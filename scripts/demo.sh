@@ -27,4 +27,6 @@ run activate --jwks-file testdata/keys/mixed.jwks.json --dry-run
 run activate --jwks-file testdata/keys/mixed.jwks.json --rate 20 --yes --quiet || true
 echo; echo "# Re-running with the same keys makes no ApproveDownload call but the stragglers':"
 run activate --jwks-file testdata/keys/mixed.jwks.json --rate 20 --yes --quiet --output json || true
-if "$bin/activator" status --help >/dev/null 2>&1; then run status; fi
+run status
+run report --out "$dir/report.html"
+echo; echo "Open $dir/report.html in a browser for the chart of statuses over time."

@@ -220,11 +220,7 @@ func activateRun(ctx context.Context, o *ActivateOptions) error {
 	if !f.Quiet {
 		printKeys(f.IO.ErrOut, ks)
 	}
-	s, err := f.Store(ctx)
-	if err != nil {
-		return err
-	}
-	app, err := f.AppRow(ctx)
+	s, app, err := f.AppStore(ctx)
 	if err != nil {
 		return err
 	}
@@ -374,11 +370,7 @@ func (o *ActivateOptions) describe() string {
 
 // syncWith lists the organizations with an already connected client.
 func (f *Factory) syncWith(ctx context.Context, c *portal.Client, p *pace.Pacer, pageSize int) (*orgsync.Report, error) {
-	app, err := f.AppRow(ctx)
-	if err != nil {
-		return nil, err
-	}
-	s, err := f.Store(ctx)
+	s, app, err := f.AppStore(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -121,11 +121,7 @@ func brandsRun(ctx context.Context, opts *BrandsOptions) error {
 			return UsageErrorf("--retries must be 0 or more")
 		}
 	}
-	app, err := f.AppRow(ctx)
-	if err != nil {
-		return err
-	}
-	s, err := f.Store(ctx)
+	s, app, err := f.AppStore(ctx)
 	if err != nil {
 		return err
 	}

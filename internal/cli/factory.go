@@ -166,6 +166,17 @@ func (f *Factory) AppRow(ctx context.Context) (store.App, error) {
 	return a, nil
 }
 
+// AppStore opens the state database and returns it with the row for
+// --portal and --app: what every command reading the state starts with.
+func (f *Factory) AppStore(ctx context.Context) (*store.Store, store.App, error) {
+	app, err := f.AppRow(ctx)
+	if err != nil {
+		return nil, app, err
+	}
+	s, err := f.Store(ctx)
+	return s, app, err
+}
+
 // SessionCookies returns the session to use and where it came from:
 // --cookie, ACTIVATOR_COOKIE, --cookie-file, or the stored session.
 func (f *Factory) SessionCookies() (cookies, source string, err error) {

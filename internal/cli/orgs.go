@@ -244,11 +244,7 @@ func listRun(ctx context.Context, opts *ListOptions) error {
 		}
 		filters = append(filters, filter{st, unk})
 	}
-	app, err := f.AppRow(ctx)
-	if err != nil {
-		return err
-	}
-	s, err := f.Store(ctx)
+	s, app, err := f.AppStore(ctx)
 	if err != nil {
 		return err
 	}

@@ -67,11 +67,7 @@ func runsRun(ctx context.Context, opts *RunsOptions) error {
 	if opts.Limit < 0 {
 		return UsageErrorf("--limit %d is negative: give a number of runs, or 0 for all", opts.Limit)
 	}
-	app, err := f.AppRow(ctx)
-	if err != nil {
-		return err
-	}
-	s, err := f.Store(ctx)
+	s, app, err := f.AppStore(ctx)
 	if err != nil {
 		return err
 	}
@@ -215,11 +211,7 @@ func runsShowRun(ctx context.Context, opts *RunsShowOptions) error {
 	if err != nil || id <= 0 {
 		return UsageErrorf("%q is not a run id: give the number `activator runs` lists", opts.ID)
 	}
-	app, err := f.AppRow(ctx)
-	if err != nil {
-		return err
-	}
-	s, err := f.Store(ctx)
+	s, app, err := f.AppStore(ctx)
 	if err != nil {
 		return err
 	}

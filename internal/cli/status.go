@@ -102,11 +102,7 @@ func (f *Factory) reportOptions() report.Options {
 
 // buildReport reads the app's whole state.
 func (f *Factory) buildReport(ctx context.Context) (*report.Report, error) {
-	app, err := f.AppRow(ctx)
-	if err != nil {
-		return nil, err
-	}
-	s, err := f.Store(ctx)
+	s, app, err := f.AppStore(ctx)
 	if err != nil {
 		return nil, err
 	}

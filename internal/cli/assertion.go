@@ -24,6 +24,8 @@ func NewCmdAssertion(f *Factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "assertion",
 		Short: "Create or check a client assertion (the JWT of SMART Backend Services)",
+		Example: `  activator assertion new --client-id ID --token-url https://ehr.example.org/oauth2/token --key private.pem
+  activator assertion check "$JWT" --client-id ID --token-url https://ehr.example.org/oauth2/token --jwks jwks.json`,
 	}
 	cmd.AddCommand(NewCmdAssertionNew(f), NewCmdAssertionCheck(f))
 	return cmd

@@ -31,6 +31,8 @@ func NewCmdJWKS(f *Factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "jwks",
 		Short: "Check a JSON Web Key Set the way organizations will use it",
+		Example: `  activator jwks check https://app.example.com/.well-known/jwks.json
+  activator jwks check jwks.json --output json`,
 	}
 	cmd.AddCommand(NewCmdJWKSCheck(f))
 	return cmd

@@ -471,7 +471,9 @@ type LogoutOptions struct {
 func NewCmdLogout(f *Factory) *cobra.Command {
 	opts := &LogoutOptions{F: f}
 	cmd := &cobra.Command{
-		Use:   "logout",
+		Use: "logout",
+		Example: `  activator logout
+  activator logout --keep-profile`,
 		Short: "Forget the stored session and the browser profile's sign-in",
 		Long: `Deletes the session ` + "`activator login`" + ` stored, and the browser profile with the portal's
 cookies in it (so ` + "`login --renew`" + ` cannot bring the session back), unless --keep-profile.

@@ -19,6 +19,9 @@ func NewCmdOrgs(f *Factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "orgs",
 		Short: "List the organizations the app is delivered to",
+		Example: `  activator orgs sync
+  activator orgs list --status not-responded
+  activator orgs show 16770`,
 	}
 	cmd.AddCommand(NewCmdOrgsSync(f, nil), NewCmdOrgsList(f, nil))
 	cmd.AddCommand(NewCmdOrgsShow(f))

@@ -195,9 +195,10 @@ var Version = "dev"
 // NewCmdVersion prints the version.
 func NewCmdVersion(f *Factory) *cobra.Command {
 	return &cobra.Command{
-		Use:   "version",
-		Short: "Print activator's version",
-		Args:  cobra.NoArgs,
+		Use:     "version",
+		Short:   "Print activator's version",
+		Example: `  activator version`,
+		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			fmt.Fprintln(f.IO.Out, "activator "+Version)
 			return nil

@@ -52,7 +52,9 @@ results: {activated, refused, failed, mismatched}}; --output csv one row per run
 		Use:   "list",
 		Short: "List the activation runs (same as `runs`)",
 		Long:  long,
-		Args:  cobra.NoArgs,
+		Example: `  activator runs list --limit 5
+  activator runs list --output json`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runsRun(cmd.Context(), opts)
 		},

@@ -103,13 +103,25 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 // Wait blocks until the next call may start: after any Retry-After hold
 // and within the rate.
 func (p *Pacer) Wait(ctx context.Context) error {
-	p.mu.Lock()
-	hold := time.Until(p.hold)
-	p.mu.Unlock()
-	if err := p.sleep(ctx, hold); err != nil {
-		return err
+	for {
+		if err := p.sleep(ctx, p.holdLeft()); err != nil {
+			return err
+		}
+		if err := p.lim.Wait(ctx); err != nil {
+			return err
+		}
+		// Another worker may have been told to hold while this one waited
+		// for the rate: honour the newer hold too.
+		if p.holdLeft() <= 0 {
+			return nil
+		}
 	}
-	return p.lim.Wait(ctx)
+}
+
+func (p *Pacer) holdLeft() time.Duration {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return time.Until(p.hold)
 }
 
 // Do runs call within the pace, repeating it while it fails in a retryable
@@ -131,11 +143,14 @@ func (p *Pacer) Do(ctx context.Context, call func() error) (int, error) {
 		if !limited {
 			p.onAnswer()
 		}
+		if limited {
+			// Even a last attempt's 429 holds and slows the next calls.
+			p.onRateLimit(rl.RetryAfter)
+		}
 		if err == nil || !portal.Retryable(err) || attempt > p.retries {
 			return attempt, err
 		}
 		if limited {
-			p.onRateLimit(rl.RetryAfter)
 			continue
 		}
 		back := p.backoff << (attempt - 1)

@@ -66,6 +66,7 @@ func TestRateLimitHoldsAndSlows(t *testing.T) {
 	p.sleep = func(ctx context.Context, d time.Duration) error {
 		if d > 0 {
 			slept = append(slept, d)
+			p.hold = time.Time{} // the hold has passed
 		}
 		return nil
 	}
@@ -91,6 +92,20 @@ func TestRateLimitHoldsAndSlows(t *testing.T) {
 	}
 	if p.Rate() != MinRate {
 		t.Fatalf("rate %g after many 429s, want the floor %g", p.Rate(), MinRate)
+	}
+}
+
+// TestLastAttemptRateLimitStillHolds: a 429 on the final attempt (here
+// with no retries at all) still holds and slows the next call.
+func TestLastAttemptRateLimitStillHolds(t *testing.T) {
+	p := New(10, 0)
+	_, err := p.Do(context.Background(), func() error { return &portal.RateLimitError{RetryAfter: 5 * time.Second} })
+	var rl *portal.RateLimitError
+	if !errors.As(err, &rl) {
+		t.Fatalf("err = %v", err)
+	}
+	if p.Throttled() != 1 || p.Rate() != 7.5 || p.holdLeft() < 4*time.Second {
+		t.Fatalf("throttled %d, rate %g, hold %v", p.Throttled(), p.Rate(), p.holdLeft())
 	}
 }
 

@@ -28,6 +28,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -72,7 +73,12 @@ type Client struct {
 	hc    *http.Client
 	jar   *cookiejar.Jar
 	ua    string
-	token string
+	// tokenMu guards token: workers share the client, and one of them may
+	// reload the token while others send it. reloadMu lets one worker at a
+	// time reload it; the others reuse what it got.
+	tokenMu  sync.Mutex
+	reloadMu sync.Mutex
+	token    string
 }
 
 // New returns a client. It checks the base URL and app id but does not call
@@ -181,7 +187,7 @@ func (c *Client) Connect(ctx context.Context) error {
 		}
 		return &MalformedError{What: "the management page has no anti-forgery token; is --portal the vendor portal (" + DefaultBaseURL + ")?"}
 	}
-	c.token = tok
+	c.setToken(tok)
 	return nil
 }
 
@@ -306,8 +312,8 @@ func retryAfter(v string, now time.Time) time.Duration {
 // A 403 (anti-forgery token refused) reloads the token once and repeats the
 // call: the token rotates with the session.
 func (c *Client) postJSON(ctx context.Context, path string, form url.Values) (*answer, error) {
-	if c.token == "" {
-		if err := c.Connect(ctx); err != nil {
+	if c.currentToken() == "" {
+		if err := c.reload(ctx, ""); err != nil {
 			return nil, err
 		}
 	}
@@ -316,20 +322,44 @@ func (c *Client) postJSON(ctx context.Context, path string, form url.Values) (*a
 		if err != nil {
 			return nil, err
 		}
+		sent := c.currentToken()
 		req.Header.Set("Accept", "application/json, text/javascript, */*; q=0.01")
-		req.Header.Set(TokenHeader, c.token)
+		req.Header.Set(TokenHeader, sent)
 		resp, body, err := c.do(req)
 		if err != nil {
 			return nil, err
 		}
 		if resp.StatusCode == http.StatusForbidden && attempt == 0 {
-			if err := c.Connect(ctx); err != nil {
+			if err := c.reload(ctx, sent); err != nil {
 				return nil, err
 			}
 			continue
 		}
 		return parseAnswer(resp, body)
 	}
+}
+
+func (c *Client) currentToken() string {
+	c.tokenMu.Lock()
+	defer c.tokenMu.Unlock()
+	return c.token
+}
+
+func (c *Client) setToken(t string) {
+	c.tokenMu.Lock()
+	c.token = t
+	c.tokenMu.Unlock()
+}
+
+// reload fetches a new token unless another worker already replaced the
+// stale one while this one waited.
+func (c *Client) reload(ctx context.Context, stale string) error {
+	c.reloadMu.Lock()
+	defer c.reloadMu.Unlock()
+	if cur := c.currentToken(); cur != stale {
+		return nil
+	}
+	return c.Connect(ctx)
 }
 
 // answer is the outer envelope of every JSON call.

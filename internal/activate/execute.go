@@ -136,7 +136,10 @@ func Execute(ctx context.Context, p *plan.Plan, o Options) *Result {
 	}
 	close(items)
 	wg.Wait()
-	if e.res.Stop == nil && ctx.Err() != nil {
+	// An interrupt says why the run ended, even when the call in flight
+	// then failed: the person asked it to stop. Only a lapsed session, which
+	// needs a new sign-in before anything else, says more.
+	if ctx.Err() != nil && !errors.Is(e.res.Stop, portal.ErrNotSignedIn) {
 		e.res.Stop = context.Cause(ctx)
 	}
 	return e.res

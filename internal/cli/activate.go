@@ -296,11 +296,15 @@ func activateRun(ctx context.Context, o *ActivateOptions) error {
 	sum.fill(res)
 	sum.Throttled = p.Throttled()
 
-	// Check what the portal now shows, unless the run could not go on.
-	if res.Stop == nil && len(res.Activated) > 0 {
+	// Check what the portal now shows for every org activated, also after
+	// a stop for failures; not after a lapse or an interrupt, which must
+	// end without further calls.
+	if len(res.Activated) > 0 && ctx.Err() == nil && !errors.Is(res.Stop, portal.ErrNotSignedIn) {
 		after, err := f.syncWith(ctx, c, p, o.PageSize)
 		if err != nil {
-			res.Stop = fmt.Errorf("verify: %w", err)
+			if res.Stop == nil {
+				res.Stop = fmt.Errorf("verify: %w", err)
+			}
 		} else {
 			statuses := map[string]int{}
 			for _, org := range after.Orgs {
@@ -490,17 +494,18 @@ func printSyncLine(w io.Writer, r *orgsync.Report) {
 	}
 }
 
-var actionOrder = []string{plan.ActionActivate, plan.ActionProduction, plan.ActionComplete, plan.ActionReactivate}
+var actionOrder = []string{plan.ActionActivate, plan.ActionProduction, plan.ActionNonProduction, plan.ActionComplete, plan.ActionReactivate}
 
 var actionWords = map[string]string{
-	plan.ActionActivate:   "activate both environments (not responded)",
-	plan.ActionProduction: "activate production (non-production only)",
-	plan.ActionComplete:   "activate both environments (non-production only, keys changed)",
-	plan.ActionReactivate: "re-activate both environments (keys enabled)",
+	plan.ActionActivate:      "activate both environments (not responded)",
+	plan.ActionProduction:    "activate production (non-production only)",
+	plan.ActionComplete:      "activate both environments (non-production only, keys changed)",
+	plan.ActionNonProduction: "activate non-production (production already holds these keys)",
+	plan.ActionReactivate:    "re-activate both environments (keys enabled)",
 }
 
 var skipWords = map[string]string{
-	plan.SkipCurrent:  "already hold these keys",
+	plan.SkipCurrent:  "already hold these keys (per the recorded outcomes)",
 	plan.SkipEnabled:  "keys enabled (--reactivate to upload these keys)",
 	plan.SkipUnknown:  "unknown status, never acted on",
 	plan.SkipNotAsked: "not named by --org",
@@ -528,7 +533,7 @@ func printPlan(w io.Writer, pl *plan.Plan, ks *keySet, o *ActivateOptions) {
 		}
 	}
 	for _, it := range pl.Skipped {
-		if it.Skip == plan.SkipUnknown {
+		if it.Skip == plan.SkipUnknown || (it.Skip == plan.SkipCurrent && it.Status != plan.StatusEnabled) {
 			fmt.Fprintf(w, "         %s %s: %s\n", it.OrgID, it.Name, it.Reason)
 		}
 	}

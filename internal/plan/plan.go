@@ -12,11 +12,14 @@
 //     URL to direct JWKS, or rotating keys), which re-activates both.
 //     Skipped orgs that hold this run's keys are reported as current.
 //   - Any other status: never acted on.
-//   - An org whose environments last received exactly this run's mode and
-//     keys is already current and skipped unless Force, so re-running with
-//     the same keys makes no calls. This holds only where the portal agrees
-//     (status 1): an org the portal shows as not responded is acted on
-//     whatever was recorded.
+//   - An environment that last received exactly this run's mode and keys
+//     is current and not called again unless Force, whatever status the
+//     portal shows (it may lag behind what it accepted): re-running with the
+//     same keys makes no calls, and a resumed run calls no org twice. Each
+//     org gets only the calls for its environments that are not current.
+//   - Force alone re-calls current orgs, but never turns an enabled org
+//     that this tool did not activate with these keys into a call: that
+//     takes Reactivate.
 package plan
 
 import (
@@ -44,6 +47,9 @@ const (
 	ActionProduction = "production" // production of a non-production-only org
 	ActionComplete   = "complete"   // both environments of a non-production-only org whose keys changed
 	ActionReactivate = "reactivate" // both environments of an enabled org
+	// ActionNonProduction is non-production alone, when production already
+	// received this run's keys (a split run stopped between its calls).
+	ActionNonProduction = "nonproduction"
 )
 
 // Skip reasons.
@@ -195,30 +201,48 @@ func decide(in Input, o Org) Item {
 	npCurrent := current(h.NonProd, in.Mode, in.NonProdKeys)
 	pCurrent := current(h.Prod, in.Mode, in.ProdKeys)
 	switch o.Status {
-	case StatusNotResponded:
-		it.Action, it.Reason = ActionActivate, "not responded"
-		it.Calls = both(in)
-	case StatusNonProdOnly:
-		if in.Mode == ModeJWKS && (!npCurrent || in.Force) {
-			it.Action, it.Reason = ActionComplete, "non-production only, and its non-production keys are not this run's"
-			if in.Force && npCurrent {
-				it.Reason = "non-production only (--force)"
-			}
+	case StatusNotResponded, StatusNonProdOnly:
+		if npCurrent && pCurrent && !in.Force {
+			// The portal may lag behind what it accepted: what this tool
+			// recorded as done is not called again (the resume rule).
+			it.Skip, it.Reason = SkipCurrent, "both environments received these keys ("+in.Mode+"), though the portal shows "+statusWord(o.Status)+" (--force calls it again)"
+			return it
+		}
+		needNP := !npCurrent || in.Force
+		if o.Status == StatusNonProdOnly && in.Mode == ModeJKU {
+			needNP = false // non-production already enabled; no keys to change
+		}
+		needP := !pCurrent || in.Force
+		switch {
+		case needNP && needP:
 			it.Calls = both(in)
-		} else {
-			it.Action, it.Reason = ActionProduction, "non-production only"
+			it.Action, it.Reason = ActionActivate, "not responded"
+			if o.Status == StatusNonProdOnly {
+				it.Action, it.Reason = ActionComplete, "non-production only, and its non-production keys are not this run's"
+			}
+		case needP:
 			it.Calls = []Call{prodCall(in)}
+			it.Action, it.Reason = ActionProduction, "non-production only"
+			if o.Status == StatusNotResponded {
+				it.Reason = "not responded; non-production already received these keys"
+			}
+		default:
+			it.Calls = []Call{nonProdCall(in)}
+			it.Action, it.Reason = ActionNonProduction, "production already received these keys; non-production did not"
+		}
+		if in.Force && npCurrent && pCurrent {
+			it.Reason += " (--force)"
 		}
 	case StatusEnabled:
 		switch {
 		case npCurrent && pCurrent && !in.Force:
 			it.Skip, it.Reason = SkipCurrent, "already holds these keys ("+in.Mode+")"
-		case !in.Reactivate && !in.Force:
+		case !in.Reactivate && !(in.Force && npCurrent && pCurrent):
 			it.Skip = SkipEnabled
 			it.Reason = "keys enabled, not by this tool or with other keys or mode than this run's (use --reactivate to upload these)"
 		default:
 			it.Action, it.Reason = ActionReactivate, "keys enabled; re-activating"
-			if in.Force && npCurrent && pCurrent {
+			if npCurrent && pCurrent {
 				it.Reason = "already holds these keys; re-activating (--force)"
 			}
 			it.Calls = both(in)
@@ -227,6 +251,22 @@ func decide(in Input, o Org) Item {
 		it.Skip, it.Reason = SkipUnknown, "unknown status "+strconv.Itoa(o.Status)+": never acted on"
 	}
 	return it
+}
+
+func statusWord(s int) string {
+	switch s {
+	case StatusNotResponded:
+		return "not responded"
+	case StatusNonProdOnly:
+		return "non-production only"
+	case StatusEnabled:
+		return "keys enabled"
+	}
+	return "status " + strconv.Itoa(s)
+}
+
+func nonProdCall(in Input) Call {
+	return Call{Envs: EnvNonProd, NonProdOnly: true, SendNonProd: in.Mode == ModeJWKS}
 }
 
 func current(e *EnvState, mode, keys string) bool {

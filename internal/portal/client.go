@@ -68,11 +68,11 @@ type Options struct {
 
 // Client calls the portal for one app with one session.
 type Client struct {
-	base  *url.URL
-	app   string
-	hc    *http.Client
-	jar   *cookiejar.Jar
-	ua    string
+	base *url.URL
+	app  string
+	hc   *http.Client
+	jar  *cookiejar.Jar
+	ua   string
 	// tokenMu guards token: workers share the client, and one of them may
 	// reload the token while others send it. reloadMu lets one worker at a
 	// time reload it; the others reuse what it got.

@@ -16,6 +16,9 @@ const (
 	StatusNotResponded = 0
 	StatusEnabled      = 1
 	StatusNonProdOnly  = 3
+	// StatusUnreadable stands for an Approved value that is not a number
+	// (null, a word): unknown, like any value this tool does not know.
+	StatusUnreadable = -1
 )
 
 // DefaultPageSize is how many downloads one LoadDownloads call asks for.
@@ -49,6 +52,10 @@ type flexString string
 
 func (f *flexString) UnmarshalJSON(b []byte) error {
 	b = bytes.TrimSpace(b)
+	if bytes.Equal(b, []byte("true")) || bytes.Equal(b, []byte("false")) {
+		*f = flexString(b)
+		return nil
+	}
 	if bytes.Equal(b, []byte("null")) {
 		*f = ""
 		return nil
@@ -116,7 +123,9 @@ func ParseDownloads(data []byte, appID string) ([]Download, error) {
 		}
 		st, err := strconv.Atoi(string(r.Approved))
 		if err != nil {
-			return nil, &MalformedError{What: fmt.Sprintf("download %s: Approved %q is not a number", r.ID, r.Approved)}
+			// Any other value is unknown and never acted on; it must
+			// not stop the listing of every other organization.
+			st = StatusUnreadable
 		}
 		out = append(out, Download{ID: string(r.ID), OrgID: org, OrgName: r.OrgName, Approved: st, ECMId: string(r.ECMId)})
 	}

@@ -54,7 +54,8 @@ func TestParseDownloads(t *testing.T) {
 		{name: "no downloads member", data: `{"Other":[]}`, error: "no Data.Downloads"},
 		{name: "bad id", data: `{"Downloads":[{"Id":"1328","OrgName":"x","Approved":0}]}`, error: "not of the form"},
 		{name: "other app", data: `{"Downloads":[{"Id":"1_999","OrgName":"x","Approved":0}]}`, error: "belongs to app 999"},
-		{name: "status not a number", data: `{"Downloads":[{"Id":"1_50741","OrgName":"x","Approved":"yes"}]}`, error: "not a number"},
+		{name: "status not a number is unknown, not fatal", data: `{"Downloads":[{"Id":"1_50741","OrgName":"x","Approved":"Declined"},{"Id":"2_50741","OrgName":"y","Approved":null},{"Id":"3_50741","OrgName":"z","Approved":true}]}`,
+			want: []Download{{ID: "1_50741", OrgID: "1", OrgName: "x", Approved: StatusUnreadable}, {ID: "2_50741", OrgID: "2", OrgName: "y", Approved: StatusUnreadable}, {ID: "3_50741", OrgID: "3", OrgName: "z", Approved: StatusUnreadable}}},
 		{name: "not an object", data: `[1,2]`, error: "LoadDownloads data"},
 	}
 	for _, tt := range tests {

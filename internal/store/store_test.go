@@ -181,3 +181,34 @@ func TestLockNamesHolder(t *testing.T) {
 	}
 	l2.Unlock()
 }
+
+// TestConcurrentFirstOpen: several processes' first open of the same new
+// database all succeed, and each migration is applied once.
+func TestConcurrentFirstOpen(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "state.db")
+	errs := make(chan error, 6)
+	for range 6 {
+		go func() {
+			s, err := Open(context.Background(), path)
+			if err == nil {
+				s.Close()
+			}
+			errs <- err
+		}()
+	}
+	for range 6 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	s, err := Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var n int
+	s.db.QueryRow("SELECT COUNT(*) FROM schema_migrations").Scan(&n)
+	if ms, _ := loadMigrations(); n != len(ms) {
+		t.Fatalf("%d migration rows, want %d", n, len(ms))
+	}
+}

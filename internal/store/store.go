@@ -128,7 +128,36 @@ func checkFile(path string) error {
 	return nil
 }
 
+// openRetryDelay and openRetries bound how long Open waits when another
+// process is creating or migrating the same database at that moment:
+// switching to WAL takes an exclusive lock that SQLite's busy timeout does
+// not wait for.
+const (
+	openRetryDelay = 50 * time.Millisecond
+	openRetries    = 100
+)
+
 func (s *Store) init(ctx context.Context) error {
+	var err error
+	for try := 0; try < openRetries; try++ {
+		if err = s.initOnce(ctx); err == nil || !isBusy(err) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(openRetryDelay):
+		}
+	}
+	return err
+}
+
+func isBusy(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "SQLITE_BUSY") || strings.Contains(msg, "database is locked")
+}
+
+func (s *Store) initOnce(ctx context.Context) error {
 	// WAL lets status and report commands read while a run writes.
 	if _, err := s.db.ExecContext(ctx, "PRAGMA journal_mode=WAL"); err != nil {
 		return s.wrapOpenErr(err)

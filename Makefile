@@ -6,7 +6,7 @@ DEMO_DIR ?= $(CURDIR)/.demo
 DEMO_ADDR ?= 127.0.0.1:8089
 FUZZTIME ?= 10s
 
-.PHONY: all build test test-short demo lint fmt bench fuzz ci clean deps-browser
+.PHONY: all build test race test-short demo lint fmt bench fuzz ci clean deps-browser
 
 all: build
 
@@ -18,6 +18,10 @@ build:
 ## test: every test, including the browser tests (needs chromium) and the testscript end-to-end scripts
 test:
 	$(GO) test -count=1 -timeout 20m $(PKGS)
+
+## race: every test under the race detector
+race:
+	$(GO) test -race -count=1 -timeout 30m $(PKGS)
 
 ## test-short: the quick tests only
 test-short:

@@ -197,12 +197,7 @@ func cmdSim(ts *testscript.TestScript, neg bool, args []string) {
 	case "reset":
 		s.ResetCalls()
 	case "calls":
-		n := 0
-		for _, c := range s.Calls() {
-			if c.Path == args[1] {
-				n++
-			}
-		}
+		n := countCalls(s, args[1])
 		check(n == atoi(args[2]), "%d calls to %s, want %s", n, args[1], args[2])
 	case "approved":
 		o, ok := s.Org(args[1])
@@ -245,12 +240,7 @@ func cmdSim(ts *testscript.TestScript, neg bool, args []string) {
 		// Block until at least N calls to PATH were received (30 s at most).
 		deadline := time.Now().Add(30 * time.Second)
 		for {
-			n := 0
-			for _, c := range s.Calls() {
-				if c.Path == args[1] {
-					n++
-				}
-			}
+			n := countCalls(s, args[1])
 			if n >= atoi(args[2]) {
 				break
 			}
@@ -273,4 +263,15 @@ func cmdSim(ts *testscript.TestScript, neg bool, args []string) {
 	default:
 		ts.Fatalf("sim: unknown command %q", args[0])
 	}
+}
+
+// countCalls counts the requests the simulator received for path.
+func countCalls(s *sim.Sim, path string) int {
+	n := 0
+	for _, c := range s.Calls() {
+		if c.Path == path {
+			n++
+		}
+	}
+	return n
 }

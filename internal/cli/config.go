@@ -89,7 +89,7 @@ func (f *Factory) applyConfig(cmd *cobra.Command) error {
 			}
 		case errors.Is(err, fs.ErrNotExist) && !explicit:
 		default:
-			return UsageErrorf("config file: %v (check --config or ACTIVATOR_CONFIG)", unwrapPath(err))
+			return UsageErrorf("config file: %v (check --config or ACTIVATOR_CONFIG)", err)
 		}
 	}
 	known := map[string]bool{}
@@ -153,12 +153,4 @@ func collectFlags(c *cobra.Command, into map[string]bool) {
 	for _, sub := range c.Commands() {
 		collectFlags(sub, into)
 	}
-}
-
-func unwrapPath(err error) error {
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		return fmt.Errorf("%s: %w", pe.Path, pe.Err)
-	}
-	return err
 }

@@ -1,6 +1,7 @@
 package diag
 
 import (
+	"github.com/rogpeppe/go-internal/txtar"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -113,29 +114,12 @@ func TestCheckAssertionGolden(t *testing.T) {
 	}
 }
 
-// parseArchive reads the txtar layout of the golden files: a comment, then
-// files each introduced by a "-- name --" line.
+// parseArchive reads a golden file (txtar: a comment, then named files).
 func parseArchive(data []byte) (comment string, files map[string][]byte) {
-	files = map[string][]byte{}
-	var current string
-	var buf strings.Builder
-	flush := func() {
-		if current == "" {
-			comment = buf.String()
-		} else {
-			files[current] = []byte(buf.String())
-		}
-		buf.Reset()
+	a := txtar.Parse(data)
+	files = make(map[string][]byte, len(a.Files))
+	for _, f := range a.Files {
+		files[f.Name] = f.Data
 	}
-	for _, line := range strings.SplitAfter(string(data), "\n") {
-		trimmed := strings.TrimRight(line, "\r\n")
-		if strings.HasPrefix(trimmed, "-- ") && strings.HasSuffix(trimmed, " --") && len(trimmed) > 6 {
-			flush()
-			current = strings.TrimSpace(trimmed[3 : len(trimmed)-3])
-			continue
-		}
-		buf.WriteString(line)
-	}
-	flush()
-	return comment, files
+	return string(a.Comment), files
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	stored "github.com/activator-dev/activator/internal/session"
 	"io"
 	"net"
 	"net/http"
@@ -120,7 +121,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitError
 	}
 	if o.sessionFile != "" {
-		if err := writeSecretFile(o.sessionFile, s.NewSession()+"\n"); err != nil {
+		if err := stored.WriteSecret(o.sessionFile, []byte(s.NewSession()+"\n")); err != nil {
 			ln.Close()
 			fmt.Fprintf(stderr, "portalsim: write session file: %v\n", err)
 			return exitError
@@ -145,25 +146,4 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintln(stderr, "portalsim: stopped")
 	return exitOK
-}
-
-// writeSecretFile writes data to path readable by its owner only, even
-// when the file already existed with wider permissions.
-func writeSecretFile(path, data string) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
-		return fmt.Errorf("open %s: %w", path, err)
-	}
-	if err := f.Chmod(0o600); err != nil {
-		f.Close()
-		return fmt.Errorf("restrict %s to its owner: %w", path, err)
-	}
-	if _, err := io.WriteString(f, data); err != nil {
-		f.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("close %s: %w", path, err)
-	}
-	return nil
 }

@@ -24,6 +24,13 @@ import (
 // PropagationNote is said at the end of every run that changed keys.
 const PropagationNote = "Key changes take up to 12 hours to reach an organization's production system (15 to 60 minutes for non-production): a change is not working just because the portal says so."
 
+// DefaultSettle is how long an upload the portal accepted is trusted while
+// the portal's list does not show it yet. Long enough for a resume after a
+// crash or a lapsed session never to call an org twice; shorter than a day,
+// so the next nightly run calls an org whose activation the portal reset or
+// never took.
+const DefaultSettle = time.Hour
+
 // ActivateOptions are `activate`'s options.
 type ActivateOptions struct {
 	F *Factory
@@ -45,6 +52,7 @@ type ActivateOptions struct {
 	MaxFailures int
 	Retries     int
 	PageSize    int
+	Settle      time.Duration
 }
 
 // NewCmdActivate builds `activate`.
@@ -106,6 +114,7 @@ session, run the same command again to resume.`,
 	fl.IntVar(&opts.MaxFailures, "max-failures", activate.DefaultMaxFailures, "stop after this many consecutive failed organizations")
 	fl.IntVar(&opts.Retries, "retries", pace.DefaultRetries, "retries per call on 429, 5xx and network errors")
 	fl.IntVar(&opts.PageSize, "page-size", portal.DefaultPageSize, "organizations per LoadDownloads call")
+	fl.DurationVar(&opts.Settle, "settle", DefaultSettle, "how long an accepted upload is trusted while the portal does not show it; after that the organization is called again")
 	return cmd
 }
 
@@ -130,6 +139,9 @@ func (o *ActivateOptions) check() error {
 	}
 	if o.Retries < 0 || o.Retries > 20 {
 		return UsageErrorf("--retries %d is out of range: use 0 to 20", o.Retries)
+	}
+	if o.Settle < 0 {
+		return UsageErrorf("--settle %s is negative: use a duration such as 1h", o.Settle)
 	}
 	if o.PageSize < 1 || o.PageSize > 1000 {
 		return UsageErrorf("--page-size %d is out of range: use 1 to 1000", o.PageSize)
@@ -242,7 +254,7 @@ func activateRun(ctx context.Context, o *ActivateOptions) error {
 	if !f.Quiet {
 		printSyncLine(f.IO.ErrOut, rep)
 	}
-	pl, err := makePlan(ctx, s, app, ks, o)
+	pl, err := makePlan(ctx, s, app, ks, o, f.Now())
 	if err != nil {
 		return err
 	}
@@ -399,7 +411,7 @@ func pacedLoad(c *portal.Client, p *pace.Pacer) portal.PageFunc {
 	}
 }
 
-func makePlan(ctx context.Context, s *store.Store, app store.App, ks *keySet, o *ActivateOptions) (*plan.Plan, error) {
+func makePlan(ctx context.Context, s *store.Store, app store.App, ks *keySet, o *ActivateOptions, now time.Time) (*plan.Plan, error) {
 	orgs, err := s.Orgs(ctx, app.ID)
 	if err != nil {
 		return nil, err
@@ -409,7 +421,8 @@ func makePlan(ctx context.Context, s *store.Store, app store.App, ks *keySet, o 
 		return nil, err
 	}
 	in := plan.Input{Mode: ks.mode, NonProdKeys: ks.nonProdKeys, ProdKeys: ks.prodKeys, Split: o.Split,
-		Reactivate: o.Reactivate, Force: o.Force, Only: o.Orgs, History: map[string]plan.History{}}
+		Reactivate: o.Reactivate, Force: o.Force, Only: o.Orgs, History: map[string]plan.History{},
+		Now: now, Settle: o.Settle}
 	for _, org := range orgs {
 		if org.GoneSince != nil {
 			continue
@@ -426,7 +439,7 @@ func envState(e *store.EnvState) *plan.EnvState {
 	if e == nil {
 		return nil
 	}
-	return &plan.EnvState{Mode: e.Mode, Keys: e.Keys}
+	return &plan.EnvState{Mode: e.Mode, Keys: e.Keys, At: e.At}
 }
 
 func kidList(up *keys.Upload) string {
@@ -530,6 +543,11 @@ func printPlan(w io.Writer, pl *plan.Plan, ks *keySet, o *ActivateOptions) {
 	for _, k := range []string{plan.SkipCurrent, plan.SkipEnabled, plan.SkipUnknown, plan.SkipNotAsked} {
 		if sc[k] > 0 {
 			fmt.Fprintf(w, "  %5d  skipped: %s\n", sc[k], skipWords[k])
+		}
+	}
+	for _, it := range pl.Items {
+		if it.Reset {
+			fmt.Fprintf(w, "         %s %s: %s\n", it.OrgID, it.Name, it.Reason)
 		}
 	}
 	for _, it := range pl.Skipped {

@@ -232,7 +232,7 @@ func attentionText(a report.Attention) string {
 		return fmt.Sprintf("unknown status %d: never acted on; check it on the portal", a.Status)
 	}
 	why := map[string]string{report.ReasonRefused: "refused by the organization", report.ReasonMismatch: "status mismatch after activation",
-		report.ReasonFailed: "call failed"}[a.Reason]
+		report.ReasonFailed: "call failed", report.ReasonNotShown: "not shown as enabled by the portal"}[a.Reason]
 	if why == "" {
 		why = a.Reason
 	}

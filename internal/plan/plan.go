@@ -13,10 +13,13 @@
 //     Skipped orgs that hold this run's keys are reported as current.
 //   - Any other status: never acted on.
 //   - An environment that last received exactly this run's mode and keys
-//     is current and not called again unless Force, whatever status the
-//     portal shows (it may lag behind what it accepted): re-running with the
+//     is current and not called again unless Force: re-running with the
 //     same keys makes no calls, and a resumed run calls no org twice. Each
 //     org gets only the calls for its environments that are not current.
+//   - The portal may lag behind what it accepted, so a status that does not
+//     yet show a current environment as enabled is trusted to catch up for
+//     Settle after the upload. Past that, the portal's word wins: the
+//     environment was reset there (or never took), and is called again.
 //   - Force alone re-calls current orgs, but never turns an enabled org
 //     that this tool did not activate with these keys into a call: that
 //     takes Reactivate.
@@ -26,6 +29,8 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
+	"strings"
+	"time"
 )
 
 // Modes.
@@ -77,7 +82,8 @@ type Org struct {
 // EnvState is what one environment of an org last received successfully.
 type EnvState struct {
 	Mode string
-	Keys string // sorted thumbprints, comma-separated (empty in JWK Set URL mode)
+	Keys string    // sorted thumbprints, comma-separated (empty in JWK Set URL mode)
+	At   time.Time // when the portal accepted it
 }
 
 // History is what an org's environments last received; nil members are
@@ -98,6 +104,10 @@ type Input struct {
 	Reactivate  bool
 	Force       bool
 	Only        []string // --org: restrict to these OrgIds
+	// Now and Settle bound how long an upload the portal does not yet show
+	// is trusted: until At+Settle. A zero Now trusts it for ever.
+	Now    time.Time
+	Settle time.Duration
 }
 
 // Call is one ApproveDownload call.
@@ -119,6 +129,9 @@ type Item struct {
 	Skip   string // a Skip reason when skipped
 	Reason string // for people
 	Calls  []Call
+	// Reset is set when the org is called again because the portal, past
+	// Settle, still does not show what this tool uploaded there.
+	Reset bool
 }
 
 // Plan is the whole run's plan.
@@ -200,6 +213,15 @@ func decide(in Input, o Org) Item {
 	h := in.History[o.OrgID]
 	npCurrent := current(h.NonProd, in.Mode, in.NonProdKeys)
 	pCurrent := current(h.Prod, in.Mode, in.ProdKeys)
+	// Where the portal does not show a current environment as enabled, the
+	// record is trusted only while the portal may still be catching up.
+	var stale []string
+	if npCurrent && o.Status == StatusNotResponded && !in.settling(h.NonProd) {
+		npCurrent, stale = false, append(stale, "non-production")
+	}
+	if pCurrent && o.Status != StatusEnabled && !in.settling(h.Prod) {
+		pCurrent, stale = false, append(stale, "production")
+	}
 	switch o.Status {
 	case StatusNotResponded, StatusNonProdOnly:
 		if npCurrent && pCurrent && !in.Force {
@@ -250,7 +272,28 @@ func decide(in Input, o Org) Item {
 	default:
 		it.Skip, it.Reason = SkipUnknown, "unknown status "+strconv.Itoa(o.Status)+": never acted on"
 	}
+	if len(stale) > 0 && it.Action != "" {
+		it.Reset = true
+		it.Reason += "; " + strings.Join(stale, " and ") + " received these keys " + acceptedOn(h) + ", but the portal still shows " + statusWord(o.Status)
+	}
 	return it
+}
+
+// settling reports whether an upload is recent enough that the portal may
+// not show it yet.
+func (in Input) settling(e *EnvState) bool {
+	return in.Now.IsZero() || e.At.IsZero() || in.Now.Sub(e.At) < in.Settle
+}
+
+// acceptedOn says when the org's newest upload was accepted, for reasons.
+func acceptedOn(h History) string {
+	var at time.Time
+	for _, e := range []*EnvState{h.NonProd, h.Prod} {
+		if e != nil && e.At.After(at) {
+			at = e.At
+		}
+	}
+	return "on " + at.UTC().Format("2006-01-02 15:04 UTC")
 }
 
 func statusWord(s int) string {

@@ -2,7 +2,9 @@ package plan
 
 import (
 	"reflect"
+	"strings"
 	"testing"
+	"time"
 )
 
 func TestMake(t *testing.T) {
@@ -132,5 +134,55 @@ func TestMakeRefusesBadInput(t *testing.T) {
 	}
 	if _, err := Make(Input{Mode: ModeJWKS}); err == nil {
 		t.Error("direct mode without keys accepted")
+	}
+}
+
+// TestMakeSettle: an upload the portal does not show is trusted for Settle,
+// then called again; what the portal does show is never re-called.
+func TestMakeSettle(t *testing.T) {
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	recent := &EnvState{Mode: ModeJWKS, Keys: "A", At: now.Add(-10 * time.Minute)}
+	old := &EnvState{Mode: ModeJWKS, Keys: "A", At: now.Add(-48 * time.Hour)}
+	combined := []Call{{Envs: EnvBoth, SendNonProd: true, SendProd: true}}
+	prod := []Call{{Envs: EnvProd, ProdOnly: true, SendProd: true}}
+	tests := []struct {
+		name   string
+		status int
+		hist   History
+		now    time.Time
+		action string
+		skip   string
+		calls  []Call
+		reset  bool
+		reason string
+	}{
+		{name: "not responded, recent upload: trusted", status: 0, hist: History{recent, recent}, now: now, skip: SkipCurrent},
+		{name: "not responded, old upload: called again", status: 0, hist: History{old, old}, now: now, action: ActionActivate, calls: combined, reset: true,
+			reason: "non-production and production received these keys on 2026-11-23 12:00 UTC, but the portal still shows not responded"},
+		{name: "non-production only, old upload: production again", status: 3, hist: History{old, old}, now: now, action: ActionProduction, calls: prod, reset: true,
+			reason: "production received these keys"},
+		{name: "non-production only, old non-production upload alone: production", status: 3, hist: History{NonProd: old}, now: now, action: ActionProduction, calls: prod},
+		{name: "enabled, old upload: current", status: 1, hist: History{old, old}, now: now, skip: SkipCurrent},
+		{name: "no clock: trusted for ever", status: 0, hist: History{old, old}, skip: SkipCurrent},
+		{name: "no upload time: trusted", status: 0, hist: History{&EnvState{Mode: ModeJWKS, Keys: "A"}, &EnvState{Mode: ModeJWKS, Keys: "A"}}, now: now, skip: SkipCurrent},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := Make(Input{Orgs: []Org{{OrgID: "7", Status: tt.status}}, History: map[string]History{"7": tt.hist},
+				Mode: ModeJWKS, NonProdKeys: "A", ProdKeys: "A", Now: tt.now, Settle: time.Hour})
+			if err != nil {
+				t.Fatal(err)
+			}
+			it := append(p.Items, p.Skipped...)[0]
+			if it.Action != tt.action || it.Skip != tt.skip || !reflect.DeepEqual(it.Calls, tt.calls) {
+				t.Fatalf("got action %q skip %q calls %+v (%s); want %q %q %+v", it.Action, it.Skip, it.Calls, it.Reason, tt.action, tt.skip, tt.calls)
+			}
+			if it.Reset != tt.reset {
+				t.Fatalf("reset = %v, want %v", it.Reset, tt.reset)
+			}
+			if !strings.Contains(it.Reason, tt.reason) {
+				t.Fatalf("reason %q lacks %q", it.Reason, tt.reason)
+			}
+		})
 	}
 }

@@ -27,6 +27,9 @@ const (
 	ReasonMismatch = store.ResultMismatch // the portal showed another status after activation
 	ReasonFailed   = store.ResultFailed   // the call failed (network, portal error)
 	ReasonUnknown  = "unknown-status"     // an Approved value activator never acts on
+	// ReasonNotShown: the portal does not show an environment enabled that
+	// this tool activated (the portal reset it, or has not caught up yet).
+	ReasonNotShown = "not-shown"
 )
 
 // Why an organization is listed as still on the JWK Set URL.
@@ -164,7 +167,7 @@ type Attention struct {
 	Name       string `json:"name"`
 	Status     int    `json:"status"`
 	StatusName string `json:"statusName"`
-	// Reason is refused, mismatch, failed or unknown-status.
+	// Reason is refused, mismatch, failed, not-shown or unknown-status.
 	Reason  string `json:"reason"`
 	Message string `json:"message"`
 	// Since is when the current streak of failures began; LastTried when
@@ -552,6 +555,12 @@ func (r *Report) addAttention(row *Org) {
 		a.LastTried, a.Since = &at, row.LastError.Since
 	case !KnownStatus(row.Status):
 		a.Reason, a.Message = ReasonUnknown, fmt.Sprintf("the portal shows status %d, which activator never acts on: check the organization on the portal", row.Status)
+	case notShown(row) != nil:
+		u := notShown(row)
+		at := u.At
+		a.Reason, a.LastTried, a.RunID = ReasonNotShown, &at, u.RunID
+		a.Message = fmt.Sprintf("activated on %s, but the portal shows %s: the next activate run calls it again once --settle has passed",
+			at.UTC().Format("2006-01-02 15:04 UTC"), row.StatusName)
 	default:
 		return
 	}
@@ -559,7 +568,22 @@ func (r *Report) addAttention(row *Org) {
 	r.Attention = append(r.Attention, a)
 }
 
-var reasonOrder = map[string]int{ReasonRefused: 0, ReasonMismatch: 1, ReasonFailed: 2, ReasonUnknown: 3}
+var reasonOrder = map[string]int{ReasonRefused: 0, ReasonMismatch: 1, ReasonFailed: 2, ReasonNotShown: 3, ReasonUnknown: 4}
+
+// notShown returns the upload of an environment that the portal's status
+// does not show as enabled, or nil.
+func notShown(row *Org) *Upload {
+	switch row.Status {
+	case portal.StatusNotResponded:
+		if row.NonProd != nil {
+			return row.NonProd
+		}
+		return row.Prod
+	case portal.StatusNonProdOnly:
+		return row.Prod
+	}
+	return nil
+}
 
 func (r *Report) sortAttention() {
 	slices.SortStableFunc(r.Attention, func(a, b Attention) int {

@@ -185,8 +185,9 @@ func TestBuild(t *testing.T) {
 					ok("11", store.EnvBoth, ModeJWKS, keysA, keysA),
 					call{org: "12", action: ActionVerify, envs: store.EnvBoth, mode: ModeJWKS, result: store.ResultMismatch, msg: "portal shows not-responded after activation"})
 			},
+			// 11 was activated, but the portal still lists it as not responded.
 			listed:    5,
-			attention: []string{"10:" + ReasonRefused, "12:" + ReasonMismatch, "13:" + ReasonFailed, "14:" + ReasonUnknown},
+			attention: []string{"10:" + ReasonRefused, "12:" + ReasonMismatch, "13:" + ReasonFailed, "11:" + ReasonNotShown, "14:" + ReasonUnknown},
 			since:     map[string]time.Time{"10": t0.Add(time.Hour), "12": t0.Add(24*time.Hour + 2*time.Second), "13": t0.Add(time.Hour + 3*time.Second)},
 			modes:     map[string]string{"11": ModeJWKS, "10": ModeNone},
 		},

@@ -1,11 +1,14 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -254,15 +257,55 @@ func cmdSim(ts *testscript.TestScript, neg bool, args []string) {
 			if c.Path != args[1] {
 				continue
 			}
+			fields := args[2:]
+			if len(fields) == 1 && fields[0] == "all" {
+				fields = approveFields
+				for name := range c.Form {
+					if !slices.Contains(approveFields, name) {
+						ts.Fatalf("call sent an extra field %q", name)
+					}
+				}
+			}
 			var parts []string
-			for _, field := range args[2:] {
-				parts = append(parts, field+"="+c.Form.Get(field))
+			for _, field := range fields {
+				parts = append(parts, field+"="+formValue(c.Form, field))
 			}
 			fmt.Fprintln(ts.Stdout(), strings.Join(parts, " "))
 		}
 	default:
 		ts.Fatalf("sim: unknown command %q", args[0])
 	}
+}
+
+// approveFields are the 13 fields of ApproveDownload, in PORTAL.md's order.
+var approveFields = []string{"OrgId", "AppId", "Testhash", "Testhash256", "Prodhash", "Prodhash256", "NonProdOnly", "ProdOnly",
+	"FhirIdGenerationScheme", "OverrideNonProdClientId", "OverrideProdClientId", "TestJWKS", "ProdJWKS"}
+
+// formValue shows one form field on a line: <absent> when not sent, and a
+// key set as jwks[kid,...] (or <not-a-jwks>) so scripts can say which keys
+// went to which environment.
+func formValue(form url.Values, field string) string {
+	vs, ok := form[field]
+	if !ok {
+		return "<absent>"
+	}
+	v := vs[0]
+	if v == "" || (field != "TestJWKS" && field != "ProdJWKS") {
+		return v
+	}
+	var set struct {
+		Keys []struct {
+			Kid string `json:"kid"`
+		} `json:"keys"`
+	}
+	if err := json.Unmarshal([]byte(v), &set); err != nil || len(set.Keys) == 0 {
+		return "<not-a-jwks>"
+	}
+	var kids []string
+	for _, k := range set.Keys {
+		kids = append(kids, k.Kid)
+	}
+	return "jwks[" + strings.Join(kids, ",") + "]"
 }
 
 // countCalls counts the requests the simulator received for path.

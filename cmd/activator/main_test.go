@@ -21,11 +21,34 @@ import (
 )
 
 // TestMain lets the test binary stand in for the activator binary: scripts
-// run `exec activator ...` as a real subprocess.
+// run `exec activator ...` as a real subprocess. Each run leaves its exit
+// code in $WORK/exitcode for the `exitcode` command (testscript's exec only
+// tells zero from non-zero).
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
-		"activator": func() { os.Exit(cli.Main()) },
+		"activator": func() {
+			code := cli.Main()
+			if work := os.Getenv("WORK"); work != "" {
+				_ = os.WriteFile(filepath.Join(work, "exitcode"), []byte(strconv.Itoa(code)+"\n"), 0o600)
+			}
+			os.Exit(code)
+		},
 	})
+}
+
+// cmdExitcode asserts the exit code of the last activator run:
+//
+//	exitcode N
+func cmdExitcode(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: exitcode N")
+	}
+	b, err := os.ReadFile(filepath.Join(ts.Getenv("WORK"), "exitcode"))
+	ts.Check(err)
+	got := strings.TrimSpace(string(b))
+	if got != args[0] {
+		ts.Fatalf("activator exited %s, want %s", got, args[0])
+	}
 }
 
 // DefaultScriptOrgs keeps scripts quick: 40 organizations exercise every
@@ -71,7 +94,8 @@ func TestScripts(t *testing.T) {
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"sim": cmdSim,
+			"sim":      cmdSim,
+			"exitcode": cmdExitcode,
 		},
 	})
 }

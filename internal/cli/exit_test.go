@@ -76,6 +76,7 @@ func TestExitCodes(t *testing.T) {
 		{"portal down", base(map[string]string{"ACTIVATOR_PORTAL": downURL}), []string{"orgs", "sync", "--rate", "50"}, ExitUnavailable, "cannot reach the portal"},
 		{"corrupt state", base(map[string]string{"ACTIVATOR_STATE": corrupt}), []string{"orgs", "list"}, ExitUsage, "not an activator state database"},
 		{"state is a directory", base(map[string]string{"ACTIVATOR_STATE": dir}), []string{"orgs", "list"}, ExitUsage, "is a directory"},
+		{"state under a file", base(map[string]string{"ACTIVATOR_STATE": filepath.Join(garbage, "state.db")}), []string{"orgs", "list"}, ExitUsage, "the state database is not writable (not a directory; choose another file with --state)"},
 		{"cookie file is a directory", base(map[string]string{"ACTIVATOR_COOKIE": ""}), []string{"orgs", "sync", "--cookie-file", unreadable}, ExitUsage, "is a directory"},
 		{"cookie file missing", base(map[string]string{"ACTIVATOR_COOKIE": ""}), []string{"orgs", "sync", "--cookie-file", filepath.Join(dir, "nope.txt")}, ExitUsage, "nope.txt"},
 		{"cookie file garbage", base(map[string]string{"ACTIVATOR_COOKIE": ""}), []string{"orgs", "sync", "--cookie-file", garbage}, ExitUsage, "neither a Netscape cookies.txt file"},

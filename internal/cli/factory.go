@@ -328,7 +328,7 @@ func classify(err error) (int, string) {
 	switch {
 	case errors.As(err, &appNF), errors.As(err, &ki):
 		return ExitUsage, err.Error()
-	case errors.Is(err, store.ErrNotDatabase), errors.Is(err, store.ErrNewerSchema):
+	case errors.Is(err, store.ErrNotDatabase), errors.Is(err, store.ErrNewerSchema), errors.Is(err, store.ErrStateAccess):
 		return ExitUsage, err.Error()
 	case errors.As(err, &le):
 		return ExitUnavailable, err.Error()

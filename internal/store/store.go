@@ -43,6 +43,10 @@ var sqliteHeader = []byte("SQLite format 3\x00")
 // a SQLite database. The file is left as it was.
 var ErrNotDatabase = errors.New("not an activator state database")
 
+// ErrStateAccess is returned when the state database or its directory may
+// not be written: every command records what it learns there.
+var ErrStateAccess = errors.New("the state database is not writable")
+
 // ErrNewerSchema is returned when the database was written by a newer
 // activator than this one. The file is left as it was.
 var ErrNewerSchema = errors.New("state database was written by a newer activator")
@@ -84,7 +88,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return nil, err
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, fmt.Errorf("create state directory: %w", err)
+		return nil, fmt.Errorf("create state directory %s: %w (%v; choose another file with --state)", filepath.Dir(path), ErrStateAccess, unwrapPathErr(err))
 	}
 	dsn := "file:" + path + "?_pragma=busy_timeout(" + strconv.Itoa(int(DefaultBusyTimeout/time.Millisecond)) + ")" +
 		"&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate"
@@ -100,6 +104,16 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	return s, nil
 }
 
+// unwrapPathErr drops the path from an *fs.PathError, which the message
+// already names.
+func unwrapPathErr(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
 // checkFile refuses an existing file that is not a SQLite database before the
 // driver gets a chance to touch it.
 func checkFile(path string) error {
@@ -108,7 +122,7 @@ func checkFile(path string) error {
 		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("read state database %s: %w", path, err)
+		return fmt.Errorf("%s: %w (%v; choose another file with --state)", path, ErrStateAccess, unwrapPathErr(err))
 	}
 	defer f.Close()
 	st, err := f.Stat()
@@ -117,6 +131,11 @@ func checkFile(path string) error {
 	}
 	if st.IsDir() {
 		return fmt.Errorf("state path %s is a directory: %w (give a file path with --state)", path, ErrNotDatabase)
+	}
+	if w, err := os.OpenFile(path, os.O_RDWR, 0); err != nil {
+		return fmt.Errorf("%s: %w (%v; fix its permissions or choose another file with --state)", path, ErrStateAccess, unwrapPathErr(err))
+	} else {
+		w.Close()
 	}
 	if st.Size() == 0 {
 		return nil // an empty file is what SQLite itself creates; safe to initialise
@@ -158,6 +177,9 @@ func isBusy(err error) bool {
 }
 
 func (s *Store) initOnce(ctx context.Context) error {
+	if err := s.checkOwnDatabase(ctx); err != nil {
+		return err
+	}
 	// WAL lets status and report commands read while a run writes.
 	if _, err := s.db.ExecContext(ctx, "PRAGMA journal_mode=WAL"); err != nil {
 		return s.wrapOpenErr(err)
@@ -165,10 +187,44 @@ func (s *Store) initOnce(ctx context.Context) error {
 	return s.migrate(ctx)
 }
 
+// checkOwnDatabase refuses, before anything is written, a SQLite database
+// that holds tables but is not activator's: migrating it would add
+// activator's tables to another program's file. Every activator database
+// has schema_migrations, created before any other table.
+func (s *Store) checkOwnDatabase(ctx context.Context) error {
+	rows, err := s.db.QueryContext(ctx, "SELECT name FROM sqlite_master WHERE type = 'table'")
+	if err != nil {
+		return s.wrapOpenErr(err)
+	}
+	defer rows.Close()
+	tables := 0
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			return s.wrapOpenErr(err)
+		}
+		if name == "schema_migrations" {
+			return nil
+		}
+		tables++
+	}
+	if err := rows.Err(); err != nil {
+		return s.wrapOpenErr(err)
+	}
+	if tables > 0 {
+		return fmt.Errorf("%s is a SQLite database of another program (%d tables, none of activator's): %w (choose another file with --state)", s.path, tables, ErrNotDatabase)
+	}
+	return nil
+}
+
 func (s *Store) wrapOpenErr(err error) error {
 	msg := err.Error()
 	if strings.Contains(msg, "file is not a database") || strings.Contains(msg, "malformed") {
 		return fmt.Errorf("%s: %w (move it aside or choose another file with --state)", s.path, ErrNotDatabase)
+	}
+	if strings.Contains(msg, "unable to open database file") || strings.Contains(msg, "readonly database") {
+		return fmt.Errorf("%s: %w (activator writes its state, and SQLite its -wal and -shm files, in %s: fix its permissions or choose another file with --state)",
+			s.path, ErrStateAccess, filepath.Dir(s.path))
 	}
 	return fmt.Errorf("open state database %s: %w", s.path, err)
 }

@@ -3,9 +3,11 @@ package store
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -210,5 +212,32 @@ func TestConcurrentFirstOpen(t *testing.T) {
 	s.db.QueryRow("SELECT COUNT(*) FROM schema_migrations").Scan(&n)
 	if ms, _ := loadMigrations(); n != len(ms) {
 		t.Fatalf("%d migration rows, want %d", n, len(ms))
+	}
+}
+
+// TestOpenRefusesAnotherProgramsDatabase: a SQLite file with tables but none
+// of activator's (a browser's cookie store given as --state by mistake) is
+// refused, not migrated, and left byte for byte as it was.
+func TestOpenRefusesAnotherProgramsDatabase(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "Cookies")
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`CREATE TABLE moz_cookies (id INTEGER PRIMARY KEY, name TEXT); INSERT INTO moz_cookies(name) VALUES ('sid')`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	before, _ := os.ReadFile(path)
+
+	_, err = Open(context.Background(), path)
+	if !errors.Is(err, ErrNotDatabase) || !strings.Contains(err.Error(), "another program") {
+		t.Fatalf("err = %v, want ErrNotDatabase naming another program", err)
+	}
+	if after, _ := os.ReadFile(path); !bytes.Equal(before, after) {
+		t.Error("file was modified")
+	}
+	if _, err := os.Stat(path + "-wal"); err == nil {
+		t.Error("a WAL file was created next to it")
 	}
 }

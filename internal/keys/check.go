@@ -54,7 +54,6 @@ const (
 	RuleRSAExponent     = "jwks.rsa-exponent"
 	RuleAlgMissing      = "jwks.alg-missing"
 	RuleAlgUnsupported  = "jwks.alg-unsupported"
-	RuleAlgUndocumented = "jwks.alg-undocumented"
 	RuleUseNotSig       = "jwks.use-not-sig"
 	RuleKeyOps          = "jwks.key-ops"
 	RuleSameKey         = "jwks.same-key"
@@ -153,9 +152,6 @@ func CheckDocument(raw []byte) []Finding {
 		case !e.hasAlg:
 			add(SeverityWarning, RuleAlgMissing, e, "has no alg", "set alg to the algorithm the app signs with: RS384 (preferred) or RS256")
 		case e.alg == "RS256" || e.alg == "RS384":
-		case e.alg == "RS512":
-			add(SeverityWarning, RuleAlgUndocumented, e, "has alg RS512, which Epic does not list (RS256 and RS384 are supported)",
-				"sign with RS384 and set alg to RS384")
 		default:
 			add(SeverityError, RuleAlgUnsupported, e, "has alg %s; organizations verify RS256 and RS384 only",
 				"set alg to RS384 (preferred) or RS256 and sign with it", quote(e.alg))

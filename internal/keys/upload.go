@@ -15,10 +15,11 @@ import (
 // OAuth 2.0 documentation requires at least 2048 bits).
 const DefaultMinRSABits = 2048
 
-// UploadAlgs are the alg values an uploaded RSA key may carry. Organizations
-// drop alg from uploaded keys, but a key labelled for another algorithm (PS256,
-// RSA-OAEP) signals that the wrong key was exported.
-var UploadAlgs = []string{"RS256", "RS384", "RS512"}
+// UploadAlgs are the alg values an uploaded RSA key may carry: the two the
+// portal lists as supported. Organizations drop alg from uploaded keys, but a
+// key labelled for another algorithm (RS512, PS256, RSA-OAEP) was exported for
+// something organizations do not verify, and the portal may refuse it.
+var UploadAlgs = []string{"RS256", "RS384"}
 
 // Upload is the RSA-only public JWKS ready to send to the portal, together with
 // what identifies it and what was left out of it.
@@ -130,7 +131,10 @@ func ForUpload(raw []byte) (*Upload, error) {
 			return nil, inputErrorf("%s has a %d-bit modulus, under the %d bits organizations require: generate a new key of at least %d bits (3072 recommended)", e.label(), e.bits, DefaultMinRSABits, DefaultMinRSABits)
 		}
 		if e.hasAlg && !slices.Contains(UploadAlgs, e.alg) {
-			return nil, inputErrorf("%s has alg %s, not an RSA signing algorithm: set alg to RS384 (preferred) or RS256, or remove it", e.label(), quote(e.alg))
+			return nil, inputErrorf("%s has alg %s, which organizations do not verify (RS256 and RS384 only): set alg to RS384 (preferred) or RS256, or remove it", e.label(), quote(e.alg))
+		}
+		if e.hasUse && e.use != "sig" {
+			return nil, inputErrorf("%s has use %s, not a signing key: set use to \"sig\" (or remove it) on the key the app signs with, or leave this key out", e.label(), quote(e.use))
 		}
 		n, ex, err := canonicalRSA(e.pub)
 		if err != nil {

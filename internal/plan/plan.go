@@ -9,7 +9,8 @@
 //     non-production too when what it last received (mode and key
 //     thumbprints) differs from this run's, or is not known.
 //   - Keys enabled (1): skipped, unless Reactivate (switching from JWK Set
-//     URL to direct JWKS, or rotating keys), which re-activates both.
+//     URL to direct JWKS, or rotating keys), which re-activates the
+//     environments that do not hold this run's keys yet.
 //     Skipped orgs that hold this run's keys are reported as current.
 //   - Any other status: never acted on.
 //   - An environment that last received exactly this run's mode and keys
@@ -263,11 +264,18 @@ func decide(in Input, o Org) Item {
 			it.Skip = SkipEnabled
 			it.Reason = "keys enabled, not by this tool or with other keys or mode than this run's (use --reactivate to upload these)"
 		default:
-			it.Action, it.Reason = ActionReactivate, "keys enabled; re-activating"
-			if npCurrent && pCurrent {
+			// Only the environments that do not hold these keys yet: a
+			// resumed --split run does not call non-production twice.
+			it.Action, it.Reason, it.Calls = ActionReactivate, "keys enabled; re-activating", both(in)
+			switch {
+			case npCurrent && pCurrent:
 				it.Reason = "already holds these keys; re-activating (--force)"
+			case in.Force:
+			case npCurrent:
+				it.Reason, it.Calls = "keys enabled; re-activating production (non-production already holds these keys)", []Call{prodCall(in)}
+			case pCurrent:
+				it.Reason, it.Calls = "keys enabled; re-activating non-production (production already holds these keys)", []Call{nonProdCall(in)}
 			}
-			it.Calls = both(in)
 		}
 	default:
 		it.Skip, it.Reason = SkipUnknown, "unknown status "+strconv.Itoa(o.Status)+": never acted on"

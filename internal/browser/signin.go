@@ -417,7 +417,9 @@ const probeJS = `(() => {
     if (here.origin === base.origin && here.pathname.toLowerCase() === cfg.path.toLowerCase() &&
         here.searchParams.get('id') === cfg.app) {
       const t = document.querySelector('input[name="' + cfg.token + '"]');
-      signedIn = !!t && typeof t.value === 'string' && t.value.trim() !== '';
+      // A sign-in form at that address has a token of its own, and a password field.
+      signedIn = !!t && typeof t.value === 'string' && t.value.trim() !== '' &&
+        !document.querySelector('input[type="password"]');
     }
   } catch (e) {}
   const err = q(cfg.error);

@@ -34,6 +34,11 @@ func TestExitCodes(t *testing.T) {
 		w.Write([]byte("<html><body>Welcome to my blog</body></html>"))
 	}))
 	defer notPortal.Close()
+	signInPortal := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		w.Write([]byte(`<form><input name="Password" type="password" /><input name="__RequestVerificationToken" type="hidden" value="t" /></form>`))
+	}))
+	defer signInPortal.Close()
 	down := httptest.NewServer(http.NotFoundHandler())
 	downURL := down.URL
 	down.Close()
@@ -73,6 +78,7 @@ func TestExitCodes(t *testing.T) {
 		{"no app", base(map[string]string{"ACTIVATOR_APP": ""}), []string{"orgs", "sync"}, ExitUsage, "no app id: pass --app"},
 		{"portal not a URL", base(map[string]string{"ACTIVATOR_PORTAL": "fhir.epic.com"}), []string{"orgs", "sync"}, ExitUsage, "is not an http(s) URL"},
 		{"portal is not the portal", base(map[string]string{"ACTIVATOR_PORTAL": notPortal.URL}), []string{"orgs", "sync"}, ExitUnavailable, "no anti-forgery token"},
+		{"sign-in page with a token", base(map[string]string{"ACTIVATOR_PORTAL": signInPortal.URL}), []string{"whoami"}, ExitSession, "the portal showed its sign-in page"},
 		{"portal down", base(map[string]string{"ACTIVATOR_PORTAL": downURL}), []string{"orgs", "sync", "--rate", "50"}, ExitUnavailable, "cannot reach the portal"},
 		{"corrupt state", base(map[string]string{"ACTIVATOR_STATE": corrupt}), []string{"orgs", "list"}, ExitUsage, "not an activator state database"},
 		{"state is a directory", base(map[string]string{"ACTIVATOR_STATE": dir}), []string{"orgs", "list"}, ExitUsage, "is a directory"},

@@ -275,14 +275,14 @@ func importRun(ctx context.Context, f *Factory) error {
 	return f.verifyAndSave(ctx, path, cookies, nil, source)
 }
 
-// verifyAndSave checks the session against the management page and stores
-// it; a session the portal refuses is never stored.
+// verifyAndSave proves the session (the management page, then a LoadDownloads
+// call) and stores it; a session the portal refuses is never stored.
 func (f *Factory) verifyAndSave(ctx context.Context, path, cookies string, expires *time.Time, source string) error {
 	c, err := portal.New(portal.Options{BaseURL: f.Portal, AppID: f.App, Cookies: cookies, HTTPClient: f.HTTPClient, UserAgent: "activator/" + Version})
 	if err != nil {
 		return UsageError(err)
 	}
-	if err := c.Connect(ctx); err != nil {
+	if err := c.Check(ctx); err != nil {
 		var se *portal.SessionError
 		if errors.As(err, &se) {
 			return &ExitError{Code: ExitSession, Err: fmt.Errorf("the portal does not accept the session from %s (%s); nothing was saved: sign in again with `activator login`", describeSource(source), se.Reason)}
@@ -423,7 +423,7 @@ func whoamiRun(ctx context.Context, cmd *cobra.Command, f *Factory) error {
 	if err != nil {
 		return UsageError(err)
 	}
-	if err := c.Connect(ctx); err != nil {
+	if err := c.Check(ctx); err != nil {
 		if errors.Is(err, portal.ErrNotSignedIn) {
 			return f.notSignedIn(source, stored, err)
 		}

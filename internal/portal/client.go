@@ -181,6 +181,12 @@ func (c *Client) Connect(ctx context.Context) error {
 		return &MalformedError{What: fmt.Sprintf("the management page answered HTTP %d", resp.StatusCode)}
 	}
 	tok := FindToken(string(body))
+	if tok != "" && hasPasswordInput(string(body)) {
+		// A sign-in form served in place of the management page carries an
+		// anti-forgery token of its own; the management page asks for no
+		// password.
+		return &SessionError{Reason: "the portal showed its sign-in page"}
+	}
 	if tok == "" {
 		if looksLikeSignIn(string(body)) {
 			return &SessionError{Reason: "the portal showed its sign-in page"}
@@ -219,6 +225,29 @@ func FindToken(page string) string {
 }
 
 func looksLikeSignIn(page string) bool { return signInRe.MatchString(page) }
+
+// hasPasswordInput reports whether the page has a password field.
+func hasPasswordInput(page string) bool {
+	for _, tag := range inputTag.FindAllString(page, -1) {
+		for _, m := range attrRe.FindAllStringSubmatch(tag, -1) {
+			if strings.EqualFold(m[1], "type") && strings.EqualFold(m[2]+m[3]+m[4], "password") {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// Check proves the session: the management page, then the smallest
+// LoadDownloads call. An HTML page, however convincing, is not proof; a JSON
+// answer to a call that needs the session and the anti-forgery token is.
+func (c *Client) Check(ctx context.Context) error {
+	if err := c.Connect(ctx); err != nil {
+		return err
+	}
+	_, err := c.LoadDownloads(ctx, 0, 1)
+	return err
+}
 
 func (c *Client) newRequest(ctx context.Context, method, path string, form url.Values) (*http.Request, error) {
 	u := *c.base

@@ -3,6 +3,7 @@ package portal_test
 import (
 	"context"
 	"errors"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -196,5 +197,53 @@ func TestListAllRestartsWhenTheListShifts(t *testing.T) {
 	_, err = portal.ListAll(context.Background(), ignore, 10, nil)
 	if err == nil || !strings.Contains(err.Error(), "ignored the page number") {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// TestCheckNeedsMoreThanAPageWithAToken: sign-in forms carry anti-forgery
+// tokens too. A sign-in page served in place of the management page (HTTP
+// 200) is not signed in, and neither is a convincing management page whose
+// JSON calls answer HTML.
+func TestCheckNeedsMoreThanAPageWithAToken(t *testing.T) {
+	const token = `<input name="__RequestVerificationToken" type="hidden" value="tok-123" />`
+	tests := []struct {
+		name       string
+		page       string
+		json       string
+		connectErr bool
+	}{
+		{"sign-in form at the management address", `<form><input id="Email" name="Email" /><input name="Password" type="password" />` + token + `</form>`, `{"Success":true,"Data":{"Downloads":[]}}`, true},
+		{"sign-in form, unquoted type", `<form><input name=Password type=PASSWORD>` + token + `</form>`, `{"Success":true,"Data":{"Downloads":[]}}`, true},
+		{"management page, JSON calls answer HTML", `<h1>Review &amp; Manage Downloads</h1>` + token, `<html>Please sign in</html>`, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.Method == http.MethodGet {
+					w.Header().Set("Content-Type", "text/html")
+					w.Write([]byte(tt.page))
+					return
+				}
+				w.Header().Set("Content-Type", "text/html")
+				if strings.HasPrefix(tt.json, "{") {
+					w.Header().Set("Content-Type", "application/json")
+				}
+				w.Write([]byte(tt.json))
+			}))
+			defer srv.Close()
+			c, _ := portal.New(portal.Options{BaseURL: srv.URL, AppID: "50741", Cookies: "a=b"})
+			err := c.Connect(context.Background())
+			if tt.connectErr != (err != nil) {
+				t.Fatalf("Connect: %v", err)
+			}
+			if err := c.Check(context.Background()); !errors.Is(err, portal.ErrNotSignedIn) {
+				t.Fatalf("Check: %v, want not signed in", err)
+			}
+		})
+	}
+	// The real management page passes.
+	_, c := newClient(t, sim.Config{Orgs: 3, Seed: 1})
+	if err := c.Check(context.Background()); err != nil {
+		t.Fatalf("Check against the simulator: %v", err)
 	}
 }

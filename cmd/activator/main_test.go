@@ -118,7 +118,7 @@ func newScriptSim(cfg sim.Config, setenv func(k, v string)) *sim.Sim {
 //	                              a new simulator (and session) at the same address
 //	sim session                   a fresh session in $ACTIVATOR_COOKIE
 //	sim expire                    every session lapses
-//	sim faults k=v ...            latency=DUR ratelimit=R burst=N errors=P lapse=N lapsehtml=true
+//	sim faults k=v ...            latency=DUR ratelimit=R burst=N errors=P lapse=N lapsehtml=true retryafter=DUR
 //	sim add ORG STATUS NAME...    an organization arrives
 //	sim straggler ORG NAME...     an organization that always refuses arrives
 //	sim rename ORG NAME...        same OrgId, new name
@@ -202,6 +202,10 @@ func cmdSim(ts *testscript.TestScript, neg bool, args []string) {
 				f.SessionRequests = atoi(v)
 			case "lapsehtml":
 				f.LapseAsHTML = v == "true"
+			case "retryafter":
+				d, err := time.ParseDuration(v)
+				ts.Check(err)
+				f.RetryAfter = d
 			default:
 				ts.Fatalf("sim faults: unknown %s", k)
 			}

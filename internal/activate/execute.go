@@ -97,7 +97,8 @@ type Result struct {
 	NotRun int
 	Calls  int
 	// Stop is why the run ended early: a lapsed session
-	// (portal.ErrNotSignedIn), ErrTooManyFailures, or the context's error.
+	// (portal.ErrNotSignedIn), ErrTooManyFailures, a Retry-After longer than
+	// the pace waits (pace.HoldError), or the context's error.
 	Stop error
 }
 
@@ -248,7 +249,7 @@ func (e *executor) finish(it plan.Item, out *store.Outcome, callErr, recErr erro
 		}
 		e.fails++
 		switch {
-		case errors.Is(callErr, portal.ErrNotSignedIn):
+		case errors.Is(callErr, portal.ErrNotSignedIn), errors.As(callErr, new(*pace.HoldError)):
 			if e.res.Stop == nil {
 				e.res.Stop = callErr
 			}

@@ -242,7 +242,7 @@ func activateRun(ctx context.Context, o *ActivateOptions) error {
 	}
 	defer lock.Unlock()
 
-	p := pace.New(o.Rate, o.Retries)
+	p := f.newPacer(o.Rate, o.Retries)
 	c, err := f.connect(ctx, p)
 	if err != nil {
 		return err

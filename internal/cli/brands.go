@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/activator-dev/activator/internal/brands"
-	"github.com/activator-dev/activator/internal/pace"
 	"github.com/activator-dev/activator/internal/store"
 	"github.com/spf13/cobra"
 )
@@ -272,7 +271,7 @@ func checkSmartConfigs(ctx context.Context, opts *BrandsOptions, s *store.Store,
 		f.Logf("No listed organization has an endpoint in the directory: no SMART configuration to check.")
 		return []smartJSON{}, nil
 	}
-	p := pace.New(opts.Rate, opts.Retries)
+	p := f.newPacer(opts.Rate, opts.Retries)
 	if opts.backoff > 0 {
 		p.SetBackoff(opts.backoff)
 	}

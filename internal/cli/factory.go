@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/activator-dev/activator/internal/keys"
+	"github.com/activator-dev/activator/internal/pace"
 	"github.com/activator-dev/activator/internal/portal"
 	"github.com/activator-dev/activator/internal/session"
 	"github.com/activator-dev/activator/internal/store"
@@ -276,6 +277,15 @@ func (f *Factory) Close() {
 		f.store.Close()
 		f.store = nil
 	}
+}
+
+// newPacer is pace.New, saying so when the portal asks for a pause.
+func (f *Factory) newPacer(rate float64, retries int) *pace.Pacer {
+	p := pace.New(rate, retries)
+	p.OnHold(func(d time.Duration) {
+		f.Logf("The portal answered 429: waiting %s as its Retry-After asks (at most %s).", d.Round(time.Second), pace.DefaultMaxHold)
+	})
+	return p
 }
 
 // Logf prints a progress line to stderr unless --quiet.

@@ -98,7 +98,7 @@ func syncRun(ctx context.Context, opts *SyncOptions) error {
 	if opts.Rate <= 0 {
 		return UsageErrorf("--rate must be above 0")
 	}
-	rep, err := f.syncOrgs(ctx, opts.PageSize, pace.New(opts.Rate, pace.DefaultRetries))
+	rep, err := f.syncOrgs(ctx, opts.PageSize, f.newPacer(opts.Rate, pace.DefaultRetries))
 	if err != nil {
 		return err
 	}
@@ -122,7 +122,7 @@ func (f *Factory) connect(ctx context.Context, p *pace.Pacer) (*portal.Client, e
 	}
 	// A portal that cannot be reached at all is said quickly: the first
 	// call gets a couple of retries, not a whole run's worth.
-	first := pace.New(p.Rate(), DefaultConnectRetries)
+	first := f.newPacer(p.Rate(), DefaultConnectRetries)
 	if _, err := first.Do(ctx, func() error { return c.Connect(ctx) }); err != nil {
 		return nil, err
 	}

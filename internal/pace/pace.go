@@ -11,6 +11,7 @@ package pace
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"sync"
 	"time"
@@ -48,6 +49,29 @@ const RecoverAfter = 20
 // calls without a 429.
 const RecoverStep = 1.1
 
+// DefaultMaxHold is the longest Retry-After a run waits out. A portal asking
+// for more (hours, a day) is asking the run to stop, not to sleep silently
+// through the night and hold the lock against the next one: the call fails
+// with a HoldError and the run stops, to be resumed later.
+const DefaultMaxHold = 5 * time.Minute
+
+// DefaultNoticeHold is the shortest hold worth telling the person about.
+const DefaultNoticeHold = 5 * time.Second
+
+// HoldError is a 429 whose Retry-After is longer than the Pacer waits.
+type HoldError struct {
+	RetryAfter time.Duration
+	Max        time.Duration
+	Err        *portal.RateLimitError
+}
+
+func (e *HoldError) Error() string {
+	return fmt.Sprintf("the portal asked to wait %s before the next call (HTTP 429 Retry-After), longer than the %s a run waits", e.RetryAfter, e.Max)
+}
+
+// Unwrap gives the portal's rate-limit answer.
+func (e *HoldError) Unwrap() error { return e.Err }
+
 // Pacer is shared by every worker of a run.
 type Pacer struct {
 	max     float64
@@ -55,6 +79,8 @@ type Pacer struct {
 	retries int
 	backoff time.Duration
 	sleep   func(context.Context, time.Duration) error
+	maxHold time.Duration
+	onHold  func(time.Duration)
 
 	mu        sync.Mutex
 	throttled int // 429s seen
@@ -70,8 +96,16 @@ func New(r float64, retries int) *Pacer {
 	if retries < 0 {
 		retries = DefaultRetries
 	}
-	return &Pacer{max: r, lim: rate.NewLimiter(rate.Limit(r), 1), retries: retries, backoff: DefaultBackoff, sleep: sleepCtx}
+	return &Pacer{max: r, lim: rate.NewLimiter(rate.Limit(r), 1), retries: retries, backoff: DefaultBackoff, sleep: sleepCtx,
+		maxHold: DefaultMaxHold}
 }
+
+// SetMaxHold changes the longest Retry-After waited out.
+func (p *Pacer) SetMaxHold(d time.Duration) { p.maxHold = d }
+
+// OnHold sets a function told about every Retry-After hold of at least
+// DefaultNoticeHold, so a person watching knows why nothing moves.
+func (p *Pacer) OnHold(f func(time.Duration)) { p.onHold = f }
 
 // SetBackoff changes the first backoff (tests use a short one).
 func (p *Pacer) SetBackoff(d time.Duration) { p.backoff = d }
@@ -143,9 +177,15 @@ func (p *Pacer) Do(ctx context.Context, call func() error) (int, error) {
 		if !limited {
 			p.onAnswer()
 		}
+		if limited && rl.RetryAfter > p.maxHold {
+			return attempt, &HoldError{RetryAfter: rl.RetryAfter, Max: p.maxHold, Err: rl}
+		}
 		if limited {
 			// Even a last attempt's 429 holds and slows the next calls.
 			p.onRateLimit(rl.RetryAfter)
+			if rl.RetryAfter >= DefaultNoticeHold && p.onHold != nil {
+				p.onHold(rl.RetryAfter)
+			}
 		}
 		if err == nil || !portal.Retryable(err) || attempt > p.retries {
 			return attempt, err

@@ -3,6 +3,7 @@ package pace
 import (
 	"context"
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -149,5 +150,59 @@ func TestPaceRecovers(t *testing.T) {
 	}
 	if p.Rate() != 2 {
 		t.Fatalf("rate = %g, want back at 2 and no higher", p.Rate())
+	}
+}
+
+// TestHolds: a Retry-After up to the maximum is waited out and announced
+// when long enough to notice; a longer one ends the call at once with a
+// HoldError, without sleeping.
+func TestHolds(t *testing.T) {
+	tests := []struct {
+		name      string
+		after     time.Duration
+		wantErr   bool
+		wantCalls int
+		announced []time.Duration
+	}{
+		{"short: waited, not announced", time.Second, false, 2, nil},
+		{"long enough to notice: waited and announced", 30 * time.Second, false, 2, []time.Duration{30 * time.Second}},
+		{"at the maximum: waited", DefaultMaxHold, false, 2, []time.Duration{DefaultMaxHold}},
+		{"a day: stopped", 24 * time.Hour, true, 1, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := New(100, 3)
+			var slept time.Duration
+			p.sleep = func(ctx context.Context, d time.Duration) error {
+				if d > 0 {
+					slept += d
+					p.hold = time.Time{}
+				}
+				return nil
+			}
+			var announced []time.Duration
+			p.OnHold(func(d time.Duration) { announced = append(announced, d) })
+			calls := 0
+			_, err := p.Do(context.Background(), func() error {
+				calls++
+				if calls == 1 {
+					return &portal.RateLimitError{RetryAfter: tt.after}
+				}
+				return nil
+			})
+			var he *HoldError
+			if tt.wantErr != errors.As(err, &he) {
+				t.Fatalf("err = %v", err)
+			}
+			if he != nil && (he.RetryAfter != tt.after || he.Max != DefaultMaxHold || portal.Retryable(err) && calls != 1) {
+				t.Fatalf("hold error %+v", he)
+			}
+			if tt.wantErr && slept != 0 {
+				t.Fatalf("slept %v before giving up", slept)
+			}
+			if calls != tt.wantCalls || !slices.Equal(announced, tt.announced) {
+				t.Fatalf("calls %d announced %v; want %d %v", calls, announced, tt.wantCalls, tt.announced)
+			}
+		})
 	}
 }

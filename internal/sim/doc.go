@@ -138,7 +138,8 @@
 //     recorded with the Answer "canceled".
 //   - The rate limit applies to the two JSON calls only, before the session
 //     check, across all clients (it is the server's limit). Retry-After is
-//     the limiter's wait rounded up to whole seconds, at least 1.
+//     the limiter's wait rounded up to whole seconds, at least 1, or the
+//     RetryAfter fault when set (a portal asking for a long pause).
 //   - Injected errors apply to the two JSON calls after the session and
 //     token checks and answer HTML error pages. A 502 on ApproveDownload is
 //     answered after the change was made (a gateway losing the answer); 500

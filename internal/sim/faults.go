@@ -28,6 +28,9 @@ type Faults struct {
 	// LapseAsHTML answers a JSON call without a session with the sign-in
 	// page (200 text/html) instead of a redirect.
 	LapseAsHTML bool
+	// RetryAfter, when set, is the Retry-After of every 429 instead of the
+	// limiter's own wait: a portal asking for a long pause (hours).
+	RetryAfter time.Duration
 }
 
 // faultsJSON is the wire form of Faults for /_sim/faults: Latency is a Go
@@ -39,6 +42,7 @@ type faultsJSON struct {
 	ErrorRate       float64 `json:"ErrorRate"`
 	SessionRequests int     `json:"SessionRequests"`
 	LapseAsHTML     bool    `json:"LapseAsHTML"`
+	RetryAfter      string  `json:"RetryAfter,omitempty"`
 }
 
 // MarshalJSON writes Latency as a duration string.
@@ -50,7 +54,15 @@ func (f Faults) MarshalJSON() ([]byte, error) {
 		ErrorRate:       f.ErrorRate,
 		SessionRequests: f.SessionRequests,
 		LapseAsHTML:     f.LapseAsHTML,
+		RetryAfter:      durationString(f.RetryAfter),
 	})
+}
+
+func durationString(d time.Duration) string {
+	if d == 0 {
+		return ""
+	}
+	return d.String()
 }
 
 // UnmarshalJSON reads Latency as a duration string ("250ms", "1s").
@@ -66,8 +78,15 @@ func (f *Faults) UnmarshalJSON(b []byte) error {
 			return fmt.Errorf("read faults: Latency %q is not a duration; write it like \"250ms\"", w.Latency)
 		}
 	}
+	var ra time.Duration
+	if w.RetryAfter != "" {
+		var err error
+		if ra, err = time.ParseDuration(w.RetryAfter); err != nil {
+			return fmt.Errorf("read faults: RetryAfter %q is not a duration; write it like \"24h\"", w.RetryAfter)
+		}
+	}
 	*f = Faults{Latency: d, RateLimit: w.RateLimit, RateBurst: w.RateBurst, ErrorRate: w.ErrorRate,
-		SessionRequests: w.SessionRequests, LapseAsHTML: w.LapseAsHTML}
+		SessionRequests: w.SessionRequests, LapseAsHTML: w.LapseAsHTML, RetryAfter: ra}
 	return nil
 }
 
@@ -84,6 +103,8 @@ func (f Faults) Validate() error {
 		return fmt.Errorf("error rate %v is outside 0..1; use e.g. 0.05 for 5%%", f.ErrorRate)
 	case f.SessionRequests < 0:
 		return fmt.Errorf("session requests %d is negative; use 0 for sessions that never lapse", f.SessionRequests)
+	case f.RetryAfter < 0:
+		return fmt.Errorf("retry-after %v is negative; use 0 for the limiter's own wait", f.RetryAfter)
 	}
 	return nil
 }
@@ -103,6 +124,7 @@ func (s *Sim) SetFaults(f Faults) {
 		f.ErrorRate = 0
 	}
 	f.SessionRequests = max(f.SessionRequests, 0)
+	f.RetryAfter = max(f.RetryAfter, 0)
 	s.faultMu.Lock()
 	s.setFaultsLocked(f)
 	s.faultMu.Unlock()
@@ -167,6 +189,9 @@ func (s *Sim) throttle() (int, bool) {
 		return 0, true
 	}
 	res.CancelAt(now)
+	if ra := s.Faults().RetryAfter; ra > 0 {
+		wait = ra
+	}
 	secs := int(math.Ceil(wait.Seconds()))
 	return max(secs, 1), false
 }

@@ -89,6 +89,12 @@ func TestScripts(t *testing.T) {
 			env.Setenv("XDG_CONFIG_HOME", filepath.Join(env.WorkDir, "xdg-config"))
 			env.Setenv("HOME", env.WorkDir)
 			env.Setenv("KEYS", keysDir)
+			// $KEYS_URL serves the same key files over HTTP, as an app's
+			// JWK Set URL would.
+			keySrv := httptest.NewServer(http.FileServer(http.Dir(keysDir)))
+			env.Defer(keySrv.Close)
+			env.Setenv("KEYS_URL", keySrv.URL)
+			env.Setenv("KEYS_HOST", strings.TrimPrefix(keySrv.URL, "http://"))
 			env.Setenv("NO_COLOR", "1")
 			env.Setenv("ACTIVATOR_COOKIE", ss.cur.Load().NewSession())
 			return nil

@@ -210,7 +210,7 @@ func (o *ActivateOptions) loadKeys(ctx context.Context) (*keySet, error) {
 	}
 	ks.nonProdJSON, ks.prodJSON = ks.nonProd.JSON, ks.prod.JSON
 	ks.nonProdKeys, ks.prodKeys = store.JoinKeys(ks.nonProd.Thumbprints()), store.JoinKeys(ks.prod.Thumbprints())
-	ks.nonProdSource, ks.prodSrc = np, p
+	ks.nonProdSource, ks.prodSrc = keys.RedactURL(np), keys.RedactURL(p)
 	return ks, nil
 }
 
@@ -367,10 +367,11 @@ func (o *ActivateOptions) describe() string {
 			parts = append(parts, flag+" "+v)
 		}
 	}
-	add("--jwks-url", o.JWKSURL)
+	// Recorded and shown by `runs`: never a password or a signed query.
+	add("--jwks-url", keys.RedactURL(o.JWKSURL))
 	add("--jwks-file", o.JWKSFile)
-	add("--nonprod-jwks", o.NonProdJWKS)
-	add("--prod-jwks", o.ProdJWKS)
+	add("--nonprod-jwks", keys.RedactURL(o.NonProdJWKS))
+	add("--prod-jwks", keys.RedactURL(o.ProdJWKS))
 	for flag, on := range map[string]bool{"--jku": o.JKU, "--split": o.Split, "--reactivate": o.Reactivate, "--force": o.Force} {
 		if on {
 			parts = append(parts, flag)

@@ -141,6 +141,26 @@ type Fetcher struct {
 }
 
 // Load reads a JWKS from a file path or an http(s) URL with the default limits.
+// RedactURL is a URL as it may be shown and stored: a password in it and the
+// values of its query (a pre-signed URL's signature, an access token) are
+// replaced by "xxxxx". Anything that is not a URL is returned as it is.
+func RedactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || u.Scheme == "" || u.Host == "" {
+		return s
+	}
+	if u.RawQuery != "" {
+		q := u.Query()
+		for k := range q {
+			for i := range q[k] {
+				q[k][i] = "xxxxx"
+			}
+		}
+		u.RawQuery = q.Encode()
+	}
+	return u.Redacted()
+}
+
 // A source that cannot be used as given (no such file, a bad URL, too large) is
 // an *InputError; a URL that does not answer 200 with a document is a
 // *FetchError. The FetchInfo is returned in both cases when a URL was tried.
@@ -214,12 +234,13 @@ func transient(code int) bool {
 func (f *Fetcher) fetch(ctx context.Context, src string) ([]byte, *FetchInfo, error) {
 	u, err := url.Parse(src)
 	if err != nil || u.Host == "" {
-		return nil, nil, inputErrorf("JWKS URL %s is not a valid URL: give it as https://host/path", quote(src))
+		return nil, nil, inputErrorf("the JWKS URL is not a valid URL: give it as https://host/path")
 	}
 	if f.Client == nil {
 		return nil, nil, errors.New("fetch JWKS: no HTTP client configured")
 	}
-	info := &FetchInfo{Source: src, FinalURL: src}
+	shown := RedactURL(src)
+	info := &FetchInfo{Source: shown, FinalURL: shown}
 	tries := f.Tries
 	if tries <= 0 {
 		tries = DefaultFetchTries
@@ -235,14 +256,14 @@ func (f *Fetcher) fetch(ctx context.Context, src string) ([]byte, *FetchInfo, er
 			select {
 			case <-ctx.Done():
 				t.Stop()
-				return nil, info, fmt.Errorf("fetch %s: %w", src, ctx.Err())
+				return nil, info, fmt.Errorf("fetch %s: %w", shown, ctx.Err())
 			case <-t.C:
 			}
 		}
 		b, att, stop := f.try(ctx, u, info, body == nil)
 		info.Attempts = append(info.Attempts, att)
 		if ctx.Err() != nil {
-			return nil, info, fmt.Errorf("fetch %s: %w", src, ctx.Err())
+			return nil, info, fmt.Errorf("fetch %s: %w", shown, ctx.Err())
 		}
 		if b != nil && body == nil {
 			body = b
@@ -252,7 +273,7 @@ func (f *Fetcher) fetch(ctx context.Context, src string) ([]byte, *FetchInfo, er
 		}
 	}
 	if body == nil {
-		return nil, info, &FetchError{Info: info, Msg: fetchFailure(src, info)}
+		return nil, info, &FetchError{Info: info, Msg: fetchFailure(shown, info)}
 	}
 	info.Bytes = len(body)
 	return body, info, nil
@@ -278,7 +299,7 @@ func (f *Fetcher) try(ctx context.Context, u *url.URL, info *FetchInfo, keep boo
 		if req.Response != nil {
 			code = req.Response.StatusCode
 		}
-		hops = append(hops, Redirect{From: prev.URL.String(), To: req.URL.String(), StatusCode: code})
+		hops = append(hops, Redirect{From: RedactURL(prev.URL.String()), To: RedactURL(req.URL.String()), StatusCode: code})
 		if len(via) >= DefaultMaxRedirects {
 			return fmt.Errorf("stopped after %d redirects", len(via))
 		}
@@ -313,7 +334,7 @@ func (f *Fetcher) try(ctx context.Context, u *url.URL, info *FetchInfo, keep boo
 	att.RetryAfter = resp.Header.Get("Retry-After")
 	if keep {
 		info.StatusCode = resp.StatusCode
-		info.FinalURL = resp.Request.URL.String()
+		info.FinalURL = RedactURL(resp.Request.URL.String())
 		info.ContentType = resp.Header.Get("Content-Type")
 		info.CacheControl = resp.Header.Get("Cache-Control")
 		info.Expires = resp.Header.Get("Expires")

@@ -215,3 +215,18 @@ func TestLoadCancelled(t *testing.T) {
 		t.Fatalf("Load error = %v, want context.Canceled", err)
 	}
 }
+
+func TestRedactURL(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"https://app.example.com/.well-known/jwks.json", "https://app.example.com/.well-known/jwks.json"},
+		{"https://u:secret@app.example.com/jwks.json", "https://u:xxxxx@app.example.com/jwks.json"},
+		{"https://bucket.example.com/jwks.json?X-Amz-Signature=abc123&X-Amz-Expires=300", "https://bucket.example.com/jwks.json?X-Amz-Expires=xxxxx&X-Amz-Signature=xxxxx"},
+		{"testdata/jwks.json", "testdata/jwks.json"},
+		{"C:\\keys\\jwks.json", "C:\\keys\\jwks.json"},
+	}
+	for _, tt := range tests {
+		if got := RedactURL(tt.in); got != tt.want {
+			t.Errorf("RedactURL(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}

@@ -101,7 +101,7 @@ func Check(ctx context.Context, f *Fetcher, src string, now time.Time) (*Report,
 	if err != nil && !errors.As(err, &fe) {
 		return nil, err
 	}
-	rep := &Report{Source: src, Keys: []KeySummary{}, Findings: []Finding{}}
+	rep := &Report{Source: RedactURL(src), Keys: []KeySummary{}, Findings: []Finding{}}
 	if info != nil && !info.Local {
 		rep.Fetch = info
 		rep.Findings = append(rep.Findings, CheckFetch(info, now)...)

@@ -202,6 +202,9 @@ func syncChangesLine(s *report.SyncSummary) string {
 		}
 	}
 	if len(parts) == 0 {
+		if s.Syncs > 1 {
+			return "no changes"
+		}
 		return "no changes since the previous sync"
 	}
 	return strings.Join(parts, ", ")
@@ -279,7 +282,11 @@ func printStatus(w io.Writer, r *report.Report, limit int) error {
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	s := r.LastSync
-	fmt.Fprintf(tw, "Last sync\t%s (%s): %s; %s\n", stamp(s.At), ago(r.GeneratedAt, s.At), plural(s.Total, "organization"), syncChangesLine(s))
+	changes := syncChangesLine(s)
+	if s.Syncs > 1 && !s.First {
+		changes = fmt.Sprintf("since the last run began (%d syncs): %s", s.Syncs, changes)
+	}
+	fmt.Fprintf(tw, "Last sync\t%s (%s): %s; %s\n", stamp(s.At), ago(r.GeneratedAt, s.At), plural(s.Total, "organization"), changes)
 	if !s.First {
 		n := cut(len(s.Changes), limit)
 		for _, c := range s.Changes[:n] {

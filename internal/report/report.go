@@ -140,7 +140,12 @@ type SyncSummary struct {
 	Renamed       int  `json:"renamed"`
 	Gone          int  `json:"gone"`
 	StatusChanged int  `json:"statusChanged"`
-	// Changes are the sync's events (new, renamed, gone, returned, status).
+	// Syncs is how many syncs the counts and Changes cover, from Since to
+	// At: more than one when the last activation run synced before and
+	// after its calls (see summarizedFrom).
+	Syncs int       `json:"syncs"`
+	Since time.Time `json:"since"`
+	// Changes are the syncs' events (new, renamed, gone, returned, status).
 	Changes []Change `json:"changes"`
 }
 
@@ -375,10 +380,11 @@ func Build(ctx context.Context, s *store.Store, app store.App, o Options) (*Repo
 	for _, org := range orgs {
 		names[org.OrgID] = org.Name
 	}
-	if err := r.addSyncs(ctx, s, app, names, o); err != nil {
+	// The last run first: the sync summary covers all of its syncs.
+	if err := r.addLastRun(ctx, s, app, o); err != nil {
 		return nil, err
 	}
-	if err := r.addLastRun(ctx, s, app, o); err != nil {
+	if err := r.addSyncs(ctx, s, app, names, o); err != nil {
 		return nil, err
 	}
 	ups, err := s.LastUploads(ctx, app.ID)
@@ -501,22 +507,48 @@ func (r *Report) addSyncs(ctx context.Context, s *store.Store, app store.App, na
 	if len(syncs) == 0 {
 		return nil
 	}
-	sy := syncs[len(syncs)-1]
-	evs, err := s.SyncEvents(ctx, sy.ID)
-	if err != nil {
-		return fmt.Errorf("build report: %w", err)
-	}
-	sum := &SyncSummary{ID: sy.ID, At: sy.Finished, Total: sy.Total, First: len(syncs) == 1,
-		New: sy.Added, Renamed: sy.Renamed, Gone: sy.Gone, StatusChanged: sy.Changed, Changes: []Change{}}
-	for _, e := range evs {
-		c := Change{OrgID: e.OrgID, Name: names[e.OrgID], Kind: e.Kind, Old: e.Old, New: e.New}
-		if e.Kind == store.EventStatus {
-			c.Old, c.New = statusWord(e.Old, o), statusWord(e.New, o)
+	first := summarizedFrom(syncs, r.LastRun)
+	last := syncs[len(syncs)-1]
+	sum := &SyncSummary{ID: last.ID, At: last.Finished, Total: last.Total, First: first == 0 && syncs[0].ID == last.ID,
+		Syncs: len(syncs) - first, Since: syncs[first].Finished, Changes: []Change{}}
+	for _, sy := range syncs[first:] {
+		sum.New += sy.Added
+		sum.Renamed += sy.Renamed
+		sum.Gone += sy.Gone
+		sum.StatusChanged += sy.Changed
+		evs, err := s.SyncEvents(ctx, sy.ID)
+		if err != nil {
+			return fmt.Errorf("build report: %w", err)
 		}
-		sum.Changes = append(sum.Changes, c)
+		for _, e := range evs {
+			c := Change{OrgID: e.OrgID, Name: names[e.OrgID], Kind: e.Kind, Old: e.Old, New: e.New}
+			if e.Kind == store.EventStatus {
+				c.Old, c.New = statusWord(e.Old, o), statusWord(e.New, o)
+			}
+			sum.Changes = append(sum.Changes, c)
+		}
 	}
 	r.LastSync = sum
 	return nil
+}
+
+// summarizedFrom is the index of the first sync the summary covers. An
+// activation run syncs before its calls and again after them to check the
+// statuses; the check is then the last sync, and on its own it would hide
+// the arrivals and renames the run's first sync found. So when the last
+// sync is part of (or after) the last run, the summary starts at the sync
+// the run began with: the last one before it started.
+func summarizedFrom(syncs []store.Sync, run *RunSummary) int {
+	last := len(syncs) - 1
+	if run == nil || syncs[last].Finished.Before(run.Started) {
+		return last
+	}
+	for i := last; i >= 0; i-- {
+		if !syncs[i].Finished.After(run.Started) {
+			return i
+		}
+	}
+	return 0
 }
 
 // statusWord names a status stored as text in a sync event.

@@ -323,11 +323,13 @@ func TestBuildSyncsAndRuns(t *testing.T) {
 	if ClassCount(r.History[1].Counts, StatusClassUnknown) != 1 || ClassCount(r.History[0].Counts, StatusClassNotResponded) != 2 {
 		t.Errorf("history counts %+v", r.History)
 	}
+	// The last sync came after the last run began: the summary covers the
+	// run's first sync too, so its arrivals are not hidden.
 	s := r.LastSync
-	if s == nil || s.First || s.New != 1 || s.StatusChanged != 1 || len(s.Changes) != 2 {
+	if s == nil || s.First || s.Syncs != 2 || !s.Since.Equal(t0) || s.New != 3 || s.StatusChanged != 1 || len(s.Changes) != 4 {
 		t.Fatalf("last sync %+v", s)
 	}
-	if c := s.Changes[0]; c.Kind != store.EventStatus || c.Old != "s0" || c.New != "s1" || c.Name != "Org 1" {
+	if c := s.Changes[2]; c.Kind != store.EventStatus || c.Old != "s0" || c.New != "s1" || c.Name != "Org 1" {
 		t.Errorf("status change %+v: statuses should be named", c)
 	}
 	if r.LastRun == nil || r.LastRun.ID != 1 || r.LastRun.Results.Activated != 1 || r.LastRun.Outcome != store.RunDone {
@@ -340,6 +342,18 @@ func TestBuildSyncsAndRuns(t *testing.T) {
 	}
 	if strings.Join(names, ",") != "s1,s3,s0,s5" {
 		t.Errorf("count order %v, want enabled, nonprod-only, not-responded, then unknown", names)
+	}
+
+	// A later plain sync adds to the summary since the run began.
+	st.org("4", 0).sync(t0.Add(3*time.Hour), store.Event{OrgID: "4", Kind: store.EventNew, New: "Org 4"})
+	if s := st.build(t0.Add(3 * time.Hour)).LastSync; s.Syncs != 3 || s.New != 4 {
+		t.Fatalf("a sync after the last run's: %+v, want the three since the run began", s)
+	}
+	// The next run starts after that sync: the summary starts there.
+	st.run(t0.Add(4*time.Hour), store.RunDone)
+	st.sync(t0.Add(5*time.Hour), store.Event{OrgID: "3", Kind: store.EventRenamed, Old: "Org 3", New: "Org Three"})
+	if s := st.build(t0.Add(6 * time.Hour)).LastSync; s.Syncs != 2 || s.New != 1 || s.Renamed != 1 || len(s.Changes) != 2 {
+		t.Fatalf("after a second run: last sync %+v, want the run's first sync and the one after", s)
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime"
 	"strings"
 	"syscall"
 	"time"
@@ -195,11 +196,18 @@ var Version = "dev"
 // NewCmdVersion prints the version.
 func NewCmdVersion(f *Factory) *cobra.Command {
 	return &cobra.Command{
-		Use:     "version",
-		Short:   "Print activator's version",
-		Example: `  activator version`,
-		Args:    cobra.NoArgs,
+		Use:   "version",
+		Short: "Print activator's version",
+		Example: `  activator version
+  activator version --output json   # {"version": "...", "go": "..."}`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if f.Output == OutputJSON {
+				return writeJSON(f.IO.Out, struct {
+					Version string `json:"version"`
+					Go      string `json:"go"`
+				}{Version, runtime.Version()})
+			}
 			fmt.Fprintln(f.IO.Out, "activator "+Version)
 			return nil
 		},

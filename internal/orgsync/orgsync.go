@@ -93,7 +93,9 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sync: %w", err)
 	}
-	r := &Report{SyncID: id, At: fin, Total: len(seen), First: len(prev) == 0, Counts: counts, Orgs: seen, Duration: fin.Sub(started)}
+	r := &Report{SyncID: id, At: fin, Total: len(seen), First: len(prev) == 0, Counts: counts, Orgs: seen, Duration: fin.Sub(started),
+		// Empty lists, never null, in --output json.
+		Added: []Change{}, Renamed: []Change{}, Gone: []Change{}, Returned: []Change{}, Status: []Change{}}
 	names := make(map[string]string, len(seen)+len(prev))
 	for _, o := range prev {
 		names[o.OrgID] = o.Name

@@ -204,6 +204,11 @@ func NewCmdOrgsList(f *Factory, runF func(*ListOptions) error) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "list",
 		Short: "List the organizations from the last sync (no portal call)",
+		Long: `Lists the organizations stored by the last sync, with their FHIR base URLs once a
+Brands bundle was imported (activator brands). No portal call.
+
+--output json: a list of {orgId, name, ecmId, status, statusName, firstSeen, lastSeen,
+goneSince (when no longer listed), fhirBaseUrls}.`,
 		Example: `  activator orgs list --status not-responded
   activator orgs list --new --output json
   activator orgs list --output csv > orgs.csv`,
@@ -231,6 +236,9 @@ type OrgJSON struct {
 	FirstSeen  time.Time  `json:"firstSeen"`
 	LastSeen   time.Time  `json:"lastSeen"`
 	GoneSince  *time.Time `json:"goneSince,omitempty"`
+	// FHIRBaseURLs are the org's FHIR base URLs from the last imported
+	// Brands bundle (`activator brands`); empty when it has none there.
+	FHIRBaseURLs []string `json:"fhirBaseUrls"`
 }
 
 func listRun(ctx context.Context, opts *ListOptions) error {
@@ -290,11 +298,21 @@ func listRun(ctx context.Context, opts *ListOptions) error {
 		}
 		return false
 	}
+	eps, err := s.Endpoints(ctx, app.ID)
+	if err != nil {
+		return err
+	}
 	var out []OrgJSON
+	anyURL := false
 	for _, o := range orgs {
 		if keep(o) {
-			out = append(out, OrgJSON{OrgID: o.OrgID, Name: o.Name, ECMId: o.ECMId, Status: o.Status, StatusName: StatusName(o.Status),
-				FirstSeen: o.FirstSeen, LastSeen: o.LastSeen, GoneSince: o.GoneSince})
+			j := OrgJSON{OrgID: o.OrgID, Name: o.Name, ECMId: o.ECMId, Status: o.Status, StatusName: StatusName(o.Status),
+				FirstSeen: o.FirstSeen, LastSeen: o.LastSeen, GoneSince: o.GoneSince, FHIRBaseURLs: []string{}}
+			for _, e := range eps[o.OrgID] {
+				j.FHIRBaseURLs = append(j.FHIRBaseURLs, e.Address)
+			}
+			anyURL = anyURL || len(j.FHIRBaseURLs) > 0
+			out = append(out, j)
 		}
 	}
 	if f.Output == OutputJSON {
@@ -307,16 +325,34 @@ func listRun(ctx context.Context, opts *ListOptions) error {
 		fmt.Fprintln(f.IO.ErrOut, "No organizations stored for this app yet: run `activator orgs sync`.")
 		return nil
 	}
-	t := newTable(f.IO.Out, f.Output == OutputCSV, "ORGID", "NAME", "ECMID", "STATUS", "FIRST SEEN")
 	if f.Output == OutputCSV {
-		t.header = []string{"orgId", "name", "ecmId", "status", "statusName", "firstSeen", "lastSeen"}
-	}
-	for _, o := range out {
-		if f.Output == OutputCSV {
-			t.add(o.OrgID, o.Name, o.ECMId, o.Status, o.StatusName, o.FirstSeen.Format(time.RFC3339), o.LastSeen.Format(time.RFC3339))
-		} else {
-			t.add(o.OrgID, o.Name, o.ECMId, o.StatusName, o.FirstSeen.Format("2006-01-02"))
+		t := newTable(f.IO.Out, true)
+		t.header = []string{"orgId", "name", "ecmId", "status", "statusName", "firstSeen", "lastSeen", "fhirBaseUrls"}
+		for _, o := range out {
+			t.add(o.OrgID, o.Name, o.ECMId, o.Status, o.StatusName, o.FirstSeen.Format(time.RFC3339), o.LastSeen.Format(time.RFC3339),
+				strings.Join(o.FHIRBaseURLs, " "))
 		}
+		return t.flush()
+	}
+	// The FHIR base URL column appears once a Brands bundle was imported.
+	cols := []string{"ORGID", "NAME", "ECMID", "STATUS", "FIRST SEEN"}
+	if anyURL {
+		cols = append(cols, "FHIR BASE URL")
+	}
+	t := newTable(f.IO.Out, false, cols...)
+	for _, o := range out {
+		row := []any{o.OrgID, o.Name, o.ECMId, o.StatusName, o.FirstSeen.Format("2006-01-02")}
+		if anyURL {
+			u := ""
+			if len(o.FHIRBaseURLs) > 0 {
+				u = o.FHIRBaseURLs[0]
+			}
+			if len(o.FHIRBaseURLs) > 1 {
+				u += fmt.Sprintf(" (+%d)", len(o.FHIRBaseURLs)-1)
+			}
+			row = append(row, u)
+		}
+		t.add(row...)
 	}
 	return t.flush()
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/activator-dev/activator/internal/keys"
+	"github.com/activator-dev/activator/internal/orgsync"
 	"github.com/activator-dev/activator/internal/pace"
 	"github.com/activator-dev/activator/internal/portal"
 	"github.com/activator-dev/activator/internal/session"
@@ -340,7 +341,7 @@ func classify(err error) (int, string) {
 		return ExitUsage, err.Error()
 	case errors.Is(err, store.ErrNotDatabase), errors.Is(err, store.ErrNewerSchema), errors.Is(err, store.ErrStateAccess):
 		return ExitUsage, err.Error()
-	case errors.As(err, &le):
+	case errors.As(err, &le), errors.As(err, new(*orgsync.EmptyListingError)):
 		return ExitUnavailable, err.Error()
 	case errors.As(err, &ne), errors.As(err, &se), errors.As(err, &rl):
 		return ExitUnavailable, err.Error() + " (try again later; check --portal)"

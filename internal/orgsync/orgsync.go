@@ -58,6 +58,27 @@ type Options struct {
 	OnPage   func(page, got, total int)
 }
 
+// EmptyListingError is a listing with no organization at all where the last
+// sync had some. It is not recorded: marking every organization gone on the
+// word of one empty answer would be a portal hiccup turned into history.
+type EmptyListingError struct {
+	Before int // organizations the last sync listed
+}
+
+func (e *EmptyListingError) Error() string {
+	return fmt.Sprintf("sync: the portal listed no organizations, where the last sync listed %d; nothing was recorded (try again later, and check the app's management page in a browser)", e.Before)
+}
+
+func countListed(orgs []store.Org) int {
+	n := 0
+	for _, o := range orgs {
+		if o.GoneSince == nil {
+			n++
+		}
+	}
+	return n
+}
+
 // Run lists every organization and records the sync.
 func Run(ctx context.Context, o Options) (*Report, error) {
 	now := o.Now
@@ -78,6 +99,9 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	prev, err := o.Store.Orgs(ctx, o.App.ID)
 	if err != nil {
 		return nil, fmt.Errorf("sync: %w", err)
+	}
+	if listed := countListed(prev); len(ds) == 0 && listed > 0 {
+		return nil, &EmptyListingError{Before: listed}
 	}
 	seen := make([]store.Org, len(ds))
 	for i, d := range ds {

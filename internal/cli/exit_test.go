@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/activator-dev/activator/internal/sim"
 )
@@ -108,5 +109,35 @@ func TestExitCodes(t *testing.T) {
 				t.Errorf("stderr leaks a stack trace or the cookie: %q", stderr)
 			}
 		})
+	}
+}
+
+// panicWriter stands in for a bug: any write panics.
+type panicWriter struct{}
+
+func (panicWriter) Write([]byte) (int, error) { panic("boom\nsecond line") }
+
+// TestInternalErrorIsOneLine: a panic reaches the user as one line naming
+// a 0600 file with the details, exit 5, and no stack trace.
+func TestInternalErrorIsOneLine(t *testing.T) {
+	t.Setenv("TMPDIR", t.TempDir())
+	var errOut bytes.Buffer
+	f := &Factory{IO: &IOStreams{In: strings.NewReader(""), Out: panicWriter{}, ErrOut: &errOut}, Getenv: func(string) string { return "" }, Now: time.Now}
+	code := RunWith(context.Background(), []string{"version"}, f)
+	if code != ExitInternal {
+		t.Fatalf("exit %d, want %d", code, ExitInternal)
+	}
+	out := errOut.String()
+	if strings.Count(out, "\n") != 1 || !strings.HasPrefix(out, "activator: internal error: boom; details in ") || strings.Contains(out, "goroutine") {
+		t.Fatalf("stderr = %q", out)
+	}
+	path := strings.TrimSuffix(out[strings.Index(out, "details in ")+len("details in "):], " (please attach it to a bug report)\n")
+	st, err := os.Stat(path)
+	if err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("details file %s: %v, mode %v", path, err, st.Mode())
+	}
+	b, _ := os.ReadFile(path)
+	if !strings.Contains(string(b), "panic: boom") || !strings.Contains(string(b), "goroutine") {
+		t.Fatalf("details file lacks the panic and stack:\n%s", b)
 	}
 }

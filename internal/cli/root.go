@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -30,6 +31,7 @@ const (
 	ExitUsage       = 2   // bad usage or bad input
 	ExitSession     = 3   // not signed in, or the session lapsed
 	ExitUnavailable = 4   // portal unavailable or run aborted
+	ExitInternal    = 5   // a bug in activator (details written to a file)
 	ExitInterrupted = 130 // interrupted (Ctrl-C)
 )
 
@@ -121,8 +123,13 @@ func Run(ctx context.Context, args []string, ios *IOStreams, getenv func(string)
 
 // RunWith runs the command line with a prepared Factory (tests inject a
 // clock or an HTTP client this way) and returns the exit code.
-func RunWith(ctx context.Context, args []string, f *Factory) int {
+func RunWith(ctx context.Context, args []string, f *Factory) (code int) {
 	defer f.Close()
+	defer func() {
+		if v := recover(); v != nil {
+			code = internalError(f.IO.ErrOut, v, debug.Stack())
+		}
+	}()
 	ios := f.IO
 	root := NewCmdRoot(f)
 	root.SetArgs(args)
@@ -142,6 +149,19 @@ func RunWith(ctx context.Context, args []string, f *Factory) int {
 		fmt.Fprintln(ios.ErrOut, "activator: "+oneLine(msg))
 	}
 	return code
+}
+
+// internalError reports a bug without a stack trace on the terminal: one
+// line naming a 0600 file that holds the details for a bug report.
+func internalError(w io.Writer, v any, stack []byte) int {
+	msg := fmt.Sprintf("activator: internal error: %s", oneLine(fmt.Sprint(v)))
+	if f, err := os.CreateTemp("", "activator-crash-*.txt"); err == nil {
+		fmt.Fprintf(f, "activator %s (%s)\npanic: %v\n\n%s", Version, runtime.Version(), v, stack)
+		f.Close()
+		msg += "; details in " + f.Name() + " (please attach it to a bug report)"
+	}
+	fmt.Fprintln(w, msg)
+	return ExitInternal
 }
 
 func oneLine(s string) string {

@@ -8,7 +8,9 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/activator-dev/activator/internal/keys"
@@ -41,6 +43,7 @@ type Factory struct {
 	ConfigPath string
 
 	ran   bool
+	logMu sync.Mutex // Logf and Debugf
 	renew *renewal
 	store *store.Store
 	app   *store.App
@@ -229,7 +232,7 @@ func (f *Factory) PortalClient() (*portal.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	c, err := portal.New(portal.Options{BaseURL: f.Portal, AppID: f.App, Cookies: cookies, HTTPClient: f.HTTPClient, UserAgent: "activator/" + Version})
+	c, err := portal.New(f.portalOptions(cookies))
 	if err != nil {
 		return nil, UsageError(err)
 	}
@@ -280,6 +283,23 @@ func (f *Factory) Close() {
 	}
 }
 
+// portalOptions are the portal client's options for this invocation; with
+// --verbose every request is printed (method, path, status, time: never a
+// cookie, a token or a form value).
+func (f *Factory) portalOptions(cookies string) portal.Options {
+	o := portal.Options{BaseURL: f.Portal, AppID: f.App, Cookies: cookies, HTTPClient: f.HTTPClient, UserAgent: "activator/" + Version}
+	if f.Verbose {
+		o.Trace = func(method, path string, status int, took time.Duration) {
+			answer := "no answer"
+			if status != 0 {
+				answer = strconv.Itoa(status)
+			}
+			f.Debugf("portal: %s %s -> %s (%s)", method, path, answer, took.Round(time.Millisecond))
+		}
+	}
+	return o
+}
+
 // newPacer is pace.New, saying so when the portal asks for a pause.
 func (f *Factory) newPacer(rate float64, retries int) *pace.Pacer {
 	p := pace.New(rate, retries)
@@ -289,17 +309,22 @@ func (f *Factory) newPacer(rate float64, retries int) *pace.Pacer {
 	return p
 }
 
-// Logf prints a progress line to stderr unless --quiet.
+// Logf prints a progress line to stderr unless --quiet. Workers log at the
+// same time, so lines are written whole, one at a time.
 func (f *Factory) Logf(format string, args ...any) {
 	if f.Quiet {
 		return
 	}
+	f.logMu.Lock()
+	defer f.logMu.Unlock()
 	fmt.Fprintf(f.IO.ErrOut, format+"\n", args...)
 }
 
 // Debugf prints a line to stderr with --verbose.
 func (f *Factory) Debugf(format string, args ...any) {
 	if f.Verbose {
+		f.logMu.Lock()
+		defer f.logMu.Unlock()
 		fmt.Fprintf(f.IO.ErrOut, format+"\n", args...)
 	}
 }

@@ -278,7 +278,7 @@ func importRun(ctx context.Context, f *Factory) error {
 // verifyAndSave proves the session (the management page, then a LoadDownloads
 // call) and stores it; a session the portal refuses is never stored.
 func (f *Factory) verifyAndSave(ctx context.Context, path, cookies string, expires *time.Time, source string) error {
-	c, err := portal.New(portal.Options{BaseURL: f.Portal, AppID: f.App, Cookies: cookies, HTTPClient: f.HTTPClient, UserAgent: "activator/" + Version})
+	c, err := portal.New(f.portalOptions(cookies))
 	if err != nil {
 		return UsageError(err)
 	}
@@ -419,7 +419,7 @@ func whoamiRun(ctx context.Context, cmd *cobra.Command, f *Factory) error {
 	if err := f.CheckApp(); err != nil {
 		return err
 	}
-	c, err := portal.New(portal.Options{BaseURL: f.Portal, AppID: f.App, Cookies: cookies, HTTPClient: f.HTTPClient, UserAgent: "activator/" + Version})
+	c, err := portal.New(f.portalOptions(cookies))
 	if err != nil {
 		return UsageError(err)
 	}

@@ -64,6 +64,10 @@ type Options struct {
 	HTTPClient *http.Client
 	// UserAgent, when set, is sent on every call.
 	UserAgent string
+	// Trace, when set, is told about every request: method, path (no query,
+	// no body, no header), the answer's status (0 when none came) and how
+	// long it took. It never sees a cookie, a token or a form value.
+	Trace func(method, path string, status int, took time.Duration)
 }
 
 // Client calls the portal for one app with one session.
@@ -73,6 +77,8 @@ type Client struct {
 	hc   *http.Client
 	jar  *cookiejar.Jar
 	ua   string
+	// trace is Options.Trace.
+	trace func(method, path string, status int, took time.Duration)
 	// tokenMu guards token: workers share the client, and one of them may
 	// reload the token while others send it. reloadMu lets one worker at a
 	// time reload it; the others reuse what it got.
@@ -108,7 +114,7 @@ func New(o Options) (*Client, error) {
 			return http.ErrUseLastResponse
 		},
 	}
-	return &Client{base: u, app: o.AppID, hc: hc, jar: jar, ua: o.UserAgent}, nil
+	return &Client{base: u, app: o.AppID, hc: hc, jar: jar, ua: o.UserAgent, trace: o.Trace}, nil
 }
 
 // ParseCookieHeader parses a Cookie header value into cookies, skipping
@@ -273,7 +279,15 @@ func (c *Client) newRequest(ctx context.Context, method, path string, form url.V
 }
 
 func (c *Client) do(req *http.Request) (*http.Response, []byte, error) {
+	start := time.Now()
 	resp, err := c.hc.Do(req)
+	if c.trace != nil {
+		status := 0
+		if resp != nil {
+			status = resp.StatusCode
+		}
+		c.trace(req.Method, req.URL.Path, status, time.Since(start))
+	}
 	if err != nil {
 		if ctxErr := req.Context().Err(); ctxErr != nil {
 			return nil, nil, ctxErr

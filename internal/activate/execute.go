@@ -76,7 +76,8 @@ type Event struct {
 	Message  string
 	Attempts int
 	// Done counts organizations finished (all their calls made, or
-	// stopped at a failure) out of Total.
+	// stopped at a failure) out of Total, this event's org included even
+	// when it has a call still to make.
 	Done, Total int
 }
 
@@ -257,12 +258,16 @@ func (e *executor) finish(it plan.Item, out *store.Outcome, callErr, recErr erro
 			e.res.Stop = fmt.Errorf("%w (%d in a row, the last: %s)", ErrTooManyFailures, e.fails, out.Message)
 		}
 	}
+	// The first call of a split org counts that org as under way, so both
+	// of its calls show the same [n/total].
+	shown := e.done + 1
 	if last {
 		e.done++
+		shown = e.done
 	}
 	if e.o.OnEvent != nil {
 		e.o.OnEvent(Event{OrgID: it.OrgID, Name: it.Name, Action: it.Action, Envs: out.Envs, Result: out.Result,
-			Message: out.Message, Attempts: out.Attempts, Done: e.done, Total: e.total})
+			Message: out.Message, Attempts: out.Attempts, Done: shown, Total: e.total})
 	}
 }
 

@@ -543,7 +543,11 @@ func printPlan(w io.Writer, pl *plan.Plan, ks *keySet, o *ActivateOptions) {
 	sc := pl.SkipCounts()
 	for _, k := range []string{plan.SkipCurrent, plan.SkipEnabled, plan.SkipUnknown, plan.SkipNotAsked} {
 		if sc[k] > 0 {
-			fmt.Fprintf(w, "  %5d  skipped: %s\n", sc[k], skipWords[k])
+			words := skipWords[k]
+			if k == plan.SkipEnabled && ks.mode == plan.ModeJKU {
+				words = "keys enabled (--reactivate to point them at the JWK Set URL)"
+			}
+			fmt.Fprintf(w, "  %5d  skipped: %s\n", sc[k], words)
 		}
 	}
 	for _, it := range pl.Items {

@@ -31,19 +31,22 @@ func newProgress(f *Factory, total int, what, unit string) *progress {
 	if f.Quiet || !f.IO.ErrTTY || f.Verbose {
 		return p
 	}
-	p.bar = progressbar.NewOptions(total,
+	opts := []progressbar.Option{
 		progressbar.OptionSetWriter(f.IO.ErrOut),
 		progressbar.OptionSetDescription(what),
 		progressbar.OptionShowCount(),
-		progressbar.OptionShowIts(),
-		progressbar.OptionSetItsString(unit),
-		progressbar.OptionSetPredictTime(true),
 		progressbar.OptionSetElapsedTime(true),
 		progressbar.OptionThrottle(DefaultProgressThrottle),
 		progressbar.OptionEnableColorCodes(false),
 		progressbar.OptionSetWidth(30),
 		progressbar.OptionClearOnFinish(),
-	)
+	}
+	if total > 0 {
+		// A rate and an ETA mean something only for items done one by one
+		// towards a known total; a listing arrives a page at a time.
+		opts = append(opts, progressbar.OptionShowIts(), progressbar.OptionSetItsString(unit), progressbar.OptionSetPredictTime(true))
+	}
+	p.bar = progressbar.NewOptions(total, opts...)
 	return p
 }
 

@@ -537,18 +537,26 @@ func (r *Report) addSyncs(ctx context.Context, s *store.Store, app store.App, na
 // statuses; the check is then the last sync, and on its own it would hide
 // the arrivals and renames the run's first sync found. So when the last
 // sync is part of (or after) the last run, the summary starts at the sync
-// the run began with: the last one before it started.
+// the run began with: the last one before it started (never the app's very
+// first sync, where every organization was new, when there are later ones).
 func summarizedFrom(syncs []store.Sync, run *RunSummary) int {
 	last := len(syncs) - 1
 	if run == nil || syncs[last].Finished.Before(run.Started) {
 		return last
 	}
+	from := 0
 	for i := last; i >= 0; i-- {
 		if !syncs[i].Finished.After(run.Started) {
-			return i
+			from = i
+			break
 		}
 	}
-	return 0
+	// The app's first sync finds every organization new: that is no news
+	// next to what later syncs found.
+	if from == 0 && last > 0 {
+		from = 1
+	}
+	return from
 }
 
 // statusWord names a status stored as text in a sync event.

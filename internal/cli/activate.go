@@ -195,7 +195,7 @@ func (o *ActivateOptions) loadKeys(ctx context.Context) (*keySet, error) {
 		}
 		up, err := keys.ForUpload(raw)
 		if err != nil {
-			return nil, UsageError(fmt.Errorf("%s keys from %s: %w", env, src, err))
+			return nil, UsageError(fmt.Errorf("%s keys from %s: %w", env, keys.RedactURL(src), err))
 		}
 		return up, nil
 	}

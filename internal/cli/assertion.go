@@ -256,7 +256,7 @@ func loadPublicKeys(ctx context.Context, f *Factory, src string) ([]jose.JSONWeb
 	}
 	ks, err := keys.PublicKeys(raw)
 	if err != nil {
-		return nil, UsageErrorf("--jwks %s: %v: give the public key set the organization holds", src, err)
+		return nil, UsageErrorf("--jwks %s: %v: give the public key set the organization holds", keys.RedactURL(src), err)
 	}
 	return ks, nil
 }

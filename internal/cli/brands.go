@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/activator-dev/activator/internal/brands"
+	"github.com/activator-dev/activator/internal/keys"
 	"github.com/activator-dev/activator/internal/store"
 	"github.com/spf13/cobra"
 )
@@ -185,11 +186,12 @@ func importBundle(ctx context.Context, f *Factory, s *store.Store, app int64, sr
 	}
 	start := time.Now()
 	rc, info, err := brands.Open(ctx, src, brands.OpenOptions{Client: hc, UserAgent: "activator/" + Version})
+	shown := keys.RedactURL(src) // shown and stored without credentials
 	if err != nil {
 		return nil, bundleError(src, err)
 	}
 	defer rc.Close()
-	f.Logf("Reading the Brands bundle from %s ...", src)
+	f.Logf("Reading the Brands bundle from %s ...", shown)
 	dir, err := brands.Parse(rc)
 	if err != nil {
 		return nil, bundleError(src, err)
@@ -197,7 +199,7 @@ func importBundle(ctx context.Context, f *Factory, s *store.Store, app int64, sr
 	if dir.Date.IsZero() && !info.LastModified.IsZero() {
 		dir.Date = info.LastModified
 	}
-	data := dir.StoreData(src, f.Now())
+	data := dir.StoreData(shown, f.Now())
 	if _, err := s.ReplaceBrands(ctx, app, data); err != nil {
 		return nil, err
 	}
@@ -215,22 +217,25 @@ func importBundle(ctx context.Context, f *Factory, s *store.Store, app int64, sr
 
 // bundleError maps a bundle failure to its exit code: bad input 2, an
 // unreachable or failing host 4.
+// A URL's credentials and query are redacted wherever the message names it.
 func bundleError(src string, err error) error {
 	var ie *brands.InputError
 	var ue *brands.UnavailableError
+	shown := keys.RedactURL(src)
+	redact := func(msg string) string { return strings.ReplaceAll(msg, src, shown) }
 	switch {
 	case errors.Is(err, context.Canceled):
 		return err
 	case errors.As(err, &ie):
-		msg := ie.Error()
+		msg := redact(ie.Error())
 		if !strings.HasPrefix(msg, "--bundle") {
-			msg = "--bundle " + src + ": " + msg
+			msg = "--bundle " + shown + ": " + msg
 		}
 		return UsageErrorf("%s", msg)
 	case errors.As(err, &ue):
-		return &ExitError{Code: ExitUnavailable, Err: fmt.Errorf("%s (try again later; check --bundle)", ue.Error())}
+		return &ExitError{Code: ExitUnavailable, Err: fmt.Errorf("%s (try again later; check --bundle)", redact(ue.Error()))}
 	}
-	return err
+	return errors.New(redact(err.Error()))
 }
 
 func newBundleJSON(im *store.BrandsImport, imported bool) bundleJSON {

@@ -178,14 +178,14 @@ func readTokenKeySet(ctx context.Context, f *Factory, src string, k *keys.Signin
 	}
 	pub, err := keys.PublicKeys(raw)
 	if err != nil {
-		return nil, UsageErrorf("--jwks %s: %v: give the public key set the organization holds", src, err)
+		return nil, UsageErrorf("--jwks %s: %v: give the public key set the organization holds", keys.RedactURL(src), err)
 	}
 	ks := &tokenKeySet{public: pub, findings: keys.CheckDocument(raw)}
 	if len(keys.Summarize(raw)) == 0 && len(pub) > 0 {
 		// Readable only without regard to case: the portal's stored
 		// (.NET) form, which is not a JWKS to judge but still holds keys.
 		ks.findings = nil
-		fmt.Fprintf(f.IO.ErrOut, "activator: --jwks %s is in the portal's stored form; using its keys as they are\n", src)
+		fmt.Fprintf(f.IO.ErrOut, "activator: --jwks %s is in the portal's stored form; using its keys as they are\n", keys.RedactURL(src))
 	}
 	want := k.Thumbprint()
 	for _, p := range pub {

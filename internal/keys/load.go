@@ -140,14 +140,21 @@ type Fetcher struct {
 	EveryTry bool
 }
 
-// Load reads a JWKS from a file path or an http(s) URL with the default limits.
-// RedactURL is a URL as it may be shown and stored: a password in it and the
-// values of its query (a pre-signed URL's signature, an access token) are
-// replaced by "xxxxx". Anything that is not a URL is returned as it is.
+// RedactURL is a URL as it may be shown and stored: its credentials (a
+// password, or a token given as the user name), the values of its query (a
+// pre-signed URL's signature, an access token) and its fragment are replaced
+// by "xxxxx". Anything that is not a URL is returned as it is.
 func RedactURL(s string) string {
 	u, err := url.Parse(s)
 	if err != nil || u.Scheme == "" || u.Host == "" {
 		return s
+	}
+	if u.User != nil {
+		if _, ok := u.User.Password(); ok {
+			u.User = url.UserPassword(u.User.Username(), "xxxxx")
+		} else {
+			u.User = url.User("xxxxx")
+		}
 	}
 	if u.RawQuery != "" {
 		q := u.Query()
@@ -158,9 +165,13 @@ func RedactURL(s string) string {
 		}
 		u.RawQuery = q.Encode()
 	}
-	return u.Redacted()
+	if u.Fragment != "" || u.RawFragment != "" {
+		u.Fragment, u.RawFragment = "xxxxx", ""
+	}
+	return u.String()
 }
 
+// Load reads a JWKS from a file path or an http(s) URL with the default limits.
 // A source that cannot be used as given (no such file, a bad URL, too large) is
 // an *InputError; a URL that does not answer 200 with a document is a
 // *FetchError. The FetchInfo is returned in both cases when a URL was tried.

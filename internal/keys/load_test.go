@@ -221,6 +221,8 @@ func TestRedactURL(t *testing.T) {
 		{"https://app.example.com/.well-known/jwks.json", "https://app.example.com/.well-known/jwks.json"},
 		{"https://u:secret@app.example.com/jwks.json", "https://u:xxxxx@app.example.com/jwks.json"},
 		{"https://bucket.example.com/jwks.json?X-Amz-Signature=abc123&X-Amz-Expires=300", "https://bucket.example.com/jwks.json?X-Amz-Expires=xxxxx&X-Amz-Signature=xxxxx"},
+		{"https://ghp_TOKEN@raw.example.com/jwks.json", "https://xxxxx@raw.example.com/jwks.json"},
+		{"https://app.example.com/jwks.json#access_token=abc", "https://app.example.com/jwks.json#xxxxx"},
 		{"testdata/jwks.json", "testdata/jwks.json"},
 		{"C:\\keys\\jwks.json", "C:\\keys\\jwks.json"},
 	}

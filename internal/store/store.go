@@ -197,24 +197,53 @@ func (s *Store) checkOwnDatabase(ctx context.Context) error {
 		return s.wrapOpenErr(err)
 	}
 	defer rows.Close()
-	tables := 0
+	tables, ours := 0, false
 	for rows.Next() {
 		var name string
 		if err := rows.Scan(&name); err != nil {
 			return s.wrapOpenErr(err)
 		}
-		if name == "schema_migrations" {
-			return nil
-		}
 		tables++
+		ours = ours || name == "schema_migrations"
 	}
 	if err := rows.Err(); err != nil {
 		return s.wrapOpenErr(err)
 	}
-	if tables > 0 {
-		return fmt.Errorf("%s is a SQLite database of another program (%d tables, none of activator's): %w (choose another file with --state)", s.path, tables, ErrNotDatabase)
+	rows.Close()
+	if tables == 0 {
+		return nil
+	}
+	if ours {
+		// Other migration tools (golang-migrate, Rails) name their table
+		// schema_migrations too; activator's has these columns.
+		cols, err := s.columns(ctx, "schema_migrations")
+		if err != nil {
+			return s.wrapOpenErr(err)
+		}
+		ours = cols["version"] && cols["name"] && cols["applied_at"]
+	}
+	if !ours {
+		return fmt.Errorf("%s is a SQLite database of another program (%d tables, not activator's): %w (choose another file with --state)", s.path, tables, ErrNotDatabase)
 	}
 	return nil
+}
+
+// columns returns the names of a table's columns.
+func (s *Store) columns(ctx context.Context, table string) (map[string]bool, error) {
+	rows, err := s.db.QueryContext(ctx, "SELECT name FROM pragma_table_info(?)", table)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	cols := map[string]bool{}
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			return nil, err
+		}
+		cols[name] = true
+	}
+	return cols, rows.Err()
 }
 
 func (s *Store) wrapOpenErr(err error) error {

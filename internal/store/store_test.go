@@ -219,25 +219,35 @@ func TestConcurrentFirstOpen(t *testing.T) {
 // of activator's (a browser's cookie store given as --state by mistake) is
 // refused, not migrated, and left byte for byte as it was.
 func TestOpenRefusesAnotherProgramsDatabase(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "Cookies")
-	db, err := sql.Open("sqlite", path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.Exec(`CREATE TABLE moz_cookies (id INTEGER PRIMARY KEY, name TEXT); INSERT INTO moz_cookies(name) VALUES ('sid')`); err != nil {
-		t.Fatal(err)
-	}
-	db.Close()
-	before, _ := os.ReadFile(path)
+	for name, schema := range map[string]string{
+		"browser cookies": `CREATE TABLE moz_cookies (id INTEGER PRIMARY KEY, name TEXT); INSERT INTO moz_cookies(name) VALUES ('sid')`,
+		// golang-migrate and Rails name their table schema_migrations too.
+		"golang-migrate": `CREATE TABLE schema_migrations (version bigint NOT NULL PRIMARY KEY, dirty boolean NOT NULL);
+			INSERT INTO schema_migrations VALUES (1, false); CREATE TABLE users (id INTEGER PRIMARY KEY)`,
+		"rails": `CREATE TABLE schema_migrations (version varchar NOT NULL PRIMARY KEY); INSERT INTO schema_migrations VALUES ('20240101000000')`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "other.db")
+			db, err := sql.Open("sqlite", path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := db.Exec(schema); err != nil {
+				t.Fatal(err)
+			}
+			db.Close()
+			before, _ := os.ReadFile(path)
 
-	_, err = Open(context.Background(), path)
-	if !errors.Is(err, ErrNotDatabase) || !strings.Contains(err.Error(), "another program") {
-		t.Fatalf("err = %v, want ErrNotDatabase naming another program", err)
-	}
-	if after, _ := os.ReadFile(path); !bytes.Equal(before, after) {
-		t.Error("file was modified")
-	}
-	if _, err := os.Stat(path + "-wal"); err == nil {
-		t.Error("a WAL file was created next to it")
+			_, err = Open(context.Background(), path)
+			if !errors.Is(err, ErrNotDatabase) || !strings.Contains(err.Error(), "another program") {
+				t.Fatalf("err = %v, want ErrNotDatabase naming another program", err)
+			}
+			if after, _ := os.ReadFile(path); !bytes.Equal(before, after) {
+				t.Error("file was modified")
+			}
+			if _, err := os.Stat(path + "-wal"); err == nil {
+				t.Error("a WAL file was created next to it")
+			}
+		})
 	}
 }

@@ -199,6 +199,18 @@ func (e *executor) process(ctx context.Context, it plan.Item) {
 			e.mu.Unlock()
 			return
 		}
+		if he := (*pace.HoldError)(nil); errors.As(err, &he) {
+			// The portal asked for a long pause and changed nothing: the
+			// org is not reached (nothing to record), and the run stops.
+			e.mu.Lock()
+			e.res.Calls++
+			e.res.NotRun++
+			if e.res.Stop == nil {
+				e.res.Stop = err
+			}
+			e.mu.Unlock()
+			return
+		}
 		out := &store.Outcome{RunID: e.o.RunID, OrgID: it.OrgID, Action: it.Action, Envs: c.Envs, Mode: e.o.Mode,
 			Attempts: attempts, Started: started, Finished: e.o.Now(), Result: store.ResultOK, Message: msg}
 		if e.o.Mode == plan.ModeJWKS {
@@ -250,7 +262,7 @@ func (e *executor) finish(it plan.Item, out *store.Outcome, callErr, recErr erro
 		}
 		e.fails++
 		switch {
-		case errors.Is(callErr, portal.ErrNotSignedIn), errors.As(callErr, new(*pace.HoldError)):
+		case errors.Is(callErr, portal.ErrNotSignedIn):
 			if e.res.Stop == nil {
 				e.res.Stop = callErr
 			}

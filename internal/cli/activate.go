@@ -309,9 +309,9 @@ func activateRun(ctx context.Context, o *ActivateOptions) error {
 	sum.Throttled = p.Throttled()
 
 	// Check what the portal now shows for every org activated, also after
-	// a stop for failures; not after a lapse or an interrupt, which must
-	// end without further calls.
-	if len(res.Activated) > 0 && ctx.Err() == nil && !errors.Is(res.Stop, portal.ErrNotSignedIn) {
+	// a stop for failures; not after a lapse, an interrupt or a long
+	// Retry-After, which must end without further calls.
+	if len(res.Activated) > 0 && ctx.Err() == nil && !errors.Is(res.Stop, portal.ErrNotSignedIn) && !errors.As(res.Stop, new(*pace.HoldError)) {
 		after, err := f.syncWith(ctx, c, p, o.PageSize)
 		if err != nil {
 			if res.Stop == nil {

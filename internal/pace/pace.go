@@ -52,7 +52,8 @@ const RecoverStep = 1.1
 // DefaultMaxHold is the longest Retry-After a run waits out. A portal asking
 // for more (hours, a day) is asking the run to stop, not to sleep silently
 // through the night and hold the lock against the next one: the call fails
-// with a HoldError and the run stops, to be resumed later.
+// with a HoldError, and every later Wait of the same Pacer returns it
+// without calling, so the run stops, to be resumed later.
 const DefaultMaxHold = 5 * time.Minute
 
 // DefaultNoticeHold is the shortest hold worth telling the person about.
@@ -86,6 +87,9 @@ type Pacer struct {
 	throttled int // 429s seen
 	calm      int // calls since the last 429
 	hold      time.Time
+	// stopped is the HoldError that ended this Pacer's calls: once the
+	// portal asked for a pause longer than maxHold, no worker calls again.
+	stopped error
 }
 
 // New returns a Pacer allowing r calls per second (burst 1).
@@ -138,10 +142,16 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 // and within the rate.
 func (p *Pacer) Wait(ctx context.Context) error {
 	for {
+		if err := p.stoppedErr(); err != nil {
+			return err
+		}
 		if err := p.sleep(ctx, p.holdLeft()); err != nil {
 			return err
 		}
 		if err := p.lim.Wait(ctx); err != nil {
+			return err
+		}
+		if err := p.stoppedErr(); err != nil {
 			return err
 		}
 		// Another worker may have been told to hold while this one waited
@@ -150,6 +160,12 @@ func (p *Pacer) Wait(ctx context.Context) error {
 			return nil
 		}
 	}
+}
+
+func (p *Pacer) stoppedErr() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.stopped
 }
 
 func (p *Pacer) holdLeft() time.Duration {
@@ -178,7 +194,14 @@ func (p *Pacer) Do(ctx context.Context, call func() error) (int, error) {
 			p.onAnswer()
 		}
 		if limited && rl.RetryAfter > p.maxHold {
-			return attempt, &HoldError{RetryAfter: rl.RetryAfter, Max: p.maxHold, Err: rl}
+			he := &HoldError{RetryAfter: rl.RetryAfter, Max: p.maxHold, Err: rl}
+			p.mu.Lock()
+			p.throttled++
+			if p.stopped == nil {
+				p.stopped = he
+			}
+			p.mu.Unlock()
+			return attempt, he
 		}
 		if limited {
 			// Even a last attempt's 429 holds and slows the next calls.

@@ -206,3 +206,19 @@ func TestHolds(t *testing.T) {
 		})
 	}
 }
+
+// TestHoldErrorStopsEveryLaterCall: after one HoldError no worker calls
+// again through the same Pacer.
+func TestHoldErrorStopsEveryLaterCall(t *testing.T) {
+	p := New(100, 3)
+	_, err := p.Do(context.Background(), func() error { return &portal.RateLimitError{RetryAfter: 3 * time.Hour} })
+	var he *HoldError
+	if !errors.As(err, &he) || p.Throttled() != 1 {
+		t.Fatalf("err = %v, throttled %d", err, p.Throttled())
+	}
+	called := false
+	attempts, err := p.Do(context.Background(), func() error { called = true; return nil })
+	if called || attempts != 0 || !errors.As(err, &he) {
+		t.Fatalf("after a hold error: called %v, attempts %d, err %v", called, attempts, err)
+	}
+}

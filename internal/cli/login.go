@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/activator-dev/activator/internal/browser"
+	"github.com/activator-dev/activator/internal/pace"
 	"github.com/activator-dev/activator/internal/portal"
 	"github.com/activator-dev/activator/internal/session"
 	"github.com/spf13/cobra"
@@ -282,12 +283,29 @@ func (f *Factory) verifyAndSave(ctx context.Context, path, cookies string, expir
 	if err != nil {
 		return UsageError(err)
 	}
-	if err := c.Check(ctx); err != nil {
+	refused := func(err error) error {
 		var se *portal.SessionError
 		if errors.As(err, &se) {
 			return &ExitError{Code: ExitSession, Err: fmt.Errorf("the portal does not accept the session from %s (%s); nothing was saved: sign in again with `activator login`", describeSource(source), se.Reason)}
 		}
+		return nil
+	}
+	// Paced and retried: a session just captured after a second factor is
+	// not thrown away for one 502.
+	p := f.newPacer(pace.DefaultRate, DefaultConnectRetries)
+	if _, err := p.Do(ctx, func() error { return c.Connect(ctx) }); err != nil {
+		if r := refused(err); r != nil {
+			return r
+		}
 		return err
+	}
+	if _, err := p.Do(ctx, func() error { _, err := c.LoadDownloads(ctx, 0, 1); return err }); err != nil {
+		if r := refused(err); r != nil {
+			return r
+		}
+		// The management page accepted the session; only the confirming
+		// listing failed, for a reason that is not the session.
+		f.Logf("Warning: the portal did not confirm the session with a listing call (%v); it is saved anyway.", err)
 	}
 	st := &session.Stored{Portal: f.Portal, AppID: f.App, Cookies: cookies, SavedAt: f.Now().UTC(), Expires: expires}
 	if err := session.Save(path, st); err != nil {
@@ -423,7 +441,7 @@ func whoamiRun(ctx context.Context, cmd *cobra.Command, f *Factory) error {
 	if err != nil {
 		return UsageError(err)
 	}
-	if err := c.Check(ctx); err != nil {
+	if _, err := f.newPacer(pace.DefaultRate, DefaultConnectRetries).Do(ctx, func() error { return c.Check(ctx) }); err != nil {
 		if errors.Is(err, portal.ErrNotSignedIn) {
 			return f.notSignedIn(source, stored, err)
 		}

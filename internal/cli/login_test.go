@@ -361,3 +361,30 @@ func TestLogoutRefusesOtherDirectories(t *testing.T) {
 		t.Fatal("logout deleted an unrelated directory")
 	}
 }
+
+// TestLoginKeepsASessionThroughAFailingListing: the management page accepts
+// the session but every listing call answers 5xx. The session is saved with
+// a warning rather than thrown away; a refused session never is.
+func TestLoginKeepsASessionThroughAFailingListing(t *testing.T) {
+	s := sim.New(sim.Config{Orgs: 5, Seed: 1})
+	srv := httptest.NewServer(s)
+	defer srv.Close()
+	state := t.TempDir()
+	env := loginEnv(srv.URL, state)
+	s.SetFaults(sim.Faults{ErrorRate: 1})
+	code, _, stderr := runLogin(t, env, "", "login", "--cookie", s.NewSession())
+	if code != ExitOK || !strings.Contains(stderr, "did not confirm the session with a listing call") {
+		t.Fatalf("login: exit %d\n%s", code, stderr)
+	}
+	loadSession(t, state)
+
+	s.SetFaults(sim.Faults{})
+	other := t.TempDir()
+	code, _, stderr = runLogin(t, loginEnv(srv.URL, other), "", "login", "--cookie", ".AspNet.Cookies=stale")
+	if code != ExitSession {
+		t.Fatalf("stale session: exit %d\n%s", code, stderr)
+	}
+	if _, err := os.Stat(filepath.Join(other, session.FileName)); err == nil {
+		t.Fatal("a refused session was saved")
+	}
+}

@@ -17,6 +17,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -123,7 +124,7 @@ func Execute(ctx context.Context, p *plan.Plan, o Options) *Result {
 		go func() {
 			defer wg.Done()
 			for it := range items {
-				e.process(ctx, it)
+				e.processSafely(ctx, it)
 			}
 		}()
 	}
@@ -144,16 +145,55 @@ func Execute(ctx context.Context, p *plan.Plan, o Options) *Result {
 	if ctx.Err() != nil && !errors.Is(e.res.Stop, portal.ErrNotSignedIn) {
 		e.res.Stop = context.Cause(ctx)
 	}
+	if e.panicked != nil {
+		// A bug in a worker: raised again here, in the caller's goroutine,
+		// where the command line turns it into one line and a details file.
+		panic(e.panicked)
+	}
 	return e.res
 }
 
+// WorkerPanic is a panic in an activation worker, raised again by Execute
+// once the other workers finished. Stack is the worker's stack.
+type WorkerPanic struct {
+	Value any
+	Stack []byte
+}
+
+func (p *WorkerPanic) Error() string { return fmt.Sprint(p.Value) }
+
+// PanicStack is the stack of the goroutine that panicked.
+func (p *WorkerPanic) PanicStack() []byte { return p.Stack }
+
+// errWorkerPanic stops the run after a worker panicked.
+var errWorkerPanic = errors.New("internal error in an activation worker")
+
+// processSafely is process with a panic turned into a run stop: the other
+// workers finish their calls (each recorded) and Execute raises it again.
+func (e *executor) processSafely(ctx context.Context, it plan.Item) {
+	defer func() {
+		if v := recover(); v != nil {
+			e.mu.Lock()
+			if e.panicked == nil {
+				e.panicked = &WorkerPanic{Value: v, Stack: debug.Stack()}
+			}
+			if e.res.Stop == nil {
+				e.res.Stop = errWorkerPanic
+			}
+			e.mu.Unlock()
+		}
+	}()
+	e.process(ctx, it)
+}
+
 type executor struct {
-	o     Options
-	mu    sync.Mutex
-	res   *Result
-	fails int // consecutive
-	done  int
-	total int
+	panicked *WorkerPanic // the first worker panic, guarded by mu
+	o        Options
+	mu       sync.Mutex
+	res      *Result
+	fails    int // consecutive
+	done     int
+	total    int
 }
 
 func (e *executor) stopped(ctx context.Context) bool {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/activator-dev/activator/internal/pace"
@@ -96,4 +97,33 @@ func TestExecuteCancelled(t *testing.T) {
 	if !errors.Is(res.Stop, context.Canceled) || res.Calls != 3 {
 		t.Fatalf("stop %v after %d calls", res.Stop, res.Calls)
 	}
+}
+
+// TestExecuteRaisesAWorkerPanic: a panic in a worker stops the run; the
+// other workers finish, every call made is recorded, and Execute raises it
+// again in the caller's goroutine with the worker's stack.
+func TestExecuteRaisesAWorkerPanic(t *testing.T) {
+	r := newRig(t, sim.Config{Orgs: 25, Seed: 1})
+	p := pace.New(1000, 2)
+	pl := r.plan(t, p, plan.ModeJKU)
+	run := r.startRun(t, plan.ModeJKU)
+	n := 0
+	defer func() {
+		v := recover()
+		wp, ok := v.(*WorkerPanic)
+		if !ok || wp.Error() != "bug in a callback" || !strings.Contains(string(wp.PanicStack()), "execute_test.go") {
+			t.Fatalf("recovered %v (%T)", v, v)
+		}
+		outs, err := r.store.RunOutcomes(context.Background(), run)
+		if err != nil || len(outs) < 2 || len(outs) > 2+3 {
+			t.Fatalf("%d outcomes recorded (%v), want the calls made before the stop", len(outs), err)
+		}
+	}()
+	Execute(context.Background(), pl, Options{Portal: r.c, Store: r.store, App: r.app, RunID: run, Pacer: p, Mode: plan.ModeJKU, Concurrency: 4,
+		OnEvent: func(Event) {
+			if n++; n == 2 {
+				panic("bug in a callback")
+			}
+		}})
+	t.Fatal("Execute returned instead of raising the panic")
 }

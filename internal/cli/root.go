@@ -154,6 +154,9 @@ func RunWith(ctx context.Context, args []string, f *Factory) (code int) {
 // internalError reports a bug without a stack trace on the terminal: one
 // line naming a 0600 file that holds the details for a bug report.
 func internalError(w io.Writer, v any, stack []byte) int {
+	if p, ok := v.(interface{ PanicStack() []byte }); ok {
+		stack = p.PanicStack() // a worker's panic, raised again here
+	}
 	msg := fmt.Sprintf("activator: internal error: %s", oneLine(fmt.Sprint(v)))
 	if f, err := os.CreateTemp("", "activator-crash-*.txt"); err == nil {
 		fmt.Fprintf(f, "activator %s (%s)\npanic: %v\n\n%s", Version, runtime.Version(), v, stack)

@@ -9,8 +9,9 @@
 //     non-production too when what it last received (mode and key
 //     thumbprints) differs from this run's, or is not known.
 //   - Keys enabled (1): skipped, unless Reactivate (switching from JWK Set
-//     URL to direct JWKS, or rotating keys), which re-activates the
-//     environments that do not hold this run's keys yet.
+//     URL to direct JWKS, or rotating keys), which re-activates both
+//     environments, or production alone when non-production already holds
+//     this run's keys.
 //     Skipped orgs that hold this run's keys are reported as current.
 //   - Any other status: never acted on.
 //   - An environment that last received exactly this run's mode and keys
@@ -217,11 +218,15 @@ func decide(in Input, o Org) Item {
 	// Where the portal does not show a current environment as enabled, the
 	// record is trusted only while the portal may still be catching up.
 	var stale []string
+	var staleAt time.Time // the newest of the stale uploads
 	if npCurrent && o.Status == StatusNotResponded && !in.settling(h.NonProd) {
-		npCurrent, stale = false, append(stale, "non-production")
+		npCurrent, stale, staleAt = false, append(stale, "non-production"), h.NonProd.At
 	}
 	if pCurrent && o.Status != StatusEnabled && !in.settling(h.Prod) {
 		pCurrent, stale = false, append(stale, "production")
+		if h.Prod.At.After(staleAt) {
+			staleAt = h.Prod.At
+		}
 	}
 	switch o.Status {
 	case StatusNotResponded, StatusNonProdOnly:
@@ -264,17 +269,18 @@ func decide(in Input, o Org) Item {
 			it.Skip = SkipEnabled
 			it.Reason = "keys enabled, not by this tool or with other keys or mode than this run's (use --reactivate to upload these)"
 		default:
-			// Only the environments that do not hold these keys yet: a
-			// resumed --split run does not call non-production twice.
+			// Production alone when only it lacks these keys: a resumed
+			// --split run does not call non-production twice.
 			it.Action, it.Reason, it.Calls = ActionReactivate, "keys enabled; re-activating", both(in)
 			switch {
 			case npCurrent && pCurrent:
 				it.Reason = "already holds these keys; re-activating (--force)"
 			case in.Force:
 			case npCurrent:
+				// Production alone, as the second call of a split run does.
+				// (Never non-production alone at an enabled org: a call with
+				// NonProdOnly=true was only seen before a production call.)
 				it.Reason, it.Calls = "keys enabled; re-activating production (non-production already holds these keys)", []Call{prodCall(in)}
-			case pCurrent:
-				it.Reason, it.Calls = "keys enabled; re-activating non-production (production already holds these keys)", []Call{nonProdCall(in)}
 			}
 		}
 	default:
@@ -282,7 +288,7 @@ func decide(in Input, o Org) Item {
 	}
 	if len(stale) > 0 && it.Action != "" {
 		it.Reset = true
-		it.Reason += "; " + strings.Join(stale, " and ") + " received these keys " + acceptedOn(h) + ", but the portal still shows " + statusWord(o.Status)
+		it.Reason += "; " + strings.Join(stale, " and ") + " received these keys on " + staleAt.UTC().Format("2006-01-02 15:04 UTC") + ", but the portal still shows " + statusWord(o.Status)
 	}
 	return it
 }
@@ -291,17 +297,6 @@ func decide(in Input, o Org) Item {
 // not show it yet.
 func (in Input) settling(e *EnvState) bool {
 	return in.Now.IsZero() || e.At.IsZero() || in.Now.Sub(e.At) < in.Settle
-}
-
-// acceptedOn says when the org's newest upload was accepted, for reasons.
-func acceptedOn(h History) string {
-	var at time.Time
-	for _, e := range []*EnvState{h.NonProd, h.Prod} {
-		if e != nil && e.At.After(at) {
-			at = e.At
-		}
-	}
-	return "on " + at.UTC().Format("2006-01-02 15:04 UTC")
 }
 
 func statusWord(s int) string {

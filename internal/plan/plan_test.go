@@ -52,7 +52,7 @@ func TestMake(t *testing.T) {
 		{name: "enabled, reactivate: both", status: 1, hist: History{jku, jku}, mode: ModeJWKS, reactivate: true, action: ActionReactivate, calls: combined},
 		{name: "enabled, reactivate, rotated keys", status: 1, hist: History{old, old}, mode: ModeJWKS, reactivate: true, action: ActionReactivate, calls: combined},
 		{name: "enabled, reactivate, already current: no-op", status: 1, hist: History{cur, cur}, mode: ModeJWKS, reactivate: true, skip: SkipCurrent},
-		{name: "enabled, reactivate, only prod current: non-production", status: 1, hist: History{old, cur}, mode: ModeJWKS, reactivate: true, action: ActionReactivate, calls: []Call{{Envs: EnvNonProd, NonProdOnly: true, SendNonProd: true}}},
+		{name: "enabled, reactivate, only prod current: both (never non-production alone)", status: 1, hist: History{old, cur}, mode: ModeJWKS, reactivate: true, action: ActionReactivate, calls: combined},
 		{name: "enabled, reactivate split, resumed after non-production: production", status: 1, hist: History{cur, old}, mode: ModeJWKS, split: true, reactivate: true, action: ActionReactivate, calls: prodJWKS},
 		{name: "enabled, reactivate, only prod current, force: both", status: 1, hist: History{old, cur}, mode: ModeJWKS, reactivate: true, force: true, action: ActionReactivate, calls: combined},
 		{name: "enabled, reactivate, current, force", status: 1, hist: History{cur, cur}, mode: ModeJWKS, reactivate: true, force: true, action: ActionReactivate, calls: combined},
@@ -165,6 +165,9 @@ func TestMakeSettle(t *testing.T) {
 			reason: "production received these keys"},
 		{name: "non-production only, old non-production upload alone: production", status: 3, hist: History{NonProd: old}, now: now, action: ActionProduction, calls: prod},
 		{name: "enabled, old upload: current", status: 1, hist: History{old, old}, now: now, skip: SkipCurrent},
+		{name: "not responded, old non-production and recent production: the old date is named", status: 0, hist: History{old, recent}, now: now,
+			action: ActionNonProduction, calls: []Call{{Envs: EnvNonProd, NonProdOnly: true, SendNonProd: true}}, reset: true,
+			reason: "non-production received these keys on 2026-11-23 12:00 UTC, but the portal still shows not responded"},
 		{name: "no clock: trusted for ever", status: 0, hist: History{old, old}, skip: SkipCurrent},
 		{name: "no upload time: trusted", status: 0, hist: History{&EnvState{Mode: ModeJWKS, Keys: "A"}, &EnvState{Mode: ModeJWKS, Keys: "A"}}, now: now, skip: SkipCurrent},
 	}

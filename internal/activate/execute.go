@@ -76,9 +76,8 @@ type Event struct {
 	Result   string
 	Message  string
 	Attempts int
-	// Done counts organizations finished (all their calls made, or
-	// stopped at a failure) out of Total, this event's org included even
-	// when it has a call still to make.
+	// Done numbers this event's organization among those reported so far,
+	// out of Total: both calls of a split org carry the same number.
 	Done, Total int
 }
 
@@ -188,11 +187,14 @@ func (e *executor) processSafely(ctx context.Context, it plan.Item) {
 
 type executor struct {
 	panicked *WorkerPanic // the first worker panic, guarded by mu
+	// numbers are the [n/total] of the orgs reported so far (guarded by
+	// mu); reported counts them.
+	numbers  map[string]int
+	reported int
 	o        Options
 	mu       sync.Mutex
 	res      *Result
 	fails    int // consecutive
-	done     int
 	total    int
 }
 
@@ -310,12 +312,16 @@ func (e *executor) finish(it plan.Item, out *store.Outcome, callErr, recErr erro
 			e.res.Stop = fmt.Errorf("%w (%d in a row, the last: %s)", ErrTooManyFailures, e.fails, out.Message)
 		}
 	}
-	// The first call of a split org counts that org as under way, so both
-	// of its calls show the same [n/total].
-	shown := e.done + 1
-	if last {
-		e.done++
-		shown = e.done
+	// Each org gets its number at its first reported call, so both calls
+	// of a split org show the same [n/total], whatever the other workers do.
+	shown, ok := e.numbers[it.OrgID]
+	if !ok {
+		e.reported++
+		shown = e.reported
+		if e.numbers == nil {
+			e.numbers = map[string]int{}
+		}
+		e.numbers[it.OrgID] = shown
 	}
 	if e.o.OnEvent != nil {
 		e.o.OnEvent(Event{OrgID: it.OrgID, Name: it.Name, Action: it.Action, Envs: out.Envs, Result: out.Result,

@@ -127,3 +127,30 @@ func TestExecuteRaisesAWorkerPanic(t *testing.T) {
 		}})
 	t.Fatal("Execute returned instead of raising the panic")
 }
+
+// TestExecuteNumbersEachOrgOnce: with two calls per org and four workers,
+// both calls of an org carry the same [n/total], and the numbers run 1..n.
+func TestExecuteNumbersEachOrgOnce(t *testing.T) {
+	r := newRig(t, sim.Config{Orgs: 25, Seed: 1})
+	p := pace.New(1000, 2)
+	pl := r.plan(t, p, plan.ModeJKU)
+	numbers := map[string]int{}
+	seen := map[int]bool{}
+	res := Execute(context.Background(), pl, Options{Portal: r.c, Store: r.store, App: r.app, RunID: r.startRun(t, plan.ModeJKU), Pacer: p,
+		Mode: plan.ModeJKU, Concurrency: 4,
+		OnEvent: func(e Event) {
+			if n, ok := numbers[e.OrgID]; ok && n != e.Done {
+				t.Errorf("org %s shown as %d, then %d", e.OrgID, n, e.Done)
+			}
+			numbers[e.OrgID] = e.Done
+			seen[e.Done] = true
+		}})
+	if res.Stop != nil {
+		t.Fatal(res.Stop)
+	}
+	for n := 1; n <= len(numbers); n++ {
+		if !seen[n] {
+			t.Errorf("number %d never shown (%d orgs)", n, len(numbers))
+		}
+	}
+}

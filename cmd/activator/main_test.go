@@ -43,8 +43,13 @@ func cmdExitcode(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) != 1 {
 		ts.Fatalf("usage: exitcode N")
 	}
-	b, err := os.ReadFile(filepath.Join(ts.Getenv("WORK"), "exitcode"))
-	ts.Check(err)
+	path := filepath.Join(ts.Getenv("WORK"), "exitcode")
+	b, err := os.ReadFile(path)
+	if err != nil {
+		ts.Fatalf("no exit code recorded: the last activator run did not return through cli.Main")
+	}
+	// Read once: a run that dies without recording cannot pass as the last.
+	ts.Check(os.Remove(path))
 	got := strings.TrimSpace(string(b))
 	if got != args[0] {
 		ts.Fatalf("activator exited %s, want %s", got, args[0])

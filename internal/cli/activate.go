@@ -70,8 +70,9 @@ wherever the organization's servers may not fetch URLs.
 Plan per organization: not responded -> both environments; non-production only ->
 production (and non-production again, in direct mode, when its keys are not this run's);
 keys enabled -> skipped unless --reactivate. An organization that already holds this
-run's mode and keys is skipped unless --force, so re-running is a no-op. Unknown
-statuses are never acted on.
+run's mode and keys is skipped unless --force, so re-running is a no-op; but when the
+portal, --settle (1h) after the upload, still does not show it enabled, it is called
+again. Unknown statuses are never acted on.
 
 Every call's outcome is stored before the next starts: after Ctrl-C, a crash or a lapsed
 session, run the same command again to resume.`,

@@ -186,16 +186,17 @@ func (e *executor) processSafely(ctx context.Context, it plan.Item) {
 }
 
 type executor struct {
-	panicked *WorkerPanic // the first worker panic, guarded by mu
-	// numbers are the [n/total] of the orgs reported so far (guarded by
-	// mu); reported counts them.
+	o     Options
+	total int
+
+	mu    sync.Mutex // guards the fields below
+	res   *Result
+	fails int // consecutive
+	// numbers are the [n/total] of the orgs reported so far; reported
+	// counts them.
 	numbers  map[string]int
 	reported int
-	o        Options
-	mu       sync.Mutex
-	res      *Result
-	fails    int // consecutive
-	total    int
+	panicked *WorkerPanic // the first worker panic
 }
 
 func (e *executor) stopped(ctx context.Context) bool {
@@ -241,7 +242,7 @@ func (e *executor) process(ctx context.Context, it plan.Item) {
 			e.mu.Unlock()
 			return
 		}
-		if he := (*pace.HoldError)(nil); errors.As(err, &he) {
+		if errors.As(err, new(*pace.HoldError)) {
 			// The portal asked for a long pause and changed nothing: the
 			// org is not reached (nothing to record), and the run stops.
 			e.mu.Lock()

@@ -104,9 +104,6 @@ func New(r float64, retries int) *Pacer {
 		maxHold: DefaultMaxHold}
 }
 
-// SetMaxHold changes the longest Retry-After waited out.
-func (p *Pacer) SetMaxHold(d time.Duration) { p.maxHold = d }
-
 // OnHold sets a function told about every Retry-After hold of at least
 // DefaultNoticeHold, so a person watching knows why nothing moves.
 func (p *Pacer) OnHold(f func(time.Duration)) { p.onHold = f }

@@ -132,11 +132,11 @@ func checkFile(path string) error {
 	if st.IsDir() {
 		return fmt.Errorf("state path %s is a directory: %w (give a file path with --state)", path, ErrNotDatabase)
 	}
-	if w, err := os.OpenFile(path, os.O_RDWR, 0); err != nil {
+	w, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
 		return fmt.Errorf("%s: %w (%v; fix its permissions or choose another file with --state)", path, ErrStateAccess, unwrapPathErr(err))
-	} else {
-		w.Close()
 	}
+	w.Close()
 	if st.Size() == 0 {
 		return nil // an empty file is what SQLite itself creates; safe to initialise
 	}

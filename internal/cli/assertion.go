@@ -219,7 +219,7 @@ func assertionCheckRun(ctx context.Context, opts *AssertionCheckOptions) error {
 	token = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(token), "client_assertion="))
 	exp := diag.Expect{ClientID: opts.ClientID, TokenURL: opts.TokenURL, Now: f.Now()}
 	if opts.JWKS != "" {
-		ks, err := loadPublicKeys(ctx, f, opts.JWKS)
+		_, ks, err := loadPublicKeys(ctx, f, opts.JWKS)
 		if err != nil {
 			return err
 		}
@@ -244,21 +244,22 @@ func assertionCheckRun(ctx context.Context, opts *AssertionCheckOptions) error {
 	return nil
 }
 
-// loadPublicKeys reads the key set of --jwks for verification.
-func loadPublicKeys(ctx context.Context, f *Factory, src string) ([]jose.JSONWebKey, error) {
+// loadPublicKeys reads the key set of --jwks (`assertion check` and
+// `token`): the document as read, and its public keys.
+func loadPublicKeys(ctx context.Context, f *Factory, src string) ([]byte, []jose.JSONWebKey, error) {
 	raw, _, err := keys.Load(ctx, f.HTTPClient, src)
 	if err != nil {
 		var fe *keys.FetchError
 		if errors.As(err, &fe) {
-			return nil, UsageErrorf("--jwks: %v", err)
+			return nil, nil, UsageErrorf("--jwks: %v", err)
 		}
-		return nil, inputError(err)
+		return nil, nil, inputError(err)
 	}
-	ks, err := keys.PublicKeys(raw)
+	pub, err := keys.PublicKeys(raw)
 	if err != nil {
-		return nil, UsageErrorf("--jwks %s: %v: give the public key set the organization holds", keys.RedactURL(src), err)
+		return nil, nil, UsageErrorf("--jwks %s: %v: give the public key set the organization holds", keys.RedactURL(src), err)
 	}
-	return ks, nil
+	return raw, pub, nil
 }
 
 // writeAssertionReport prints the decoded assertion and the findings.

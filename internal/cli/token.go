@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -168,17 +167,9 @@ type tokenKeySet struct {
 
 // readTokenKeySet loads --jwks, checks it, and finds the signing key in it.
 func readTokenKeySet(ctx context.Context, f *Factory, src string, k *keys.SigningKey) (*tokenKeySet, error) {
-	raw, _, err := keys.Load(ctx, f.HTTPClient, src)
+	raw, pub, err := loadPublicKeys(ctx, f, src)
 	if err != nil {
-		var fe *keys.FetchError
-		if errors.As(err, &fe) {
-			return nil, UsageErrorf("--jwks: %v", err)
-		}
-		return nil, inputError(err)
-	}
-	pub, err := keys.PublicKeys(raw)
-	if err != nil {
-		return nil, UsageErrorf("--jwks %s: %v: give the public key set the organization holds", keys.RedactURL(src), err)
+		return nil, err
 	}
 	ks := &tokenKeySet{public: pub, findings: keys.CheckDocument(raw)}
 	if len(keys.Summarize(raw)) == 0 && len(pub) > 0 {

@@ -33,8 +33,6 @@ func benchSetup(b *testing.B) (*Sim, string, string, string) {
 // combined ApproveDownload on a 50,000-organization portal, in process.
 func BenchmarkLoadAndApprove50k(b *testing.B) {
 	s, cookie, token, jwks := benchSetup(b)
-	orgs := s.Orgs()
-	pages := benchOrgs / 100
 	send := func(path string, form url.Values) int {
 		req := httptest.NewRequest(http.MethodPost, path, strings.NewReader(form.Encode()))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
@@ -44,20 +42,7 @@ func BenchmarkLoadAndApprove50k(b *testing.B) {
 		s.ServeHTTP(rec, req)
 		return rec.Code
 	}
-	b.ReportAllocs()
-	i := 0
-	for b.Loop() {
-		if code := send("/Developer/LoadDownloads", loadForm("PageSize", "100", "page", strconv.Itoa(i%pages))); code != http.StatusOK {
-			b.Fatalf("LoadDownloads: %d", code)
-		}
-		if code := send("/Developer/ApproveDownload", approveForm(orgs[i%len(orgs)].OrgID, false, false, jwks, jwks)); code != http.StatusOK {
-			b.Fatalf("ApproveDownload: %d", code)
-		}
-		i++
-		if i%10_000 == 0 {
-			s.ResetCalls()
-		}
-	}
+	loadAndApprove(b, s, jwks, send)
 }
 
 // BenchmarkLoadAndApprove50kHTTP is the same over real loopback HTTP.
@@ -65,8 +50,6 @@ func BenchmarkLoadAndApprove50kHTTP(b *testing.B) {
 	s, cookie, token, jwks := benchSetup(b)
 	srv := httptest.NewServer(s)
 	defer srv.Close()
-	orgs := s.Orgs()
-	pages := benchOrgs / 100
 	send := func(path string, form url.Values) int {
 		req, _ := http.NewRequest(http.MethodPost, srv.URL+path, strings.NewReader(form.Encode()))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
@@ -79,6 +62,14 @@ func BenchmarkLoadAndApprove50kHTTP(b *testing.B) {
 		resp.Body.Close()
 		return resp.StatusCode
 	}
+	loadAndApprove(b, s, jwks, send)
+}
+
+// loadAndApprove is the loop of both LoadAndApprove benchmarks: one listing
+// page and one combined activation per iteration, through send.
+func loadAndApprove(b *testing.B, s *Sim, jwks string, send func(path string, form url.Values) int) {
+	orgs := s.Orgs()
+	pages := benchOrgs / 100
 	b.ReportAllocs()
 	i := 0
 	for b.Loop() {

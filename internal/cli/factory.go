@@ -42,6 +42,12 @@ type Factory struct {
 	Verbose    bool
 	ConfigPath string
 
+	// PortalFrom and AppFrom say where --portal and --app came from: a
+	// flag, ACTIVATOR_*, the config file ("given"), the state directory's
+	// defaults that login saved ("login"), the only app in the state
+	// database ("database"), or nowhere ("").
+	PortalFrom, AppFrom string
+
 	ran   bool
 	logMu sync.Mutex // Logf and Debugf
 	renew *renewal
@@ -76,6 +82,7 @@ func (f *Factory) resolve(cmd *cobra.Command) error {
 		return err
 	}
 	f.Portal = strings.TrimRight(strings.TrimSpace(f.Portal), "/")
+	f.applyStateDefaults(cmd)
 	switch f.Output {
 	case OutputTable, OutputJSON, OutputCSV:
 	default:
@@ -85,6 +92,67 @@ func (f *Factory) resolve(cmd *cobra.Command) error {
 		return UsageErrorf("--quiet and --verbose cannot be used together")
 	}
 	return nil
+}
+
+// Where a setting came from (Factory.PortalFrom, Factory.AppFrom).
+const (
+	fromGiven    = "given"
+	fromLogin    = "login"
+	fromDatabase = "database"
+)
+
+// applyStateDefaults takes --portal and --app from the state directory when
+// neither a flag, the environment nor the config file gave them: the
+// defaults the last `activator login` saved there, else (a session stored
+// before defaults were kept) the stored session's. The app is taken only
+// for the portal it belongs to.
+func (f *Factory) applyStateDefaults(cmd *cobra.Command) {
+	changed := func(name string) bool {
+		fl := cmd.Flags().Lookup(name)
+		return fl != nil && fl.Changed
+	}
+	if changed("portal") {
+		f.PortalFrom = fromGiven
+	}
+	if changed("app") && f.App != "" {
+		f.AppFrom = fromGiven
+	}
+	if f.PortalFrom != "" && f.AppFrom != "" {
+		return
+	}
+	dir, err := f.StateDir()
+	if err != nil {
+		return
+	}
+	d, err := session.LoadDefaults(dir)
+	if err != nil {
+		f.Logf("Warning: %v", err)
+	}
+	if d.Portal == "" {
+		if st, err := session.Load(filepath.Join(dir, session.FileName)); err == nil {
+			d = session.Defaults{Portal: st.Portal, App: st.AppID}
+		}
+	}
+	d.Portal = strings.TrimRight(d.Portal, "/")
+	if d.Portal == "" {
+		return
+	}
+	if f.PortalFrom == "" {
+		f.Portal, f.PortalFrom = d.Portal, fromLogin
+	}
+	if f.AppFrom == "" && d.App != "" && f.Portal == d.Portal {
+		f.App, f.AppFrom = d.App, fromLogin
+	}
+}
+
+// saveStateDefaults remembers --portal and --app as the state directory's
+// defaults: every way of signing in calls it once the session is saved.
+func (f *Factory) saveStateDefaults() error {
+	dir, err := f.StateDir()
+	if err != nil {
+		return err
+	}
+	return session.SaveDefaults(dir, session.Defaults{Portal: f.Portal, App: f.App, SavedAt: f.Now().UTC()})
 }
 
 // CheckPortal validates --portal.
@@ -99,7 +167,7 @@ func (f *Factory) CheckPortal() (*url.URL, error) {
 // CheckApp validates --app.
 func (f *Factory) CheckApp() error {
 	if f.App == "" {
-		return UsageErrorf("no app id: pass --app (the number after ?id= on the app's Review & Manage Downloads page) or set ACTIVATOR_APP")
+		return UsageErrorf("no app id: pass --app (the number after ?id= on the app's Review & Manage Downloads page) once, with `activator login --app ID`, and later commands use it")
 	}
 	for _, r := range f.App {
 		if r < '0' || r > '9' {
@@ -180,6 +248,85 @@ func (f *Factory) AppStore(ctx context.Context) (*store.Store, store.App, error)
 	}
 	s, err := f.Store(ctx)
 	return s, app, err
+}
+
+// ReadAppStore is AppStore for commands that only read the state (status,
+// runs, orgs list/show, report): it never writes. A missing database is
+// read as an empty one and not created; an app the database does not hold
+// is returned with ID 0 (it has no rows) rather than inserted. Without
+// --app, the database's only app on --portal (or on any portal when none
+// was named) is used; with several, the error names them.
+func (f *Factory) ReadAppStore(ctx context.Context) (*store.Store, store.App, error) {
+	if _, err := f.CheckPortal(); err != nil {
+		return nil, store.App{}, err
+	}
+	if f.store == nil {
+		path := f.StatePath
+		if path == "" {
+			p, err := store.DefaultPath()
+			if err != nil {
+				return nil, store.App{}, UsageError(err)
+			}
+			path = p
+		}
+		s, err := store.OpenRead(ctx, path)
+		if err != nil {
+			return nil, store.App{}, err
+		}
+		f.store = s
+	}
+	s := f.store
+	if f.App == "" {
+		apps, err := s.Apps(ctx)
+		if err != nil {
+			return nil, store.App{}, err
+		}
+		var on []store.App
+		for _, a := range apps {
+			if f.PortalFrom == "" || a.Portal == f.Portal {
+				on = append(on, a)
+			}
+		}
+		switch len(on) {
+		case 0:
+			return nil, store.App{}, f.CheckApp()
+		case 1:
+			f.Portal, f.App, f.PortalFrom, f.AppFrom = on[0].Portal, on[0].AppID, fromDatabase, fromDatabase
+			return s, on[0], nil
+		default:
+			return nil, store.App{}, UsageErrorf("no app id, and the state database holds %s: pass --portal and --app", describeApps(on))
+		}
+	}
+	if err := f.CheckApp(); err != nil {
+		return nil, store.App{}, err
+	}
+	a, _, err := s.LookupApp(ctx, f.Portal, f.App)
+	return s, a, err
+}
+
+// describeApps names apps in a sentence: "app 1 on https://a and app 2 on https://b".
+func describeApps(apps []store.App) string {
+	parts := make([]string, len(apps))
+	for i, a := range apps {
+		parts[i] = "app " + a.AppID + " on " + a.Portal
+	}
+	if len(parts) <= 1 {
+		return strings.Join(parts, "")
+	}
+	return strings.Join(parts[:len(parts)-1], ", ") + " and " + parts[len(parts)-1]
+}
+
+// otherApps says which apps the database holds when it holds nothing for
+// app (ID 0): "" when it holds app, or nothing at all.
+func (f *Factory) otherApps(ctx context.Context, s *store.Store, app store.App) string {
+	if app.ID != 0 {
+		return ""
+	}
+	apps, err := s.Apps(ctx)
+	if err != nil || len(apps) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("the state database holds nothing for app %s on %s; it holds %s (pass --portal and --app)", app.AppID, app.Portal, describeApps(apps))
 }
 
 // SessionCookies returns the session to use and where it came from:

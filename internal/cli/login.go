@@ -67,7 +67,10 @@ way, and exits 3 asking for a new sign-in when it no longer can.
 With --cookie or --cookie-file (and neither --headless nor --renew), no browser is
 started: that session is checked and stored instead.
 
-Without --portal or --app, the stored session's portal and app are used.`,
+Every way of signing in (window, --headless, --renew, --cookie-file) remembers the
+portal and the app as the defaults of the state directory: later commands use them
+unless --portal/--app, ACTIVATOR_PORTAL/ACTIVATOR_APP or the config file say
+otherwise. Without --portal or --app, login itself uses those defaults.`,
 		Example: `  activator login --app 50741
   ACTIVATOR_USERNAME=me@example.com ACTIVATOR_PASSWORD=... activator login --headless
   pass show portal | activator login --headless --username me@example.com --password-stdin
@@ -103,7 +106,6 @@ func loginRun(ctx context.Context, cmd *cobra.Command, opts *LoginOptions) error
 	if opts.Check {
 		return whoamiRun(ctx, cmd, f)
 	}
-	f.sessionDefaults(cmd)
 	if _, err := f.CheckPortal(); err != nil {
 		return err
 	}
@@ -311,6 +313,9 @@ func (f *Factory) verifyAndSave(ctx context.Context, path, cookies string, expir
 	if err := session.Save(path, st); err != nil {
 		return err
 	}
+	if err := f.saveStateDefaults(); err != nil {
+		f.Logf("Warning: the session is saved, but not this portal and app as the defaults of later commands (%v): pass --portal and --app to them.", err)
+	}
 	if f.Output == OutputJSON || f.Output == OutputCSV {
 		return f.writeStatus(statusFor(f, true, source, st, ""))
 	}
@@ -318,7 +323,7 @@ func (f *Factory) verifyAndSave(ctx context.Context, path, cookies string, expir
 	if expires != nil {
 		f.Logf("The portal's cookies expire at %s at the latest.", expires.UTC().Format("2006-01-02 15:04 MST"))
 	}
-	f.Logf("Later commands use it; a run that stopped on a lapsed session resumes when run again.")
+	f.Logf("Later commands use this session, portal and app unless --portal/--app, ACTIVATOR_PORTAL/ACTIVATOR_APP or the config file say otherwise; a run that stopped on a lapsed session resumes when run again.")
 	return nil
 }
 
@@ -341,26 +346,6 @@ func (f *Factory) profileDir(flag string) (string, error) {
 		return "", UsageError(err)
 	}
 	return filepath.Abs(filepath.Join(dir, browser.ProfileDirName))
-}
-
-// sessionDefaults takes --portal and --app from the stored session when
-// neither the command line, the environment nor the config file gave them,
-// so `login --renew`, `whoami` and `logout` need no repetition.
-func (f *Factory) sessionDefaults(cmd *cobra.Command) {
-	path, err := f.SessionPath()
-	if err != nil {
-		return
-	}
-	st, err := session.Load(path)
-	if err != nil {
-		return
-	}
-	if fl := cmd.Flags().Lookup("portal"); fl != nil && !fl.Changed && st.Portal != "" {
-		f.Portal = strings.TrimRight(st.Portal, "/")
-	}
-	if fl := cmd.Flags().Lookup("app"); fl != nil && !fl.Changed && f.App == "" && st.AppID != "" {
-		f.App = st.AppID
-	}
 }
 
 // SessionStatus is `whoami --output json`: whether the session is accepted
@@ -417,7 +402,6 @@ accepts it and 3 when it does not (or there is none). Cookie values are never sh
 }
 
 func whoamiRun(ctx context.Context, cmd *cobra.Command, f *Factory) error {
-	f.sessionDefaults(cmd)
 	if _, err := f.CheckPortal(); err != nil {
 		return err
 	}

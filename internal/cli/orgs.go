@@ -255,7 +255,7 @@ func listRun(ctx context.Context, opts *ListOptions) error {
 		}
 		filters = append(filters, filter{st, unk})
 	}
-	s, app, err := f.AppStore(ctx)
+	s, app, err := f.ReadAppStore(ctx)
 	if err != nil {
 		return err
 	}
@@ -322,6 +322,10 @@ func listRun(ctx context.Context, opts *ListOptions) error {
 		return writeJSON(f.IO.Out, out)
 	}
 	if len(orgs) == 0 && f.Output == OutputTable {
+		if hint := f.otherApps(ctx, s, app); hint != "" {
+			fmt.Fprintf(f.IO.ErrOut, "No organizations stored for app %s on %s: %s.\n", app.AppID, app.Portal, hint)
+			return nil
+		}
 		fmt.Fprintln(f.IO.ErrOut, "No organizations stored for this app yet: run `activator orgs sync`.")
 		return nil
 	}

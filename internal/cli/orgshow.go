@@ -83,7 +83,7 @@ func orgsShowRun(ctx context.Context, opts *OrgsShowOptions) error {
 	if id == "" || strings.Trim(id, "0123456789") != "" {
 		return UsageErrorf("%q is not an OrgId: give the number `activator orgs list` shows (the part before the underscore of a download Id)", opts.OrgID)
 	}
-	s, app, err := f.AppStore(ctx)
+	s, app, err := f.ReadAppStore(ctx)
 	if err != nil {
 		return err
 	}

@@ -86,9 +86,12 @@ func reportRun(ctx context.Context, opts *ReportOptions) error {
 			return UsageErrorf("--out %s is a directory: give a file name, e.g. --out %s", opts.Out, filepath.Join(opts.Out, "report."+format))
 		}
 	}
-	r, err := f.buildReport(ctx)
+	r, hint, err := f.buildReport(ctx)
 	if err != nil {
 		return err
+	}
+	if hint != "" {
+		f.Logf("Note: %s.", hint)
 	}
 	if opts.Out == "-" {
 		return report.Write(f.IO.Out, format, r)

@@ -69,7 +69,7 @@ func runsRun(ctx context.Context, opts *RunsOptions) error {
 	if opts.Limit < 0 {
 		return UsageErrorf("--limit %d is negative: give a number of runs, or 0 for all", opts.Limit)
 	}
-	s, app, err := f.AppStore(ctx)
+	s, app, err := f.ReadAppStore(ctx)
 	if err != nil {
 		return err
 	}
@@ -94,6 +94,10 @@ func runsRun(ctx context.Context, opts *RunsOptions) error {
 		return t.flush()
 	}
 	if len(runs) == 0 {
+		if hint := f.otherApps(ctx, s, app); hint != "" {
+			fmt.Fprintf(f.IO.ErrOut, "No runs recorded for app %s on %s: %s.\n", app.AppID, app.Portal, hint)
+			return nil
+		}
 		fmt.Fprintln(f.IO.ErrOut, "No runs recorded for this app yet: `activator activate --dry-run` shows what a run would do.")
 		return nil
 	}
@@ -213,13 +217,13 @@ func runsShowRun(ctx context.Context, opts *RunsShowOptions) error {
 	if err != nil || id <= 0 {
 		return UsageErrorf("%q is not a run id: give the number `activator runs` lists", opts.ID)
 	}
-	s, app, err := f.AppStore(ctx)
+	s, app, err := f.ReadAppStore(ctx)
 	if err != nil {
 		return err
 	}
 	run, err := s.GetRun(ctx, app.ID, id)
 	if errors.Is(err, sql.ErrNoRows) {
-		return UsageErrorf("run %d not found for app %s: `activator runs` lists the recorded runs", id, f.App)
+		return runNotFound(ctx, s, app, id)
 	}
 	if err != nil {
 		return err
@@ -254,6 +258,27 @@ func runsShowRun(ctx context.Context, opts *RunsShowOptions) error {
 		return err
 	}
 	return printRun(f.IO.Out, run, sum, js.Outcomes, kids, f.Now())
+}
+
+// runNotFound says what the database holds when run id is not app's: the
+// app the run belongs to, or the runs app does have.
+func runNotFound(ctx context.Context, s *store.Store, app store.App, id int64) error {
+	other, err := s.RunApp(ctx, id)
+	if err == nil {
+		return UsageErrorf("run %d is not app %s's on %s: it belongs to app %s on %s (pass --portal %s --app %s)",
+			id, app.AppID, app.Portal, other.AppID, other.Portal, other.Portal, other.AppID)
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return err
+	}
+	runs, err := s.Runs(ctx, app.ID, 0)
+	if err != nil {
+		return err
+	}
+	if len(runs) == 0 {
+		return UsageErrorf("run %d not found: the state database holds no run at all for app %s on %s", id, app.AppID, app.Portal)
+	}
+	return UsageErrorf("run %d not found: app %s on %s has runs %d to %d (`activator runs` lists them)", id, app.AppID, app.Portal, runs[len(runs)-1].ID, runs[0].ID)
 }
 
 func printRun(w io.Writer, run store.Run, sum report.RunSummary, outs []OutcomeJSON, kids map[string]string, now time.Time) error {

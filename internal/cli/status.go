@@ -73,7 +73,7 @@ func statusRun(ctx context.Context, opts *StatusOptions) error {
 	if f.Output == OutputCSV {
 		return UsageErrorf("status has no CSV form: use --output json, or `activator report --format csv` for one row per organization")
 	}
-	r, err := f.buildReport(ctx)
+	r, hint, err := f.buildReport(ctx)
 	if err != nil {
 		return err
 	}
@@ -84,7 +84,13 @@ func statusRun(ctx context.Context, opts *StatusOptions) error {
 	if opts.All {
 		limit = 0
 	}
-	return printStatus(f.IO.Out, r, limit)
+	if err := printStatus(f.IO.Out, r, limit); err != nil {
+		return err
+	}
+	if hint != "" {
+		fmt.Fprintln(f.IO.ErrOut, "Note: "+hint+".")
+	}
+	return nil
 }
 
 // statusJSON is the report without its history and rows: the outer
@@ -100,13 +106,15 @@ func (f *Factory) reportOptions() report.Options {
 	return report.Options{Portal: f.Portal, AppID: f.App, Now: f.Now(), StatusName: StatusName, Alive: processAlive}
 }
 
-// buildReport reads the app's whole state.
-func (f *Factory) buildReport(ctx context.Context) (*report.Report, error) {
-	s, app, err := f.AppStore(ctx)
+// buildReport reads the app's whole state, writing nothing; hint names the
+// apps the database does hold when it holds nothing for this one.
+func (f *Factory) buildReport(ctx context.Context) (r *report.Report, hint string, err error) {
+	s, app, err := f.ReadAppStore(ctx)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	return report.Build(ctx, s, app, f.reportOptions())
+	r, err = report.Build(ctx, s, app, f.reportOptions())
+	return r, f.otherApps(ctx, s, app), err
 }
 
 // processAlive reports whether pid still runs: a run marked running whose

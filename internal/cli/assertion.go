@@ -45,6 +45,8 @@ type AssertionNewOptions struct {
 	Kid string
 	// Alg is the signature algorithm.
 	Alg string
+	// Aud is the aud claim when it differs from TokenURL (a proxy).
+	Aud string
 	// Lifetime is exp - iat.
 	Lifetime time.Duration
 }
@@ -56,8 +58,9 @@ func NewCmdAssertionNew(f *Factory) *cobra.Command {
 		Use:   "new --client-id ID --token-url URL --key FILE",
 		Short: "Print a correct client assertion",
 		Long: `Signs and prints a client assertion that organizations accept: iss = sub = the
-client ID, aud = the token URL, a random jti, iat and nbf now, exp --lifetime later
-(at most 5 minutes).
+client ID, aud = the token URL (or --aud), a random jti, iat and nbf 5 seconds ago
+(so a server whose clock is a little behind does not see them in the future), exp
+--lifetime after iat (at most 5 minutes), typ JWT.
 
 The key is read forgivingly, and what was repaired is said on stderr: PEM with CRLF
 line ends, a PEM held in an environment variable with literal \n (--key env:NAME),
@@ -73,7 +76,7 @@ The assertion is a credential for its short life: do not paste it into tickets.`
 		},
 	}
 	fl := cmd.Flags()
-	bindAssertionFlags(fl, &opts.ClientID, &opts.TokenURL, &opts.Key, &opts.Kid, &opts.Alg, &opts.Lifetime)
+	bindAssertionFlags(fl, &opts.ClientID, &opts.TokenURL, &opts.Key, &opts.Kid, &opts.Alg, &opts.Aud, &opts.Lifetime)
 	return cmd
 }
 
@@ -84,12 +87,13 @@ type flagSet interface {
 }
 
 // bindAssertionFlags binds the flags `assertion new` and `token` share.
-func bindAssertionFlags(fl flagSet, clientID, tokenURL, key, kid, alg *string, lifetime *time.Duration) {
+func bindAssertionFlags(fl flagSet, clientID, tokenURL, key, kid, alg, aud *string, lifetime *time.Duration) {
 	fl.StringVar(clientID, "client-id", "", "the app's client ID for the environment called (required)")
 	fl.StringVar(tokenURL, "token-url", "", "the organization's token endpoint, exactly as requested (required)")
 	fl.StringVar(key, "key", "", "the private key: a PEM or JWK file, or env:NAME for an environment variable (required)")
 	fl.StringVar(kid, "kid", "", "the kid header (default: the key's kid, or the matching key's kid in --jwks)")
-	fl.StringVar(alg, "alg", diag.DefaultAlg, "signature algorithm: RS384 or RS256 (ES256/ES384 for EC keys behind a JWK Set URL)")
+	fl.StringVar(alg, "alg", "", "signature algorithm: RS384 or RS256, ES256/ES384 for EC keys behind a JWK Set URL (default: the matching key's alg in --jwks, else "+diag.DefaultAlg+")")
+	fl.StringVar(aud, "aud", "", "the aud claim, when the server sees another token URL than --token-url (a proxy); default --token-url")
 	fl.DurationVar(lifetime, "lifetime", diag.DefaultAssertionLifetime, "time from iat to exp, at most 5m")
 }
 
@@ -144,7 +148,7 @@ func assertionNewRun(opts *AssertionNewOptions) error {
 	if err != nil {
 		return err
 	}
-	a, err := diag.NewAssertion(diag.AssertionParams{ClientID: opts.ClientID, TokenURL: opts.TokenURL, Key: k,
+	a, err := diag.NewAssertion(diag.AssertionParams{ClientID: opts.ClientID, TokenURL: opts.TokenURL, Aud: opts.Aud, Key: k,
 		Kid: opts.Kid, Alg: opts.Alg, Lifetime: opts.Lifetime, Now: f.Now()})
 	if err != nil {
 		return inputError(err)
@@ -171,6 +175,9 @@ type AssertionCheckOptions struct {
 	TokenURL string
 	// JWKS is the file or URL of the keys the organization holds.
 	JWKS string
+	// JWKSURL is the JWK Set URL registered for the app: a jku header must
+	// equal it.
+	JWKSURL string
 }
 
 // NewCmdAssertionCheck builds `assertion check`.
@@ -180,8 +187,9 @@ func NewCmdAssertionCheck(f *Factory) *cobra.Command {
 		Use:   "check JWT|- --client-id ID --token-url URL [--jwks FILE|URL]",
 		Short: "Check a client assertion against every rule behind invalid_client",
 		Long: `Decodes a client assertion and checks everything Epic's invalid_client list and
-SMART Backend Services require: alg supported and matching the key; typ JWT when
-present; kid present, in the key set and naming exactly one key; a jku header; iss,
+SMART Backend Services require: alg supported, fitting the key and equal to the alg
+the key is published with; typ JWT (required); kid present, in the key set and
+naming exactly one key; a jku header (an error when it is not --jwks-url); iss,
 sub and aud exact; exp in whole seconds (not milliseconds), in the future and at most
 5 minutes after iat and nbf; iat and nbf not in the future (with the clock skew);
 jti present and at most 151 characters; the signature, with the --jwks keys.
@@ -199,7 +207,8 @@ assertion from stdin. Exit status: 0 no errors, 1 errors found, 2 bad input.`,
 	fl := cmd.Flags()
 	fl.StringVar(&opts.ClientID, "client-id", "", "the client ID expected in iss and sub (required)")
 	fl.StringVar(&opts.TokenURL, "token-url", "", "the token URL expected in aud (required)")
-	fl.StringVar(&opts.JWKS, "jwks", "", "the public keys the organization holds: a file or URL (checks kid and signature)")
+	fl.StringVar(&opts.JWKS, "jwks", "", "the public keys the organization holds: a file or URL (checks kid, alg and signature)")
+	fl.StringVar(&opts.JWKSURL, "jwks-url", "", "the JWK Set URL registered for the app: a jku header that differs is an error")
 	return cmd
 }
 
@@ -217,7 +226,7 @@ func assertionCheckRun(ctx context.Context, opts *AssertionCheckOptions) error {
 		token = string(b)
 	}
 	token = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(token), "client_assertion="))
-	exp := diag.Expect{ClientID: opts.ClientID, TokenURL: opts.TokenURL, Now: f.Now()}
+	exp := diag.Expect{ClientID: opts.ClientID, TokenURL: opts.TokenURL, Now: f.Now(), JWKSURL: opts.JWKSURL}
 	if opts.JWKS != "" {
 		_, ks, err := loadPublicKeys(ctx, f, opts.JWKS)
 		if err != nil {

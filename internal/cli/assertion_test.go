@@ -32,6 +32,7 @@ func TestAssertionNewAndCheck(t *testing.T) {
 		{"private JWK gives the kid", []string{"--key", keyFixture("test-rsa-a.private.jwk.json")}, ExitOK, "", "test-rsa-a"},
 		{"no kid is noted", []string{"--key", keyFixture("test-rsa-a.pkcs8.pem")}, ExitOK, "note: no kid in the header", ""},
 		{"RS256", []string{"--key", keyFixture("test-rsa-a.pkcs8.pem"), "--kid", "test-rsa-a", "--alg", "RS256"}, ExitOK, "", "test-rsa-a"},
+		{"RS256 against a key published RS384", []string{"--key", keyFixture("test-rsa-a.pkcs8.pem"), "--kid", "test-rsa-a", "--alg", "RS256"}, ExitOK, "", "alg-mismatch"},
 		{"EC key for RS384", []string{"--key", keyFixture("test-ec-p256.pkcs8.pem")}, ExitUsage, "the key is EC P-256 but --alg RS384 needs an RSA key", ""},
 		{"public key", []string{"--key", keyFixture("test-rsa-a.pub.pem")}, ExitUsage, "holds a PUBLIC KEY, not a private key", ""},
 		{"lifetime over 5 minutes", []string{"--key", keyFixture("test-rsa-a.pkcs8.pem"), "--lifetime", "6m"}, ExitUsage, "--lifetime 6m0s is not a whole number of seconds between 1s and 5m", ""},
@@ -55,7 +56,14 @@ func TestAssertionNewAndCheck(t *testing.T) {
 				t.Fatalf("stdout is not a JWT: %q", out)
 			}
 			// The assertion passes every check, signature included.
-			checkArgs := append(append([]string{"assertion", "check", jwt}, base...), "--jwks", keyFixture("test-rsa-a.jwks.json"), "-o", "json")
+			// (Against the key published with the assertion's alg: RS256
+			// against one published RS384 is an error servers answer with
+			// "no key with alg RS256".)
+			jwks := keyFixture("test-rsa-a.jwks.json")
+			if tt.name == "RS256" {
+				jwks = keyFixture("test-rsa-a-rs256.jwks.json")
+			}
+			checkArgs := append(append([]string{"assertion", "check", jwt}, base...), "--jwks", jwks, "-o", "json")
 			code, out, errOut = runDiagCLI(t, diagEnv{}, checkArgs...)
 			var rep struct {
 				Header         map[string]any
@@ -67,6 +75,12 @@ func TestAssertionNewAndCheck(t *testing.T) {
 				t.Fatalf("check output: %v\n%s%s", err, out, errOut)
 			}
 			wantCode := ExitOK
+			if tt.wantKid == "alg-mismatch" {
+				if code != ExitFailures || len(rep.Findings) != 1 || rep.Findings[0].Rule != "jwt.key-alg-mismatch" {
+					t.Fatalf("check exit %d, findings %+v: want exit 1 for jwt.key-alg-mismatch", code, rep.Findings)
+				}
+				return
+			}
 			if tt.wantKid == "" {
 				wantCode = ExitFailures // SMART requires a kid
 			}
@@ -97,7 +111,7 @@ func TestAssertionCheckCommand(t *testing.T) {
 		wantOut  []string
 		wantErr  string
 	}{
-		{"expired assertion", []string{jwt}, "", ExitFailures, []string{"ERROR   jwt.expired  the assertion expired 6m0s ago", "Signature: verified with key test-rsa-a"}, ""},
+		{"expired assertion", []string{jwt}, "", ExitFailures, []string{"ERROR   jwt.expired  the assertion expired 6m5s ago", "Signature: verified with key test-rsa-a"}, ""},
 		{"from stdin with the parameter name", []string{"-"}, "client_assertion=" + jwt + "\n", ExitFailures, []string{"jwt.expired"}, ""},
 		{"wrong client ID", []string{jwt, "--client-id", "prod-id"}, "", ExitFailures, []string{"ERROR   jwt.iss", "ERROR   jwt.sub"}, ""},
 		{"not a JWT", []string{"hello"}, "", ExitFailures, []string{"ERROR   jwt.malformed  the assertion has 1 dot-separated parts, not 3"}, ""},

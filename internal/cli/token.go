@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -26,8 +27,11 @@ type TokenOptions struct {
 	// Kid is the kid header (default: the key's own, or the matching key's
 	// kid in JWKS).
 	Kid string
-	// Alg is the signature algorithm.
+	// Alg is the signature algorithm (default: the matching key's alg in
+	// JWKS, else diag.DefaultAlg).
 	Alg string
+	// Aud is the aud claim when it differs from TokenURL (a proxy).
+	Aud string
 	// Lifetime is the assertion's exp - iat.
 	Lifetime time.Duration
 	// Scope is the space-separated scope asked for.
@@ -48,11 +52,26 @@ func NewCmdToken(f *Factory) *cobra.Command {
 grant_type=client_credentials with a freshly signed client assertion, no client
 secret) and reports the outcome.
 
+The assertion's iat and nbf are back-dated 5 seconds, so a server whose clock is a
+few seconds behind this one does not see them in the future; exp is --lifetime
+after iat. With --jwks, the kid and the alg are those of the key of the set that
+matches --key (unless --kid or --alg say otherwise), so the assertion never names
+a key or an algorithm the set does not publish. --aud sets the audience when the
+server sees another token URL than the one requested (a proxy in between).
+
+No scope is sent unless --scope is given. Epic's backend services grant the app the
+scopes configured for it on the portal and need none in the request, while any
+default this tool chose (system/*.read) would ask for more than the app is
+registered for, which a strict server refuses. SMART Backend Services makes scope
+required: for other servers, pass --scope with the app's system scopes.
+
 On success it prints the token's type, lifetime and scopes; the token itself only
-with --show-token. When the server gives an error_description it comes first. On
-invalid_client it runs every local check of the assertion (and of --jwks, the keys
-the organization should hold), compares the server's clock (Date header) with this
-one, and ranks the likely causes, ending with how long key changes take to arrive.
+with --show-token. On a refusal, the server's error_description, when it gives one,
+is the first evidence: its cause is ranked first and quoted. Then every local check
+of the assertion (and of --jwks, the keys the organization should hold), the
+server's clock (Date header) against this one, reported in the direction that
+explains the refusal, and for a bare invalid_client the likely causes in the order
+the README explains, ending with how long key changes take to arrive.
 
 Exit status: 0 token granted, 1 refused, 2 bad input, 4 no answer.`,
 		Example: `  activator token --token-url https://fhir.example.org/oauth2/token --client-id 6c12dff4-... --key private.pem --jwks jwks.json
@@ -63,8 +82,8 @@ Exit status: 0 token granted, 1 refused, 2 bad input, 4 no answer.`,
 		},
 	}
 	fl := cmd.Flags()
-	bindAssertionFlags(fl, &opts.ClientID, &opts.TokenURL, &opts.Key, &opts.Kid, &opts.Alg, &opts.Lifetime)
-	fl.StringVar(&opts.Scope, "scope", "", "space-separated scopes to request (default: none)")
+	bindAssertionFlags(fl, &opts.ClientID, &opts.TokenURL, &opts.Key, &opts.Kid, &opts.Alg, &opts.Aud, &opts.Lifetime)
+	fl.StringVar(&opts.Scope, "scope", "", "space-separated scopes to request (default: none, see above)")
 	fl.StringVar(&opts.JWKS, "jwks", "", "the public keys the organization should hold: a file or URL (checked on failure)")
 	fl.BoolVar(&opts.ShowToken, "show-token", false, "print the access token itself (it is a credential)")
 	return cmd
@@ -104,13 +123,17 @@ func tokenRun(ctx context.Context, opts *TokenOptions) error {
 			return err
 		}
 	}
-	kid := opts.Kid
+	kid, alg := opts.Kid, opts.Alg
 	if kid == "" && k.Kid == "" && ks != nil && ks.matchKid != "" {
 		kid = ks.matchKid
 		fmt.Fprintf(f.IO.ErrOut, "activator: using kid %q, the key of --jwks that matches --key\n", kid)
 	}
-	a, err := diag.NewAssertion(diag.AssertionParams{ClientID: opts.ClientID, TokenURL: opts.TokenURL, Key: k,
-		Kid: kid, Alg: opts.Alg, Lifetime: opts.Lifetime, Now: f.Now()})
+	if alg == "" && ks != nil && slices.Contains(diag.SupportedAlgs, ks.matchAlg) {
+		alg = ks.matchAlg
+		fmt.Fprintf(f.IO.ErrOut, "activator: using alg %s, the published alg of the key of --jwks that matches --key\n", alg)
+	}
+	a, err := diag.NewAssertion(diag.AssertionParams{ClientID: opts.ClientID, TokenURL: opts.TokenURL, Aud: opts.Aud, Key: k,
+		Kid: kid, Alg: alg, Lifetime: opts.Lifetime, Now: f.Now()})
 	if err != nil {
 		return inputError(err)
 	}
@@ -133,8 +156,8 @@ func tokenRun(ctx context.Context, opts *TokenOptions) error {
 		}
 		return writeTokenResult(f, res)
 	}
-	exp := diag.Expect{ClientID: opts.ClientID, TokenURL: opts.TokenURL, Now: f.Now()}
-	in := diag.DiagnosisInput{Response: resp, Lifetime: opts.Lifetime}
+	exp := diag.Expect{ClientID: opts.ClientID, TokenURL: a.Claims.Aud, Now: f.Now()}
+	in := diag.DiagnosisInput{Response: resp, Lifetime: opts.Lifetime, Scope: opts.Scope}
 	if ks != nil {
 		exp.Keys = ks.public
 		in.KeysGiven, in.KeyInSet = true, ks.hasSigningKey
@@ -148,7 +171,8 @@ func tokenRun(ctx context.Context, opts *TokenOptions) error {
 	res.Assertion = diag.CheckAssertion(a.JWT, exp)
 	in.Assertion = res.Assertion
 	res.Causes, _ = diag.Diagnose(in)
-	if resp.Error == "invalid_client" || resp.Error == "" {
+	if _, kind, described := diag.ServerCause(resp); (resp.Error == "invalid_client" || resp.Error == "") &&
+		(!described || kind == diag.ServerOther) {
 		res.Note = diag.PropagationNote
 	}
 	if err := writeTokenResult(f, res); err != nil {
@@ -163,6 +187,7 @@ type tokenKeySet struct {
 	findings      []keys.Finding
 	hasSigningKey bool
 	matchKid      string
+	matchAlg      string
 }
 
 // readTokenKeySet loads --jwks, checks it, and finds the signing key in it.
@@ -181,7 +206,7 @@ func readTokenKeySet(ctx context.Context, f *Factory, src string, k *keys.Signin
 	want := k.Thumbprint()
 	for _, p := range pub {
 		if keys.Thumbprint(p) == want {
-			ks.hasSigningKey, ks.matchKid = true, p.KeyID
+			ks.hasSigningKey, ks.matchKid, ks.matchAlg = true, p.KeyID, p.Algorithm
 			break
 		}
 	}
@@ -212,14 +237,14 @@ func writeTokenResult(f *Factory, res *tokenResult) error {
 	}
 	fmt.Fprintf(w, "Token refused: HTTP %d, %s\n", res.StatusCode, what)
 	if res.ClockSkewSeconds != nil {
-		skew := time.Duration(*res.ClockSkewSeconds * float64(time.Second))
+		skew := time.Duration(*res.ClockSkewSeconds * float64(time.Second)).Round(time.Second)
 		switch {
-		case skew > diag.DefaultSkewTolerance:
-			fmt.Fprintf(w, "Server clock: %s ahead of this machine's\n", skew)
-		case skew < -diag.DefaultSkewTolerance:
-			fmt.Fprintf(w, "Server clock: %s behind this machine's\n", -skew)
+		case skew >= diag.DefaultSkewResolution:
+			fmt.Fprintf(w, "Server clock: %s ahead of this machine's (the assertion expires that much sooner for it)\n", skew)
+		case skew <= -diag.DefaultSkewResolution:
+			fmt.Fprintf(w, "Server clock: %s behind this machine's (iat and nbf are that much later for it; they are back-dated %s)\n", -skew, diag.DefaultClockMargin)
 		default:
-			fmt.Fprintln(w, "Server clock: agrees with this machine's")
+			fmt.Fprintln(w, "Server clock: agrees with this machine's, to the second")
 		}
 	} else {
 		fmt.Fprintln(w, "Server clock: unknown (no Date header)")
@@ -235,7 +260,11 @@ func writeTokenResult(f *Factory, res *tokenResult) error {
 	if len(res.Causes) > 0 {
 		fmt.Fprintln(w, "\nLikely causes, most likely first:")
 		for i, c := range res.Causes {
-			fmt.Fprintf(w, "%2d. [%s] %s\n      fix: %s\n", i+1, c.Likelihood, c.Cause, c.Fix)
+			like := c.Likelihood
+			if like == diag.LikelihoodServer {
+				like = "server says"
+			}
+			fmt.Fprintf(w, "%2d. [%s] %s\n      fix: %s\n", i+1, like, c.Cause, c.Fix)
 		}
 	}
 	if res.Note != "" {

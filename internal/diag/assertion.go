@@ -34,6 +34,11 @@ const (
 	// DefaultJTIBytes is the entropy of a generated jti: 32 random bytes
 	// make 43 base64url characters, far under MaxJTILength.
 	DefaultJTIBytes = 32
+	// DefaultClockMargin back-dates iat and nbf: a server whose clock is a
+	// few seconds behind the signer's would otherwise see them in the
+	// future and refuse the assertion (servers allow no leeway). exp is
+	// counted from the back-dated iat, so exp - iat stays the lifetime.
+	DefaultClockMargin = 5 * time.Second
 	// DefaultAlg is the signature algorithm Epic prefers.
 	DefaultAlg = "RS384"
 	// ClientAssertionType is the exact client_assertion_type value.
@@ -49,8 +54,11 @@ var SupportedAlgs = []string{"RS256", "RS384", "ES256", "ES384"}
 type AssertionParams struct {
 	// ClientID goes into iss and sub.
 	ClientID string
-	// TokenURL goes into aud, exactly as given.
+	// TokenURL goes into aud, exactly as given, unless Aud is set.
 	TokenURL string
+	// Aud overrides aud, for a server that sees another token URL than the
+	// one requested (a proxy in between); empty means TokenURL.
+	Aud string
 	// Key signs the assertion.
 	Key *keys.SigningKey
 	// Kid is the kid header; empty means the key's own kid, if any.
@@ -59,7 +67,8 @@ type AssertionParams struct {
 	Alg string
 	// Lifetime is exp - iat (DefaultAssertionLifetime when zero).
 	Lifetime time.Duration
-	// Now is the signing time; iat and nbf are its whole seconds.
+	// Now is the signing time; iat and nbf are its whole seconds less
+	// DefaultClockMargin.
 	Now time.Time
 	// Rand is the source of the jti (crypto/rand when nil).
 	Rand io.Reader
@@ -75,11 +84,12 @@ type Claims struct {
 	Aud string `json:"aud"`
 	// Jti is random and unique per assertion.
 	Jti string `json:"jti"`
-	// Iat and Nbf are the signing time, whole seconds since 1970.
+	// Iat and Nbf are the signing time less DefaultClockMargin, whole
+	// seconds since 1970.
 	Iat int64 `json:"iat"`
 	// Nbf equals Iat.
 	Nbf int64 `json:"nbf"`
-	// Exp is at most 5 minutes after Iat.
+	// Exp is the lifetime after Iat, at most 5 minutes.
 	Exp int64 `json:"exp"`
 }
 
@@ -99,7 +109,8 @@ type Assertion struct {
 
 // NewAssertion signs a client assertion that satisfies every rule organizations
 // apply: iss = sub = client id, aud = token URL, a fresh random jti, iat = nbf =
-// now in whole seconds, exp at most 5 minutes later. Bad parameters (a lifetime
+// now less DefaultClockMargin in whole seconds, exp the lifetime later (at most
+// 5 minutes). Bad parameters (a lifetime
 // over 5 minutes, an algorithm that does not fit the key) are an
 // *keys.InputError naming the fix.
 func NewAssertion(p AssertionParams) (*Assertion, error) {
@@ -111,6 +122,13 @@ func NewAssertion(p AssertionParams) (*Assertion, error) {
 	}
 	if err := checkTokenURL(p.TokenURL); err != nil {
 		return nil, err
+	}
+	aud := p.TokenURL
+	if p.Aud != "" {
+		if err := checkAud(p.Aud); err != nil {
+			return nil, err
+		}
+		aud = p.Aud
 	}
 	if p.Key == nil {
 		return nil, &keys.InputError{Msg: "no signing key: pass --key with the private key file"}
@@ -137,8 +155,8 @@ func NewAssertion(p AssertionParams) (*Assertion, error) {
 	if err != nil {
 		return nil, err
 	}
-	now := p.Now.Unix()
-	claims := Claims{Iss: p.ClientID, Sub: p.ClientID, Aud: p.TokenURL, Jti: jti, Iat: now, Nbf: now, Exp: now + int64(life/time.Second)}
+	iat := p.Now.Add(-DefaultClockMargin).Unix()
+	claims := Claims{Iss: p.ClientID, Sub: p.ClientID, Aud: aud, Jti: jti, Iat: iat, Nbf: iat, Exp: iat + int64(life/time.Second)}
 	opts := (&jose.SignerOptions{}).WithType("JWT")
 	if kid != "" {
 		opts = opts.WithHeader(jose.HeaderKey("kid"), kid)
@@ -172,6 +190,14 @@ func checkTokenURL(u string) error {
 		return &keys.InputError{Msg: fmt.Sprintf("--token-url %q is not an http(s) URL: pass the token endpoint, e.g. https://host/oauth2/token", u)}
 	case strings.Contains(strings.ToLower(u), "/authorize"):
 		return &keys.InputError{Msg: fmt.Sprintf("--token-url %q is the authorize endpoint: pass the token endpoint (it ends in /token)", u)}
+	}
+	return nil
+}
+
+// checkAud refuses an --aud that cannot be a token URL.
+func checkAud(u string) error {
+	if !strings.HasPrefix(u, "https://") && !strings.HasPrefix(u, "http://") {
+		return &keys.InputError{Msg: fmt.Sprintf("--aud %q is not an http(s) URL: pass the token URL as the server sees it, e.g. https://host/oauth2/token", u)}
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -83,7 +84,7 @@ func TestNewAssertion(t *testing.T) {
 				t.Fatal(err)
 			}
 			c := a.Claims
-			if c.Iss != testClientID || c.Sub != testClientID || c.Aud != testTokenURL || c.Iat != now.Unix() || c.Nbf != c.Iat || c.Exp-c.Iat != tt.wantLife {
+			if c.Iss != testClientID || c.Sub != testClientID || c.Aud != testTokenURL || c.Iat != now.Add(-DefaultClockMargin).Unix() || c.Nbf != c.Iat || c.Exp-c.Iat != tt.wantLife {
 				t.Errorf("claims = %+v", c)
 			}
 			if len(c.Jti) == 0 || len(c.Jti) > MaxJTILength {
@@ -103,14 +104,20 @@ func TestNewAssertion(t *testing.T) {
 			if !p.Key.IsRSA() {
 				return
 			}
-			// Every check passes at signing time, and at the last second.
-			for _, at := range []time.Time{now, time.Unix(c.Exp-1, 0)} {
-				rep := CheckAssertion(a.JWT, Expect{ClientID: testClientID, TokenURL: testTokenURL, Keys: published, Now: at})
+			// Every check passes at signing time, at a server a few seconds
+			// behind (the clock margin), and at the last second; against
+			// the keys published with the assertion's alg.
+			pub := slices.Clone(published)
+			for i := range pub {
+				pub[i].Algorithm = a.Alg
+			}
+			for _, at := range []time.Time{now, now.Add(-DefaultClockMargin + time.Second), time.Unix(c.Exp-1, 0)} {
+				rep := CheckAssertion(a.JWT, Expect{ClientID: testClientID, TokenURL: testTokenURL, Keys: pub, Now: at})
 				if rep.ErrorCount != 0 || !rep.SignatureValid {
 					t.Fatalf("own assertion fails at %v: %v", at, rep.Findings)
 				}
 			}
-			rep := CheckAssertion(a.JWT, Expect{ClientID: testClientID, TokenURL: testTokenURL, Keys: published, Now: time.Unix(c.Exp, 0)})
+			rep := CheckAssertion(a.JWT, Expect{ClientID: testClientID, TokenURL: testTokenURL, Keys: pub, Now: time.Unix(c.Exp, 0)})
 			if !hasRule(rep.Findings, RuleExpired) {
 				t.Fatalf("assertion not expired at exp: %v", rep.Findings)
 			}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -61,6 +62,10 @@ type Expect struct {
 	Keys []jose.JSONWebKey
 	// Now is the time the organization receives the assertion.
 	Now time.Time
+	// JWKSURL is the JWK Set URL registered for the app; a jku header
+	// that differs from it is an error (servers refuse it). Empty means
+	// unknown: a jku header is then only a warning.
+	JWKSURL string
 }
 
 // AssertionReport is the outcome of checking an assertion.
@@ -179,16 +184,27 @@ func (c *checker) checkHeader(h map[string]any) string {
 	case alg != "RS256" && alg != "RS384":
 		c.fail(RuleAlg, "sign with RS384 (preferred) or RS256", "alg %q is not supported; organizations verify RS256 and RS384", alg)
 	}
-	if typ, ok := h["typ"]; ok {
-		if s, _ := typ.(string); s != "JWT" {
-			c.fail(RuleTyp, "set typ to \"JWT\" or leave it out", "typ is %s, not \"JWT\"", jsonText(typ))
-		}
+	switch typ, ok := h["typ"]; {
+	case !ok:
+		c.fail(RuleTyp, "set the typ header to \"JWT\"", "the header has no typ: SMART Backend Services requires typ \"JWT\", and compliant servers refuse the assertion without it")
+	case typ != "JWT":
+		c.fail(RuleTyp, "set the typ header to \"JWT\"", "typ is %s, not \"JWT\"", jsonText(typ))
 	}
 	if kid, ok := h["kid"].(string); !ok || kid == "" {
 		c.fail(RuleKidMissing, "put the kid of the signing key (as published in the JWKS) in the header", "the header has no kid: SMART Backend Services requires it, and an organization fetching a JWK Set URL cannot pick the key")
 	}
 	if jku, ok := h["jku"]; ok {
-		c.add(keys.SeverityWarning, RuleJKU, "remove jku: the organization uses the keys registered for the app", "the header names a jku (%s); organizations ignore it or refuse keys from URLs that are not registered", jsonText(jku))
+		s, _ := jku.(string)
+		switch {
+		case c.exp.JWKSURL != "" && s == c.exp.JWKSURL:
+			// The registered URL: allowed by SMART, harmless.
+		case c.exp.JWKSURL != "":
+			c.fail(RuleJKU, "remove jku, or set it to the JWK Set URL registered for the app exactly",
+				"the jku header (%s) is not the registered JWK Set URL %q: servers refuse it (invalid_request or invalid_client)", jsonText(jku), keys.RedactURL(c.exp.JWKSURL))
+		default:
+			c.add(keys.SeverityWarning, RuleJKU, "remove jku: the organization uses the keys registered for the app (pass --jwks-url to check it against the registered URL)",
+				"the header names a jku (%s); organizations ignore it or refuse one that is not the registered JWK Set URL", jsonText(jku))
+		}
 	}
 	if _, ok := h["x5u"]; ok {
 		c.add(keys.SeverityWarning, RuleJKU, "remove x5u: the organization uses the keys registered for the app", "the header names an x5u certificate URL, which organizations do not fetch")
@@ -411,8 +427,11 @@ func (c *checker) checkSignature(token string, h map[string]any, alg string) {
 		if !keyFitsAlg(k, alg) {
 			c.fail(RuleAlgKey, "sign with the algorithm of the key's type (RS384 for an RSA key)", "alg %s does not fit the %s key %q", alg, keyType(k), kid)
 		} else if k.Algorithm != "" && k.Algorithm != alg {
-			c.add(keys.SeverityWarning, RuleKeyAlgMismatch, "sign with the key's alg or change the published alg to match", "the header says %s but the key %q is published with alg %s", alg, kid, k.Algorithm)
+			c.fail(RuleKeyAlgMismatch, fmt.Sprintf("sign with --alg %s, the key's published alg (or publish the key with alg %s)", k.Algorithm, alg),
+				"the header says %s but the key %q is published with alg %s: servers that choose the key by kid and alg find no key", alg, kid, k.Algorithm)
 		}
+	} else if len(byKid) == 0 {
+		c.checkAlgPublished(alg)
 	}
 	if verifiedBy < 0 {
 		n := fmt.Sprintf("%d keys", len(c.exp.Keys))
@@ -432,6 +451,29 @@ func (c *checker) checkSignature(token string, h map[string]any, alg string) {
 	if len(byKid) == 1 && byKid[0] != verifiedBy {
 		c.fail(RuleKidWrongKey, fmt.Sprintf("put kid %q in the header", k.KeyID), "kid %q names another key than the one that signed (%q): an organization that picks keys by kid rejects it", kid, k.KeyID)
 	}
+}
+
+// checkAlgPublished refuses an alg that no key of the set is published
+// with, when every key names its alg: a server that filters keys by alg
+// finds none ("no key with alg RS256").
+func (c *checker) checkAlgPublished(alg string) {
+	var published []string
+	for _, k := range c.exp.Keys {
+		if k.Algorithm == "" {
+			return
+		}
+		if k.Algorithm == alg {
+			return
+		}
+		if !slices.Contains(published, k.Algorithm) {
+			published = append(published, k.Algorithm)
+		}
+	}
+	if len(published) == 0 {
+		return
+	}
+	c.fail(RuleKeyAlgMismatch, fmt.Sprintf("sign with --alg %s, the alg the keys are published with", published[0]),
+		"the header says %s but every key of the key set is published with alg %s: servers that choose the key by alg find none", alg, strings.Join(published, ", "))
 }
 
 // verifiableAlgs are the asymmetric algorithms whose signatures are worth

@@ -20,7 +20,9 @@ type goldenAssertion struct {
 	clientID string
 	tokenURL string
 	jwks     string   // fixture key set name, empty for none
+	jwksURL  string   // the registered JWK Set URL, empty for unknown
 	check    []string // rules that must be found; empty means "no errors"
+	errors   []string // rules that must be found as errors
 }
 
 // loadGoldenAssertions reads the golden assertions with their expectations.
@@ -54,6 +56,10 @@ func loadGoldenAssertions(t testing.TB) []goldenAssertion {
 				g.tokenURL = v
 			case "jwks":
 				g.jwks = v
+			case "jwks-url":
+				g.jwksURL = v
+			case "errors":
+				g.errors = strings.Fields(v)
 			case "check":
 				if v != "ok" {
 					g.check = strings.Fields(v)
@@ -78,7 +84,7 @@ func publicKeys(t testing.TB, name string) []byte {
 func TestCheckAssertionGolden(t *testing.T) {
 	for _, g := range loadGoldenAssertions(t) {
 		t.Run(g.name, func(t *testing.T) {
-			exp := Expect{ClientID: g.clientID, TokenURL: g.tokenURL, Now: g.now}
+			exp := Expect{ClientID: g.clientID, TokenURL: g.tokenURL, Now: g.now, JWKSURL: g.jwksURL}
 			if g.jwks != "" {
 				ks, err := keys.PublicKeys(publicKeys(t, g.jwks))
 				if err != nil {
@@ -88,8 +94,10 @@ func TestCheckAssertionGolden(t *testing.T) {
 			}
 			rep := CheckAssertion(g.jwt, exp)
 			found := map[string]bool{}
+			asError := map[string]bool{}
 			for _, f := range rep.Findings {
 				found[f.Rule] = true
+				asError[f.Rule] = asError[f.Rule] || f.Severity == keys.SeverityError
 				if strings.ContainsAny(f.Message+f.Fix, "\n\r") || f.Message == "" {
 					t.Errorf("finding %+v is not one line", f)
 				}
@@ -108,6 +116,11 @@ func TestCheckAssertionGolden(t *testing.T) {
 			for _, rule := range g.check {
 				if !found[rule] {
 					t.Errorf("rule %s not triggered; findings %v", rule, rep.Findings)
+				}
+			}
+			for _, rule := range g.errors {
+				if !asError[rule] {
+					t.Errorf("rule %s not an error; findings %v", rule, rep.Findings)
 				}
 			}
 		})

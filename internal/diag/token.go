@@ -21,10 +21,11 @@ const (
 	// DefaultMaxTokenResponse bounds the token endpoint's answer: a token
 	// response is a few kilobytes even with an id_token.
 	DefaultMaxTokenResponse = 1 << 20
-	// DefaultSkewTolerance is the clock difference with the server below
-	// which clocks are called in agreement: the Date header has one-second
-	// resolution and the round trip adds more.
-	DefaultSkewTolerance = 5 * time.Second
+	// DefaultSkewResolution is the smallest clock difference with the
+	// server that is reported: the Date header has one-second resolution.
+	// Any larger difference is reported in the direction it works, since
+	// servers allow no leeway.
+	DefaultSkewResolution = time.Second
 )
 
 // PropagationNote ends every invalid_client diagnosis: the one cause no
@@ -174,7 +175,8 @@ func parseTokenBody(resp *TokenResponse, body []byte) {
 
 // Cause is one possible reason for a refused token request, ranked.
 type Cause struct {
-	// Likelihood is "certain" (a local check failed), "likely" or "possible".
+	// Likelihood is "server" (the server's error_description names it),
+	// "certain" (a local check failed), "likely" or "possible".
 	Likelihood string `json:"likelihood"`
 	// Cause names the problem.
 	Cause string `json:"cause"`
@@ -182,10 +184,13 @@ type Cause struct {
 	Fix string `json:"fix"`
 	// Rule is the check that found it, when one did.
 	Rule string `json:"rule,omitempty"`
+	// Server is the server's error_description this cause quotes.
+	Server string `json:"server,omitempty"`
 }
 
 // Likelihoods, from the strongest.
 const (
+	LikelihoodServer   = "server"
 	LikelihoodCertain  = "certain"
 	LikelihoodLikely   = "likely"
 	LikelihoodPossible = "possible"
@@ -206,18 +211,35 @@ type DiagnosisInput struct {
 	KeySetErrors []string
 	// Lifetime is the assertion's exp - iat.
 	Lifetime time.Duration
+	// Scope is the scope that was requested, empty for none.
+	Scope string
 }
 
 // kidRules are the assertion rules about the kid header, which only
 // organizations fetching a JWK Set URL rely on.
 var kidRules = map[string]bool{RuleKidMissing: true, RuleKidUnknown: true, RuleKidAmbiguous: true, RuleKidWrongKey: true}
 
+// keyKinds are the server causes a key change that has not arrived yet
+// also explains.
+var keyKinds = map[string]bool{ServerKid: true, ServerAlg: true, ServerSignature: true, ServerJWKSFetch: true}
+
+// timeKinds are the server causes a clock difference explains.
+var timeKinds = map[string]bool{ServerExpired: true, ServerNotActive: true, ServerTime: true}
+
 // ErrNotRefused is returned by Diagnose for a successful response.
 var ErrNotRefused = errors.New("the token request succeeded")
 
-// Diagnose ranks the likely causes of a refused token request: failed local
-// checks first (certain), then what the evidence points to (likely), then
-// what no local check can rule out (possible). The propagation note is not a
+// NoScopeNote explains why `token` sends no scope unless asked.
+const NoScopeNote = "activator sends no scope unless --scope is given: Epic grants a backend app the scopes configured for it, " +
+	"while a made-up default would ask for more than the app is registered for"
+
+// Diagnose ranks the likely causes of a refused token request. When the
+// server's error_description names the cause, that cause comes first,
+// quoting the server, followed by the failed local checks and what else
+// explains the same refusal; the guesses of a bare refusal are left out.
+// Otherwise: failed local checks first (certain), then what the evidence
+// points to (likely), then what no local check can rule out (possible),
+// in the order docs/diagnostics.md explains. The propagation note is not a
 // cause; callers print PropagationNote after the list.
 func Diagnose(in DiagnosisInput) ([]Cause, error) {
 	r := in.Response
@@ -225,29 +247,49 @@ func Diagnose(in DiagnosisInput) ([]Cause, error) {
 		return nil, ErrNotRefused
 	}
 	var out []Cause
-	add := func(l, cause, fix, rule string) {
-		out = append(out, Cause{Likelihood: l, Cause: cause, Fix: fix, Rule: rule})
+	sc, kind, described := ServerCause(r)
+	if described {
+		if (kind == ServerScopeMissing || kind == ServerScopeInvalid) && in.Scope == "" {
+			sc.Fix += "; " + NoScopeNote
+		}
+		out = append(out, sc)
+	}
+	if described && kind != ServerOther {
+		out = append(out, localCauses(in)...)
+		if timeKinds[kind] {
+			out = append(out, clockCauses(in, true)...)
+		}
+		if keyKinds[kind] {
+			out = append(out, propagationCause())
+		}
+		return rank(out), nil
+	}
+	add := func(l, cause, fix string) {
+		out = append(out, Cause{Likelihood: l, Cause: cause, Fix: fix})
 	}
 	switch r.Error {
 	case "invalid_client", "":
 	case "unauthorized_client":
 		add(LikelihoodCertain, "the organization has not mapped the client to a background user (unauthorized_client)",
-			"ask the organization to finish the client's setup (background user and scopes)", "")
+			"ask the organization to finish the client's setup (background user and scopes)")
 		return out, nil
 	case "invalid_scope":
-		add(LikelihoodCertain, "the requested scope is not granted to the client (invalid_scope)",
-			"request only the scopes the app is registered for, or none", "")
+		fix := "request only the scopes the app is registered for"
+		if in.Scope == "" {
+			fix = "pass --scope with the system scopes the app is registered for; " + NoScopeNote
+		}
+		add(LikelihoodCertain, "the requested scope is missing or not granted to the client (invalid_scope)", fix)
 		return out, nil
 	case "invalid_request":
 		add(LikelihoodCertain, "the server calls the request malformed (invalid_request)",
-			"check the token URL: it must be the organization's token endpoint (POST, form-encoded)", "")
+			"check the token URL: it must be the organization's token endpoint (POST, form-encoded)")
 		return out, nil
 	case "unsupported_grant_type":
 		add(LikelihoodCertain, "the server does not offer client_credentials at this URL (unsupported_grant_type)",
-			"use the token endpoint from the organization's .well-known/smart-configuration", "")
+			"use the token endpoint from the organization's .well-known/smart-configuration")
 		return out, nil
 	default:
-		add(LikelihoodCertain, fmt.Sprintf("the server answered error %q", r.Error), "see the error description and the server's documentation", "")
+		add(LikelihoodCertain, fmt.Sprintf("the server answered error %q", r.Error), "see the error description and the server's documentation")
 		return out, nil
 	}
 	if r.Error == "" && r.StatusCode != http.StatusOK {
@@ -255,9 +297,37 @@ func Diagnose(in DiagnosisInput) ([]Cause, error) {
 		if r.BodyExcerpt != "" {
 			what += " (not JSON)"
 		}
-		add(LikelihoodCertain, what, "check --token-url: use the token endpoint from the organization's .well-known/smart-configuration", "")
+		add(LikelihoodCertain, what, "check --token-url: use the token endpoint from the organization's .well-known/smart-configuration")
 		return out, nil
 	}
+	out = append(out, localCauses(in)...)
+	// The order of the guesses is argued in docs/diagnostics.md: the
+	// JWK Set URL first (the portal's default credential, refused for
+	// good by every organization that may not make outbound requests),
+	// propagation second (it explains a refusal only within 12 hours of
+	// a key change, and clears by itself).
+	add(LikelihoodPossible, "the organization fetches the app's JWK Set URL and its servers cannot reach it (outbound HTTPS blocked): the portal's default credential, refused for good",
+		"upload the public keys to the organization instead (activator activate --jwks FILE --reactivate), then wait for them to sync")
+	out = append(out, propagationCause())
+	out = append(out, clockCauses(in, false)...) // rank moves a likely one up
+	add(LikelihoodPossible, "the client ID is the other environment's (the production client ID against a non-production server, or the reverse)",
+		"use the non-production client ID for non-production and sandbox servers, the production one for production")
+	add(LikelihoodPossible, "the organization does not hold the app's keys: they were never uploaded there",
+		"upload the public keys to the organization (activator activate), then wait for them to sync")
+	add(LikelihoodPossible, "the app listing is not set up for this flow",
+		"check the listing: Backend Systems user type and OAuth 2.0 selected, and \"Require Refresh Tokens\" for apps that use JWTs with users or patients")
+	return rank(out), nil
+}
+
+// propagationCause is the one cause no local check can rule out.
+func propagationCause() Cause {
+	return Cause{Likelihood: LikelihoodPossible, Cause: "the public key has not reached the organization yet (a recent upload or key change)",
+		Fix: "wait: up to 12 hours for production, up to 60 minutes for the sandbox; then try again"}
+}
+
+// localCauses are the failed local checks of the assertion and key set.
+func localCauses(in DiagnosisInput) []Cause {
+	var out []Cause
 	if in.Assertion != nil {
 		for _, f := range in.Assertion.Findings {
 			switch {
@@ -267,45 +337,96 @@ func Diagnose(in DiagnosisInput) ([]Cause, error) {
 			case kidRules[f.Rule]:
 				// Organizations holding uploaded keys ignore the kid; those
 				// fetching a JWK Set URL choose the key by it.
-				add(LikelihoodLikely, f.Message, f.Fix, f.Rule)
+				out = append(out, Cause{Likelihood: LikelihoodLikely, Cause: f.Message, Fix: f.Fix, Rule: f.Rule})
 			default:
-				add(LikelihoodCertain, f.Message, f.Fix, f.Rule)
+				out = append(out, Cause{Likelihood: LikelihoodCertain, Cause: f.Message, Fix: f.Fix, Rule: f.Rule})
 			}
 		}
 	}
 	if in.KeysGiven && !in.KeyInSet {
-		add(LikelihoodCertain, "the signing key's public key is not in the given key set",
-			"upload the public key of the key you sign with (or sign with the key whose public key is uploaded)", "")
+		out = append(out, Cause{Likelihood: LikelihoodCertain, Cause: "the signing key's public key is not in the given key set",
+			Fix: "upload the public key of the key you sign with (or sign with the key whose public key is uploaded)"})
 	}
 	for _, e := range in.KeySetErrors {
-		add(LikelihoodLikely, "the key set has a problem organizations refuse: "+e, "fix the key set (activator jwks check), upload it again and wait for it to sync", "")
+		out = append(out, Cause{Likelihood: LikelihoodLikely, Cause: "the key set has a problem organizations refuse: " + e,
+			Fix: "fix the key set (activator jwks check), upload it again and wait for it to sync"})
 	}
-	var slowClock *Cause
-	if skew, ok := r.ClockSkew(); ok {
-		switch {
-		case skew < -DefaultSkewTolerance:
-			add(LikelihoodLikely, fmt.Sprintf("this machine's clock is %s ahead of the server's: to the server, iat and nbf are in the future", (-skew).Round(time.Second)),
-				"sync this machine's clock (NTP)", "")
-		case skew > DefaultSkewTolerance && (in.Lifetime == 0 || skew >= in.Lifetime):
-			add(LikelihoodLikely, fmt.Sprintf("this machine's clock is %s behind the server's: to the server, the assertion has already expired", skew.Round(time.Second)),
-				"sync this machine's clock (NTP)", "")
-		case skew > DefaultSkewTolerance:
-			slowClock = &Cause{Likelihood: LikelihoodPossible, Cause: fmt.Sprintf("this machine's clock is %s behind the server's, which shortens the assertion's life", skew.Round(time.Second)),
-				Fix: "sync this machine's clock (NTP)"}
+	return out
+}
+
+// clockCauses relate the server's clock (its Date header) to the times of
+// the assertion that was sent. Any difference of a second or more is
+// reported in the direction it works: a server behind sees iat and nbf
+// sooner, one ahead sees exp sooner. When the assertion's times fall
+// outside the window by the server's clock, that is likely the refusal;
+// a difference that leaves them inside is possible (a server may also
+// allow less than the whole window). named says the server already named
+// a time cause: then any difference is at least likely.
+func clockCauses(in DiagnosisInput, named bool) []Cause {
+	r := in.Response
+	skew, ok := r.ClockSkew()
+	if !ok || (skew > -DefaultSkewResolution && skew < DefaultSkewResolution) {
+		return nil
+	}
+	serverNow := r.Sent.Add(skew).Unix()
+	var iat, exp int64
+	var haveIat, haveExp bool
+	if in.Assertion != nil && in.Assertion.Claims != nil {
+		iat, haveIat = numClaim(in.Assertion.Claims, "nbf")
+		if v, ok := numClaim(in.Assertion.Claims, "iat"); ok && (!haveIat || v > iat) {
+			iat, haveIat = v, true
 		}
+		exp, haveExp = numClaim(in.Assertion.Claims, "exp")
 	}
-	add(LikelihoodPossible, "the public key has not reached the organization yet (a recent upload or key change)",
-		"wait: up to 12 hours for production, up to 60 minutes for the sandbox; then try again", "")
-	if slowClock != nil {
-		out = append(out, *slowClock)
+	if !haveIat {
+		// What activator signs: the times of the sent assertion are not
+		// at hand, so take the ones NewAssertion gives.
+		iat, haveIat = r.Sent.Add(-DefaultClockMargin).Unix(), true
 	}
-	add(LikelihoodPossible, "the client ID is the other environment's (the production client ID against a non-production server, or the reverse)",
-		"use the non-production client ID for non-production and sandbox servers, the production one for production", "")
-	add(LikelihoodPossible, "the organization does not hold the app's keys: the key was never uploaded there, or the organization fetches a JWK Set URL its servers cannot reach",
-		"upload the public keys to the organization (activator activate), then wait for them to sync", "")
-	add(LikelihoodPossible, "the app listing is not set up for this flow",
-		"check the listing: Backend Systems user type and OAuth 2.0 selected, and \"Require Refresh Tokens\" for apps that use JWTs with users or patients", "")
-	rank := map[string]int{LikelihoodCertain: 0, LikelihoodLikely: 1, LikelihoodPossible: 2}
-	sort.SliceStable(out, func(i, j int) bool { return rank[out[i].Likelihood] < rank[out[j].Likelihood] })
-	return out, nil
+	d := skew.Abs().Round(time.Second)
+	fix := "sync this machine's clock (NTP)"
+	l := LikelihoodPossible
+	if named {
+		l = LikelihoodLikely
+	}
+	if skew < 0 {
+		what := fmt.Sprintf("the server's clock is %s behind this machine's", d)
+		if haveIat && iat > serverNow {
+			return []Cause{{Likelihood: LikelihoodLikely, Fix: fix,
+				Cause: fmt.Sprintf("%s: to the server, iat/nbf are %s in the future", what, secs(iat-serverNow))}}
+		}
+		if haveIat {
+			what += fmt.Sprintf(", which leaves iat/nbf only %s in its past", secs(serverNow-iat))
+		}
+		return []Cause{{Likelihood: l, Cause: what, Fix: fix}}
+	}
+	what := fmt.Sprintf("the server's clock is %s ahead of this machine's", d)
+	if haveExp && exp <= serverNow {
+		return []Cause{{Likelihood: LikelihoodLikely, Fix: fix,
+			Cause: fmt.Sprintf("%s: to the server, the assertion expired %s ago", what, secs(serverNow-exp))}}
+	}
+	if !haveExp && in.Lifetime > 0 && skew >= in.Lifetime {
+		return []Cause{{Likelihood: LikelihoodLikely, Fix: fix, Cause: what + ": to the server, the assertion has already expired"}}
+	}
+	if haveExp {
+		what += fmt.Sprintf(", which leaves the assertion only %s before exp", secs(exp-serverNow))
+	}
+	return []Cause{{Likelihood: l, Cause: what, Fix: fix}}
+}
+
+// numClaim reads a whole-second time claim of a decoded assertion.
+func numClaim(cl map[string]any, name string) (int64, bool) {
+	n, ok := cl[name].(json.Number)
+	if !ok {
+		return 0, false
+	}
+	v, err := n.Int64()
+	return v, err == nil
+}
+
+// rank orders causes by likelihood, keeping the order within each.
+func rank(out []Cause) []Cause {
+	order := map[string]int{LikelihoodServer: 0, LikelihoodCertain: 1, LikelihoodLikely: 2, LikelihoodPossible: 3}
+	sort.SliceStable(out, func(i, j int) bool { return order[out[i].Likelihood] < order[out[j].Likelihood] })
+	return out
 }

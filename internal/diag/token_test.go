@@ -2,11 +2,13 @@ package diag
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -83,6 +85,13 @@ func TestClockSkew(t *testing.T) {
 	}
 }
 
+// withTimes gives a checked assertion the claims iat = nbf and exp.
+func withTimes(rep *AssertionReport, iat, exp int64) *AssertionReport {
+	n := func(v int64) json.Number { return json.Number(strconv.FormatInt(v, 10)) }
+	rep.Claims = map[string]any{"iat": n(iat), "nbf": n(iat), "exp": n(exp)}
+	return rep
+}
+
 func TestDiagnose(t *testing.T) {
 	local := time.Date(2026, 2, 11, 16, 37, 0, 0, time.UTC)
 	refused := func(serverOffset time.Duration, oauthErr string) *TokenResponse {
@@ -104,7 +113,7 @@ func TestDiagnose(t *testing.T) {
 		notWant   []string
 	}{
 		{"clean assertion", DiagnosisInput{Response: refused(0, "invalid_client"), Assertion: assertion()},
-			"the public key has not reached", LikelihoodPossible, []string{"other environment's", "listing"}, []string{"clock"}},
+			"the organization fetches the app's JWK Set URL", LikelihoodPossible, []string{"has not reached", "other environment's", "listing"}, []string{"clock"}},
 		{"failed checks come first, kid ones after", DiagnosisInput{Response: refused(0, "invalid_client"), Assertion: assertion(RuleKidMissing, RuleAud)},
 			"jwt.aud broken", LikelihoodCertain, []string{"jwt.kid-missing broken"}, nil},
 		{"key not in the key set replaces the signature finding", DiagnosisInput{Response: refused(0, "invalid_client"), Assertion: assertion(RuleSignature), KeysGiven: true},
@@ -112,11 +121,17 @@ func TestDiagnose(t *testing.T) {
 		{"key set errors", DiagnosisInput{Response: refused(0, "invalid_client"), Assertion: assertion(), KeysGiven: true, KeyInSet: true, KeySetErrors: []string{"no usable RSA key"}},
 			"the key set has a problem organizations refuse: no usable RSA key", LikelihoodLikely, nil, nil},
 		{"local clock ahead", DiagnosisInput{Response: refused(-90*time.Second, "invalid_client"), Assertion: assertion()},
-			"this machine's clock is 1m30s ahead", LikelihoodLikely, nil, nil},
+			"the server's clock is 1m30s behind this machine's: to the server, iat/nbf are 1m25s in the future", LikelihoodLikely, nil, nil},
+		{"server a few seconds behind, within the margin", DiagnosisInput{Response: refused(-3*time.Second, "invalid_client"), Assertion: assertion()},
+			"the organization fetches the app's JWK Set URL", LikelihoodPossible, []string{"the server's clock is 3s behind this machine's, which leaves iat/nbf only 2s in its past"}, nil},
+		{"server a few seconds behind an assertion without margin", DiagnosisInput{Response: refused(-3*time.Second, "invalid_client"), Assertion: withTimes(assertion(), local.Unix(), local.Unix()+240)},
+			"the server's clock is 3s behind this machine's: to the server, iat/nbf are 3s in the future", LikelihoodLikely, nil, nil},
+		{"server a few seconds ahead of an assertion about to expire", DiagnosisInput{Response: refused(3*time.Second, "invalid_client"), Assertion: withTimes(assertion(), local.Unix()-240, local.Unix()+2)},
+			"the server's clock is 3s ahead of this machine's: to the server, the assertion expired 1s ago", LikelihoodLikely, nil, nil},
 		{"local clock far behind", DiagnosisInput{Response: refused(10*time.Minute, "invalid_client"), Assertion: assertion(), Lifetime: 4 * time.Minute},
-			"this machine's clock is 10m0s behind the server's: to the server, the assertion has already expired", LikelihoodLikely, nil, nil},
+			"the server's clock is 10m0s ahead of this machine's: to the server, the assertion has already expired", LikelihoodLikely, nil, nil},
 		{"local clock a little behind", DiagnosisInput{Response: refused(time.Minute, "invalid_client"), Assertion: assertion(), Lifetime: 4 * time.Minute},
-			"the public key has not reached", LikelihoodPossible, []string{"shortens the assertion's life"}, nil},
+			"the organization fetches the app's JWK Set URL", LikelihoodPossible, []string{"the server's clock is 1m0s ahead of this machine's"}, nil},
 		{"unauthorized_client", DiagnosisInput{Response: refused(0, "unauthorized_client")},
 			"the organization has not mapped the client to a background user", LikelihoodCertain, nil, []string{"reached"}},
 		{"not an OAuth endpoint", DiagnosisInput{Response: &TokenResponse{StatusCode: 404, BodyExcerpt: "<html>"}},
@@ -133,7 +148,7 @@ func TestDiagnose(t *testing.T) {
 			}
 			all := ""
 			last := -1
-			rank := map[string]int{LikelihoodCertain: 0, LikelihoodLikely: 1, LikelihoodPossible: 2}
+			rank := map[string]int{LikelihoodServer: -1, LikelihoodCertain: 0, LikelihoodLikely: 1, LikelihoodPossible: 2}
 			for _, c := range causes {
 				all += c.Cause + "\n"
 				if rank[c.Likelihood] < last {

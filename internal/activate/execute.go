@@ -1,5 +1,11 @@
 // Package activate carries out an activation plan against the portal.
 //
+// Run owns a whole run: it takes the state database's run lock, syncs,
+// plans, records the run and its key sets, makes the calls (Execute),
+// re-lists to verify them, records the mismatches and finishes the run with
+// its outcome. The command line only checks flags, loads keys, shows the
+// plan, asks for confirmation and prints the summary.
+//
 // Workers take organizations from the plan in order; every call waits for the
 // shared pace (see package pace), is retried there when it may succeed later,
 // and its outcome is committed to the state database before the worker's

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"sort"
 	"strings"
 	"time"
@@ -237,127 +236,94 @@ func activateRun(ctx context.Context, o *ActivateOptions) error {
 	if err != nil {
 		return err
 	}
-	lock, err := s.Lock()
-	if err != nil {
-		return err
-	}
-	defer lock.Unlock()
-
 	p := f.newPacer(o.Rate, o.Retries)
-	c, err := f.connect(ctx, p)
-	if err != nil {
-		return err
-	}
-	rep, err := f.syncWith(ctx, c, p, o.PageSize)
-	if err != nil {
-		return err
-	}
-	if !f.Quiet {
-		printSyncLine(f.IO.ErrOut, rep)
-	}
-	pl, err := makePlan(ctx, s, app, ks, o, f.Now())
-	if err != nil {
-		return err
-	}
-	if len(pl.Missing) > 0 {
-		return UsageErrorf("--org %s: not listed on the portal for app %s (OrgIds are the number before the underscore of a download Id)", strings.Join(pl.Missing, ","), f.App)
-	}
-	if o.DryRun {
-		if f.Output == OutputJSON {
-			return writeJSON(f.IO.Out, planJSON(pl, ks, o))
-		}
-		printPlan(f.IO.Out, pl, ks, o)
-		return nil
-	}
-	if !f.Quiet {
-		printPlan(f.IO.ErrOut, pl, ks, o)
-	}
-	sum := &RunSummary{Mode: ks.mode, Planned: len(pl.Items), Calls: 0, Sync: syncSummary(rep)}
-	if pl.Calls() > 0 && !o.Yes {
-		if !f.IO.InTTY || !f.IO.ErrTTY {
-			return UsageErrorf("--yes required when not running interactively (nothing was changed; --dry-run shows the plan)")
-		}
-		ok, err := confirm(f.IO, fmt.Sprintf("Make %s to the portal?", plural(pl.Calls(), "call")))
-		if err != nil {
-			return err
-		}
-		if !ok {
-			fmt.Fprintln(f.IO.ErrOut, "Nothing was changed.")
-			return nil
-		}
-	}
-	run := &store.Run{Started: f.Now(), Mode: ks.mode, Split: o.Split, NonProdKeys: ks.nonProdKeys, ProdKeys: ks.prodKeys,
-		Planned: len(pl.Items), PID: os.Getpid(), Args: o.describe()}
-	if _, err := s.StartRun(ctx, app.ID, run); err != nil {
-		return err
-	}
-	sum.RunID = run.ID
-	if ks.mode == plan.ModeJWKS {
-		for _, up := range []*keys.Upload{ks.nonProd, ks.prod} {
-			if err := s.RecordKeySet(ctx, app.ID, store.KeySet{Thumbprints: store.JoinKeys(up.Thumbprints()), Kids: kidList(up), JWKS: up.JSON, FirstUsed: f.Now()}); err != nil {
-				return err
+	var bar *progress
+	rr, err := activate.Run(ctx, plan.Input{Split: o.Split, Reactivate: o.Reactivate, Force: o.Force, Only: o.Orgs, Settle: o.Settle}, activate.RunOptions{
+		Options: activate.Options{Store: s, App: app, Pacer: p, Concurrency: o.Concurrency, MaxFailures: o.MaxFailures,
+			Mode: ks.mode, NonProdJWKS: ks.nonProdJSON, ProdJWKS: ks.prodJSON, NonProdKeys: ks.nonProdKeys, ProdKeys: ks.prodKeys,
+			Now: f.Now, OnEvent: func(e activate.Event) { bar.event(e) }},
+		Connect: func(ctx context.Context) (*portal.Client, error) { return f.connect(ctx, p) },
+		Sync: func(ctx context.Context, c *portal.Client) (*orgsync.Report, error) {
+			return f.syncWith(ctx, c, p, o.PageSize)
+		},
+		KeySets: ks.keySets(),
+		Args:    o.describe(),
+		OnSynced: func(rep *orgsync.Report) {
+			if !f.Quiet {
+				printSyncLine(f.IO.ErrOut, rep)
 			}
-		}
-	}
-	progress := newProgress(f, len(pl.Items), "activating", "orgs")
-	res := activate.Execute(ctx, pl, activate.Options{
-		Portal: c, Store: s, App: app, RunID: run.ID, Pacer: p, Concurrency: o.Concurrency, MaxFailures: o.MaxFailures,
-		Mode: ks.mode, NonProdJWKS: ks.nonProdJSON, ProdJWKS: ks.prodJSON, NonProdKeys: ks.nonProdKeys, ProdKeys: ks.prodKeys,
-		Now: f.Now, OnEvent: progress.event,
+		},
+		Confirm: func(pl *plan.Plan) (bool, error) {
+			ok, err := o.confirmPlan(pl, ks)
+			if ok {
+				bar = newProgress(f, len(pl.Items), "activating", "orgs")
+			}
+			return ok, err
+		},
+		OnExecuted: func(*activate.Result) { bar.close() },
 	})
-	progress.close()
-	sum.fill(res)
-	sum.Throttled = p.Throttled()
-
-	// Check what the portal now shows for every org activated, also after
-	// a stop for failures; not after a lapse, an interrupt or a long
-	// Retry-After, which must end without further calls.
-	if len(res.Activated) > 0 && ctx.Err() == nil && !errors.Is(res.Stop, portal.ErrNotSignedIn) && !errors.As(res.Stop, new(*pace.HoldError)) {
-		after, err := f.syncWith(ctx, c, p, o.PageSize)
-		if err != nil {
-			if res.Stop == nil {
-				res.Stop = fmt.Errorf("verify: %w", err)
-			}
-		} else {
-			statuses := map[string]int{}
-			for _, org := range after.Orgs {
-				statuses[org.OrgID] = org.Status
-			}
-			for _, m := range activate.Verify(res.Activated, statuses) {
-				msg := fmt.Sprintf("portal shows %s after activation", StatusName(m.Actual))
-				if m.Missing {
-					msg = "no longer listed after activation"
-				}
-				now := f.Now()
-				if err := s.RecordOutcome(context.WithoutCancel(ctx), app.ID, &store.Outcome{RunID: run.ID, OrgID: m.OrgID, Action: "verify", Envs: plan.EnvBoth,
-					Mode: ks.mode, Result: store.ResultMismatch, Message: msg, Started: now, Finished: now}); err != nil {
-					return err
-				}
-				sum.Mismatched = append(sum.Mismatched, activate.Failure{OrgID: m.OrgID, Name: m.Name, Message: msg})
-			}
-			sum.Activated -= len(sum.Mismatched)
-		}
-	}
-	outcome, code, stopMsg := runEnd(res, sum)
-	sum.Outcome = outcome
-	if err := s.FinishRun(context.WithoutCancel(ctx), run.ID, f.Now(), outcome, stopMsg); err != nil {
+	if err != nil || !rr.Started {
 		return err
 	}
-	sum.Skipped = pl.SkipCounts()
+	sum := newRunSummary(rr, ks.mode)
+	sum.Throttled = p.Throttled()
 	if f.Output == OutputJSON {
 		if err := writeJSONLine(f.IO.Out, sum); err != nil {
 			return err
 		}
 	} else {
-		printRunSummary(f.IO.Out, sum, pl)
+		printRunSummary(f.IO.Out, sum, rr.Plan)
 	}
-	if code == ExitOK {
+	if code := outcomeCode(rr.Outcome); code != ExitOK {
+		if rr.Message == "" {
+			return SilentExit(code)
+		}
+		return &ExitError{Code: code, Err: errors.New(rr.Message)}
+	}
+	return nil
+}
+
+// confirmPlan shows the plan and asks to go ahead: false after --dry-run,
+// or when the person says no.
+func (o *ActivateOptions) confirmPlan(pl *plan.Plan, ks *keySet) (bool, error) {
+	f := o.F
+	if len(pl.Missing) > 0 {
+		return false, UsageErrorf("--org %s: not listed on the portal for app %s (OrgIds are the number before the underscore of a download Id)", strings.Join(pl.Missing, ","), f.App)
+	}
+	if o.DryRun {
+		if f.Output == OutputJSON {
+			return false, writeJSON(f.IO.Out, planJSON(pl, ks, o))
+		}
+		printPlan(f.IO.Out, pl, ks, o)
+		return false, nil
+	}
+	if !f.Quiet {
+		printPlan(f.IO.ErrOut, pl, ks, o)
+	}
+	if pl.Calls() == 0 || o.Yes {
+		return true, nil
+	}
+	if !f.IO.InTTY || !f.IO.ErrTTY {
+		return false, UsageErrorf("--yes required when not running interactively (nothing was changed; --dry-run shows the plan)")
+	}
+	ok, err := confirm(f.IO, fmt.Sprintf("Make %s to the portal?", plural(pl.Calls(), "call")))
+	if err == nil && !ok {
+		fmt.Fprintln(f.IO.ErrOut, "Nothing was changed.")
+	}
+	return ok, err
+}
+
+// keySets are the key sets a direct run uploads, as the state database
+// records them.
+func (ks *keySet) keySets() []store.KeySet {
+	if ks.mode != plan.ModeJWKS {
 		return nil
 	}
-	if stopMsg == "" {
-		return SilentExit(code)
+	var out []store.KeySet
+	for _, up := range []*keys.Upload{ks.nonProd, ks.prod} {
+		out = append(out, store.KeySet{Thumbprints: store.JoinKeys(up.Thumbprints()), Kids: kidList(up), JWKS: up.JSON})
 	}
-	return &ExitError{Code: code, Err: errors.New(stopMsg)}
+	return out
 }
 
 // describe records the run's options without any secret.
@@ -394,54 +360,11 @@ func (f *Factory) syncWith(ctx context.Context, c *portal.Client, p *pace.Pacer,
 	}
 	bar := newProgress(f, -1, "syncing", "orgs")
 	defer bar.close()
-	return orgsync.Run(ctx, orgsync.Options{Store: s, App: app, PageSize: pageSize, Now: f.Now, Load: pacedLoad(c, p),
+	return orgsync.Run(ctx, orgsync.Options{Store: s, App: app, PageSize: pageSize, Now: f.Now, Load: orgsync.PacedLoad(c, p),
 		OnPage: func(page, got, total int) {
 			bar.add(got)
 			f.Debugf("page %d: %d organizations (%d so far)", page, got, total)
 		}})
-}
-
-func pacedLoad(c *portal.Client, p *pace.Pacer) portal.PageFunc {
-	return func(ctx context.Context, page, size int) ([]portal.Download, error) {
-		var ds []portal.Download
-		_, err := p.Do(ctx, func() error {
-			var err error
-			ds, err = c.LoadDownloads(ctx, page, size)
-			return err
-		})
-		return ds, err
-	}
-}
-
-func makePlan(ctx context.Context, s *store.Store, app store.App, ks *keySet, o *ActivateOptions, now time.Time) (*plan.Plan, error) {
-	orgs, err := s.Orgs(ctx, app.ID)
-	if err != nil {
-		return nil, err
-	}
-	ups, err := s.LastUploads(ctx, app.ID)
-	if err != nil {
-		return nil, err
-	}
-	in := plan.Input{Mode: ks.mode, NonProdKeys: ks.nonProdKeys, ProdKeys: ks.prodKeys, Split: o.Split,
-		Reactivate: o.Reactivate, Force: o.Force, Only: o.Orgs, History: map[string]plan.History{},
-		Now: now, Settle: o.Settle}
-	for _, org := range orgs {
-		if org.GoneSince != nil {
-			continue
-		}
-		in.Orgs = append(in.Orgs, plan.Org{OrgID: org.OrgID, Name: org.Name, Status: org.Status})
-		if u := ups[org.OrgID]; u != nil {
-			in.History[org.OrgID] = plan.History{NonProd: envState(u.NonProd), Prod: envState(u.Prod)}
-		}
-	}
-	return plan.Make(in)
-}
-
-func envState(e *store.EnvState) *plan.EnvState {
-	if e == nil {
-		return nil
-	}
-	return &plan.EnvState{Mode: e.Mode, Keys: e.Keys, At: e.At}
 }
 
 func kidList(up *keys.Upload) string {

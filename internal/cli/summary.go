@@ -1,16 +1,13 @@
 package cli
 
 import (
-	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 
 	"github.com/activator-dev/activator/internal/activate"
 	"github.com/activator-dev/activator/internal/orgsync"
 	"github.com/activator-dev/activator/internal/plan"
-	"github.com/activator-dev/activator/internal/portal"
 	"github.com/activator-dev/activator/internal/store"
 )
 
@@ -46,13 +43,12 @@ func syncSummary(r *orgsync.Report) SyncSummary {
 	return SyncSummary{Total: r.Total, New: len(r.Added) + len(r.Returned), Renamed: len(r.Renamed), Gone: len(r.Gone), Changed: len(r.Status)}
 }
 
-func (s *RunSummary) fill(res *activate.Result) {
-	s.Calls = res.Calls
-	s.Activated = len(res.Activated)
-	s.Refused = nonNil(res.Refused)
-	s.Failed = nonNil(res.Failed)
-	s.Mismatched = []activate.Failure{}
-	s.NotRun = res.NotRun
+// newRunSummary is the summary of a run that started.
+func newRunSummary(rr *activate.RunResult, mode string) *RunSummary {
+	return &RunSummary{RunID: rr.RunID, Outcome: rr.Outcome, Mode: mode, Sync: syncSummary(rr.Sync),
+		Planned: len(rr.Plan.Items), Calls: rr.Calls, Activated: len(rr.Activated) - len(rr.Mismatched),
+		Skipped: rr.Plan.SkipCounts(), Refused: nonNil(rr.Refused), Failed: nonNil(rr.Failed), Mismatched: nonNil(rr.Mismatched),
+		NotRun: rr.NotRun}
 }
 
 func nonNil(f []activate.Failure) []activate.Failure {
@@ -62,19 +58,19 @@ func nonNil(f []activate.Failure) []activate.Failure {
 	return f
 }
 
-// runEnd decides the run's outcome, exit code and closing message.
-func runEnd(res *activate.Result, sum *RunSummary) (outcome string, code int, msg string) {
-	switch {
-	case res.Stop != nil && errors.Is(res.Stop, portal.ErrNotSignedIn):
-		return store.RunLapsed, ExitSession, fmt.Sprintf("the session lapsed mid-run (%d organizations not reached): sign in again with `activator login`, then re-run the same command to resume", sum.NotRun)
-	case res.Stop != nil && (errors.Is(res.Stop, ErrInterrupted) || errors.Is(res.Stop, context.Canceled)):
-		return store.RunInterrupted, ExitInterrupted, fmt.Sprintf("interrupted: the calls in flight finished and were recorded; re-run the same command to resume (%d organizations not reached)", sum.NotRun)
-	case res.Stop != nil:
-		return store.RunAborted, ExitUnavailable, fmt.Sprintf("run stopped: %v; re-run the same command to resume once the portal answers", res.Stop)
-	case len(sum.Refused)+len(sum.Failed)+len(sum.Mismatched) > 0:
-		return store.RunFailures, ExitFailures, ""
+// outcomeCode is the exit code of a run's outcome.
+func outcomeCode(outcome string) int {
+	switch outcome {
+	case store.RunLapsed:
+		return ExitSession
+	case store.RunInterrupted:
+		return ExitInterrupted
+	case store.RunAborted:
+		return ExitUnavailable
+	case store.RunFailures:
+		return ExitFailures
 	}
-	return store.RunDone, ExitOK, ""
+	return ExitOK
 }
 
 func writeJSONLine(w io.Writer, v any) error {

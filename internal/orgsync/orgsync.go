@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/activator-dev/activator/internal/pace"
 	"github.com/activator-dev/activator/internal/portal"
 	"github.com/activator-dev/activator/internal/store"
 )
@@ -143,6 +144,20 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		}
 	}
 	return r, nil
+}
+
+// PacedLoad is c's LoadDownloads with each page waiting for, and retried
+// by, p.
+func PacedLoad(c *portal.Client, p *pace.Pacer) portal.PageFunc {
+	return func(ctx context.Context, page, size int) ([]portal.Download, error) {
+		var ds []portal.Download
+		_, err := p.Do(ctx, func() error {
+			var err error
+			ds, err = c.LoadDownloads(ctx, page, size)
+			return err
+		})
+		return ds, err
+	}
 }
 
 // Diff compares the previous state with a fresh listing. It is pure: the

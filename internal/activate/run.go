@@ -1,0 +1,247 @@
+package activate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/activator-dev/activator/internal/orgsync"
+	"github.com/activator-dev/activator/internal/pace"
+	"github.com/activator-dev/activator/internal/plan"
+	"github.com/activator-dev/activator/internal/portal"
+	"github.com/activator-dev/activator/internal/store"
+)
+
+// RunOptions configure Run. The embedded Options configure the calls;
+// Run fills in their Portal and RunID.
+type RunOptions struct {
+	Options
+
+	// Connect returns a client whose session was checked. Run calls it
+	// once it holds the run lock.
+	Connect func(ctx context.Context) (*portal.Client, error)
+	// Sync lists every organization with c and records the sync; nil is
+	// orgsync.Run, paced by Pacer, PageSize organizations a page. Run
+	// syncs before planning and again after the calls, to verify them.
+	Sync     func(ctx context.Context, c *portal.Client) (*orgsync.Report, error)
+	PageSize int
+
+	// KeySets are the key sets this run uploads, recorded (FirstUsed set)
+	// before the first call; none in JWK Set URL mode.
+	KeySets []store.KeySet
+	// Args are the run's options as `runs` shows them: never a secret.
+	Args string
+
+	// OnSynced is told the first sync's report, before planning.
+	OnSynced func(*orgsync.Report)
+	// Confirm is shown the plan before anything changes. false (or an
+	// error) ends Run there: no run is recorded and no org is called. A
+	// nil Confirm goes ahead.
+	Confirm func(*plan.Plan) (bool, error)
+	// OnExecuted is told when the calls are over, before the verifying
+	// sync.
+	OnExecuted func(*Result)
+}
+
+// RunResult is what Run did.
+type RunResult struct {
+	// Sync is the first sync's report; Plan the plan made from it.
+	Sync *orgsync.Report
+	Plan *plan.Plan
+	// Started says whether the run was recorded and its calls made:
+	// false when Confirm declined. The fields below are set only then.
+	Started bool
+	RunID   int64
+	Result
+	// Mismatched are activated orgs the verifying sync shows otherwise;
+	// they are recorded as mismatches and not counted activated.
+	Mismatched []Failure
+	// Outcome is the run's recorded outcome (store.RunDone, ...), and
+	// Message why it stopped early, if it did.
+	Outcome, Message string
+}
+
+// Run is one activation run, from the lock to the finished run record:
+// lock the state database, connect, sync, plan (in's Orgs, History, Mode,
+// keys and Now are filled here from the sync, the recorded outcomes and o),
+// confirm, record the run and its key sets, make the calls (Execute),
+// re-list to verify every activated org, record the mismatches, and finish
+// the run with its outcome.
+//
+// A run that stops early (lapse, interrupt, failures, a long Retry-After) is
+// not an error: RunResult says so. The error is for what kept the run from
+// starting or from being recorded.
+func Run(ctx context.Context, in plan.Input, o RunOptions) (*RunResult, error) {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	lock, err := o.Store.Lock()
+	if err != nil {
+		return nil, err
+	}
+	defer lock.Unlock()
+	c, err := o.Connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	o.Portal = c
+	sync := o.Sync
+	if sync == nil {
+		sync = o.defaultSync
+	}
+	rr := &RunResult{}
+	if rr.Sync, err = sync(ctx, c); err != nil {
+		return nil, err
+	}
+	if o.OnSynced != nil {
+		o.OnSynced(rr.Sync)
+	}
+	if rr.Plan, err = o.makePlan(ctx, in); err != nil {
+		return nil, err
+	}
+	if o.Confirm != nil {
+		ok, err := o.Confirm(rr.Plan)
+		if err != nil || !ok {
+			return rr, err
+		}
+	}
+	if err := o.start(ctx, rr); err != nil {
+		return nil, err
+	}
+	rr.Result = *Execute(ctx, rr.Plan, o.Options)
+	if o.OnExecuted != nil {
+		o.OnExecuted(&rr.Result)
+	}
+	if err := o.verify(ctx, rr, func(ctx context.Context) (*orgsync.Report, error) { return sync(ctx, c) }); err != nil {
+		return nil, err
+	}
+	rr.Outcome, rr.Message = end(ctx, rr)
+	if err := o.Store.FinishRun(context.WithoutCancel(ctx), rr.RunID, o.Now(), rr.Outcome, rr.Message); err != nil {
+		return nil, err
+	}
+	return rr, nil
+}
+
+// defaultSync lists with orgsync.Run, paced.
+func (o *RunOptions) defaultSync(ctx context.Context, c *portal.Client) (*orgsync.Report, error) {
+	return orgsync.Run(ctx, orgsync.Options{Store: o.Store, App: o.App, PageSize: o.PageSize, Now: o.Now, Load: orgsync.PacedLoad(c, o.Pacer)})
+}
+
+// makePlan plans over the orgs listed now, with their recorded uploads.
+func (o *RunOptions) makePlan(ctx context.Context, in plan.Input) (*plan.Plan, error) {
+	orgs, err := o.Store.Orgs(ctx, o.App.ID)
+	if err != nil {
+		return nil, err
+	}
+	ups, err := o.Store.LastUploads(ctx, o.App.ID)
+	if err != nil {
+		return nil, err
+	}
+	in.Mode, in.NonProdKeys, in.ProdKeys, in.Now = o.Mode, o.NonProdKeys, o.ProdKeys, o.Now()
+	in.Orgs, in.History = nil, map[string]plan.History{}
+	for _, org := range orgs {
+		if org.GoneSince != nil {
+			continue
+		}
+		in.Orgs = append(in.Orgs, plan.Org{OrgID: org.OrgID, Name: org.Name, Status: org.Status})
+		if u := ups[org.OrgID]; u != nil {
+			in.History[org.OrgID] = plan.History{NonProd: envState(u.NonProd), Prod: envState(u.Prod)}
+		}
+	}
+	return plan.Make(in)
+}
+
+func envState(e *store.EnvState) *plan.EnvState {
+	if e == nil {
+		return nil
+	}
+	return &plan.EnvState{Mode: e.Mode, Keys: e.Keys, At: e.At}
+}
+
+// start records the run and the key sets it uploads.
+func (o *RunOptions) start(ctx context.Context, rr *RunResult) error {
+	run := &store.Run{Started: o.Now(), Mode: o.Mode, Split: rr.Plan.Split, NonProdKeys: o.NonProdKeys, ProdKeys: o.ProdKeys,
+		Planned: len(rr.Plan.Items), PID: os.Getpid(), Args: o.Args}
+	if _, err := o.Store.StartRun(ctx, o.App.ID, run); err != nil {
+		return err
+	}
+	rr.Started, rr.RunID, o.RunID = true, run.ID, run.ID
+	for _, k := range o.KeySets {
+		k.FirstUsed = o.Now()
+		if err := o.Store.RecordKeySet(ctx, o.App.ID, k); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// verify re-lists the orgs and records every activated org the portal does
+// not show enabled; also after a stop for failures, but not after a lapse,
+// an interrupt or a long Retry-After, which must end without further calls.
+// A failed re-listing stops the run (when nothing else did).
+func (o *RunOptions) verify(ctx context.Context, rr *RunResult, sync func(context.Context) (*orgsync.Report, error)) error {
+	res := &rr.Result
+	rr.Mismatched = []Failure{}
+	if len(res.Activated) == 0 || ctx.Err() != nil || errors.Is(res.Stop, portal.ErrNotSignedIn) || errors.As(res.Stop, new(*pace.HoldError)) {
+		return nil
+	}
+	after, err := sync(ctx)
+	if err != nil {
+		if res.Stop == nil {
+			res.Stop = fmt.Errorf("verify: %w", err)
+		}
+		return nil
+	}
+	statuses := map[string]int{}
+	for _, org := range after.Orgs {
+		statuses[org.OrgID] = org.Status
+	}
+	for _, m := range Verify(res.Activated, statuses) {
+		msg := fmt.Sprintf("portal shows %s after activation", statusName(m.Actual))
+		if m.Missing {
+			msg = "no longer listed after activation"
+		}
+		now := o.Now()
+		if err := o.Store.RecordOutcome(context.WithoutCancel(ctx), o.App.ID, &store.Outcome{RunID: rr.RunID, OrgID: m.OrgID, Action: "verify", Envs: plan.EnvBoth,
+			Mode: o.Mode, Result: store.ResultMismatch, Message: msg, Started: now, Finished: now}); err != nil {
+			return err
+		}
+		rr.Mismatched = append(rr.Mismatched, Failure{OrgID: m.OrgID, Name: m.Name, Message: msg})
+	}
+	return nil
+}
+
+// statusName is a person's word for an Approved value, as `orgs list`
+// shows it.
+func statusName(s int) string {
+	switch s {
+	case portal.StatusNotResponded:
+		return "not-responded"
+	case portal.StatusEnabled:
+		return "enabled"
+	case portal.StatusNonProdOnly:
+		return "nonprod-only"
+	}
+	return "unknown(" + strconv.Itoa(s) + ")"
+}
+
+// end decides the run's outcome and, when it stopped early, the message
+// saying why and how to resume.
+func end(ctx context.Context, rr *RunResult) (outcome, msg string) {
+	stop := rr.Stop
+	switch {
+	case stop != nil && errors.Is(stop, portal.ErrNotSignedIn):
+		return store.RunLapsed, fmt.Sprintf("the session lapsed mid-run (%d organizations not reached): sign in again with `activator login`, then re-run the same command to resume", rr.NotRun)
+	case stop != nil && (errors.Is(stop, context.Canceled) || (errors.Is(ctx.Err(), context.Canceled) && errors.Is(stop, context.Cause(ctx)))):
+		// Ctrl-C: the context's cause.
+		return store.RunInterrupted, fmt.Sprintf("interrupted: the calls in flight finished and were recorded; re-run the same command to resume (%d organizations not reached)", rr.NotRun)
+	case stop != nil:
+		return store.RunAborted, fmt.Sprintf("run stopped: %v; re-run the same command to resume once the portal answers", stop)
+	case len(rr.Refused)+len(rr.Failed)+len(rr.Mismatched) > 0:
+		return store.RunFailures, ""
+	}
+	return store.RunDone, ""
+}

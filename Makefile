@@ -25,7 +25,7 @@ test:
 race:
 	$(GO) test -race -count=1 -timeout 30m $(PKGS)
 
-## test-short: the quick tests only
+## test-short: the inner loop: no Chromium, no cli history build, no fault-storm script
 test-short:
 	$(GO) test -count=1 -short $(PKGS)
 

@@ -316,7 +316,7 @@ func cmdSim(ts *testscript.TestScript, neg bool, args []string) {
 	}
 }
 
-// approveFields are the 13 fields of ApproveDownload, in PORTAL.md's order.
+// approveFields are the 13 fields of ApproveDownload, in docs/portal.md's order.
 var approveFields = []string{"OrgId", "AppId", "Testhash", "Testhash256", "Prodhash", "Prodhash256", "NonProdOnly", "ProdOnly",
 	"FhirIdGenerationScheme", "OverrideNonProdClientId", "OverrideProdClientId", "TestJWKS", "ProdJWKS"}
 

@@ -10,9 +10,13 @@ import (
 
 // needBrowser returns the browser the tests drive. A machine without one
 // skips the browser tests, except in CI (CI=true), where a missing browser
-// is a broken test environment and fails.
+// is a broken test environment and fails. -short skips them too: each
+// starts a Chromium (make test-short).
 func needBrowser(t *testing.T) string {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("starts Chromium: run without -short (make test)")
+	}
 	p, err := FindBrowser(os.Getenv("ACTIVATOR_TEST_BROWSER"), os.Getenv("PATH"))
 	if err != nil {
 		if os.Getenv("CI") == "true" {

@@ -51,9 +51,13 @@ func runLogin(t *testing.T, env map[string]string, stdin string, args ...string)
 }
 
 // needBrowser returns the browser the tests drive; a machine without one
-// skips the browser tests, except in CI (CI=true), where they fail.
+// skips the browser tests, except in CI (CI=true), where they fail. -short
+// skips them too (make test-short).
 func needBrowser(t *testing.T) string {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("starts Chromium: run without -short (make test)")
+	}
 	p, err := browser.FindBrowser(os.Getenv("ACTIVATOR_TEST_BROWSER"), os.Getenv("PATH"))
 	if err != nil {
 		if os.Getenv("CI") == "true" {

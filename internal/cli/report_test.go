@@ -140,9 +140,13 @@ func TestReportOverwriteAndStdout(t *testing.T) {
 }
 
 // findChromium returns the browser to render with; a test that needs one
-// and finds none fails on CI and is skipped elsewhere.
+// and finds none fails on CI and is skipped elsewhere. -short skips it too
+// (make test-short).
 func findChromium(t *testing.T) string {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("starts Chromium: run without -short (make test)")
+	}
 	for _, name := range []string{"/usr/bin/chromium", "chromium", "chromium-browser", "google-chrome", "google-chrome-stable"} {
 		if p, err := exec.LookPath(name); err == nil {
 			return p

@@ -95,8 +95,13 @@ var Day1 = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
 var ReadAt = Day1.Add(48*time.Hour - 6*time.Hour)
 
 // historyState returns the shared history, building it on first use.
+// -short skips the tests that read it: building it runs a dozen commands
+// against the simulator (make test-short).
 func historyState(t *testing.T) *historyEnv {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("builds a multi-day history of syncs and runs: run without -short (make test)")
+	}
 	historyOnce.Do(func() { history, historyErr = buildHistory() })
 	if historyErr != nil {
 		t.Fatalf("build the history: %v", historyErr)

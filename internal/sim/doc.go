@@ -4,8 +4,8 @@
 //
 // A Sim is an http.Handler: tests run it inside httptest.Server, and
 // cmd/portalsim serves it on loopback for demos. It follows the portal's
-// notes (PORTAL.md in the project's shared documents) for every behaviour
-// they record: the sign-in, the "Review & Manage Downloads" page and its
+// notes (docs/portal.md in the repository) for every behaviour they
+// record: the sign-in, the "Review & Manage Downloads" page and its
 // anti-forgery token, LoadDownloads, ApproveDownload with its three
 // credential shapes, the .NET re-serialisation of stored keys, the
 // stragglers, renames and arrivals, and lapsed sessions. It adds faults a

@@ -38,9 +38,11 @@ base URLs, plus the counts per status over time from the sync history.
   --format json  the status fields (see ` + "`activator status --help`" + `) plus history
                  [{id, at, total, counts}] and orgs [one object per organization].
 
-Without --format, the format follows --out's extension (.html, .csv, .json). The file
-is written atomically (a temporary file renamed over it) with mode 0644; --out -
-writes to standard output.`,
+Without --format, the format follows --out's extension (.html, .csv, .json). A file is
+written atomically (a temporary file renamed over it): a new one gets mode 0644, an
+existing one keeps its mode, and a symbolic link is written through to its target.
+A FIFO or a device (/dev/stdout) is written to directly; a directory is refused.
+--out - writes to standard output.`,
 		Example: `  activator report --out report.html
   activator report --format csv --out orgs.csv
   activator report --format json --out - | jq '.orgs[] | select(.mode == "jku")'`,
@@ -99,6 +101,9 @@ func reportRun(ctx context.Context, opts *ReportOptions) error {
 	if err := report.WriteFile(opts.Out, format, r); err != nil {
 		if errors.Is(err, report.ErrNoDir) {
 			return UsageErrorf("--out %s: the directory %s does not exist: create it or choose another path", opts.Out, filepath.Dir(opts.Out))
+		}
+		if errors.Is(err, report.ErrIsDir) || errors.Is(err, report.ErrNotRegular) {
+			return UsageErrorf("--out %s %v: give a file name, a symbolic link to one, a FIFO or a device such as /dev/stdout", opts.Out, errors.Unwrap(err))
 		}
 		if errors.Is(err, fs.ErrPermission) {
 			return UsageErrorf("--out %s: permission denied: choose a path you can write", opts.Out)

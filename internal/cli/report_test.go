@@ -126,8 +126,8 @@ func TestReportOverwriteAndStdout(t *testing.T) {
 	}
 	b, _ := os.ReadFile(path)
 	checkReportContent(t, "JSON", b)
-	if st, _ := os.Stat(path); st.Mode().Perm() != 0o644 {
-		t.Errorf("mode %v after replacing a 0600 file, want 0644", st.Mode().Perm())
+	if st, _ := os.Stat(path); st.Mode().Perm() != 0o600 {
+		t.Errorf("mode %v after replacing a 0600 file, want 0600 kept", st.Mode().Perm())
 	}
 	code, out, errOut := e.run(t, state, "report", "--out", "-", "--format", "html")
 	if code != ExitOK || errOut != "" {

@@ -10,8 +10,10 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -25,12 +27,25 @@ const (
 // Formats lists the formats Write accepts.
 var Formats = []string{FormatCSV, FormatJSON, FormatHTML}
 
-// FileMode is the report file's mode: a report holds no secret (no cookie,
-// token or private key ever reaches it), and it is meant to be shared.
+// FileMode is the mode of a new report file: a report holds no secret (no
+// cookie, token or private key ever reaches it), and it is meant to be
+// shared. A report written over an existing file keeps that file's mode.
 const FileMode fs.FileMode = 0o644
 
 // ErrNoDir is returned when the output file's directory does not exist.
 var ErrNoDir = errors.New("directory does not exist")
+
+// ErrIsDir is returned when the output path is a directory.
+var ErrIsDir = errors.New("is a directory")
+
+// ErrNotRegular is returned when the output path is neither a regular file,
+// a character device nor a FIFO (a socket, a block device): a report is
+// never written over it or in its place.
+var ErrNotRegular = errors.New("is not a regular file, a character device or a FIFO")
+
+// maxLinks bounds how many symbolic links WriteFile follows, as the kernel
+// does (ELOOP at 40).
+const maxLinks = 40
 
 // Write renders r in format to w.
 func Write(w io.Writer, format string, r *Report) error {
@@ -45,16 +60,98 @@ func Write(w io.Writer, format string, r *Report) error {
 	return fmt.Errorf("unknown report format %q (use %s)", format, strings.Join(Formats, ", "))
 }
 
-// WriteFile writes the report to path atomically: into a temporary file
-// beside it, synced, then renamed over it, so a reader (or a web server
-// publishing the file) never sees half a report, and a failed write leaves
-// the previous report in place.
-func WriteFile(path, format string, r *Report) (err error) {
-	dir := filepath.Dir(path)
+// WriteFile writes the report to path. What path is decides how:
+//
+//   - a regular file, or no file yet: atomically, into a temporary file
+//     beside it, synced, then renamed over it, so a reader (or a web server
+//     publishing the file) never sees half a report and a failed write
+//     leaves the previous report in place. An existing file keeps its mode.
+//   - a symbolic link: the same, to the file it points to; the link stays.
+//   - a character device or a FIFO (/dev/stdout, a named pipe): written to
+//     directly; it is never replaced.
+//   - a directory, or anything else: refused (ErrIsDir, ErrNotRegular).
+func WriteFile(path, format string, r *Report) error {
+	if !slices.Contains(Formats, format) {
+		return fmt.Errorf("write %s: unknown report format %q (use %s)", path, format, strings.Join(Formats, ", "))
+	}
+	st, err := os.Stat(path) // follows links
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		target, lerr := linkTarget(path)
+		if lerr != nil {
+			return fmt.Errorf("write %s: %w", path, lerr)
+		}
+		return writeAtomic(path, target, format, r, FileMode, nil)
+	case err != nil:
+		return fmt.Errorf("write %s: %w", path, err)
+	case st.IsDir():
+		return fmt.Errorf("write %s: %w", path, ErrIsDir)
+	case st.Mode()&(fs.ModeCharDevice|fs.ModeNamedPipe) != 0:
+		return writeDirect(path, format, r)
+	case !st.Mode().IsRegular():
+		return fmt.Errorf("write %s: %w", path, ErrNotRegular)
+	}
+	target, err := filepath.EvalSymlinks(path)
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return writeAtomic(path, target, format, r, st.Mode().Perm(), st)
+}
+
+// linkTarget follows the symbolic links at path to the name a new file
+// should get; path itself when it is not a link.
+func linkTarget(path string) (string, error) {
+	for range maxLinks {
+		st, err := os.Lstat(path)
+		if errors.Is(err, fs.ErrNotExist) {
+			return path, nil
+		}
+		if err != nil {
+			return "", err
+		}
+		if st.Mode()&fs.ModeSymlink == 0 {
+			return path, nil
+		}
+		to, err := os.Readlink(path)
+		if err != nil {
+			return "", err
+		}
+		if !filepath.IsAbs(to) {
+			to = filepath.Join(filepath.Dir(path), to)
+		}
+		path = to
+	}
+	return "", fmt.Errorf("more than %d symbolic links", maxLinks)
+}
+
+// writeDirect writes the report straight into a device or a FIFO.
+func writeDirect(path, format string, r *Report) error {
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	bw := bufio.NewWriter(f)
+	err = Write(bw, format, r)
+	if err == nil {
+		err = bw.Flush()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}
+
+// writeAtomic writes the report to a temporary file beside target and
+// renames it over target. old is target's previous state, nil when new.
+func writeAtomic(path, target, format string, r *Report, mode fs.FileMode, old fs.FileInfo) (err error) {
+	dir := filepath.Dir(target)
 	if st, serr := os.Stat(dir); serr != nil || !st.IsDir() {
 		return fmt.Errorf("write %s: %s: %w", path, dir, ErrNoDir)
 	}
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp")
+	f, err := os.CreateTemp(dir, "."+filepath.Base(target)+".*.tmp")
 	if err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
@@ -72,19 +169,32 @@ func WriteFile(path, format string, r *Report) (err error) {
 	if err = bw.Flush(); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
-	if err = f.Chmod(FileMode); err != nil {
+	if err = f.Chmod(mode); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
+	keepOwner(f, old)
 	if err = f.Sync(); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	if err = f.Close(); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
-	if err = os.Rename(tmp, path); err != nil {
+	if err = os.Rename(tmp, target); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return nil
+}
+
+// keepOwner gives the new file the previous one's owner and group, which
+// only root may do (and only root writing over another user's report
+// needs); anyone else's attempt fails harmlessly.
+func keepOwner(f *os.File, old fs.FileInfo) {
+	if old == nil {
+		return
+	}
+	if st, ok := old.Sys().(*syscall.Stat_t); ok && os.Geteuid() == 0 {
+		_ = f.Chown(int(st.Uid), int(st.Gid))
+	}
 }
 
 // WriteJSON writes the whole report as indented JSON.

@@ -6,10 +6,13 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"io/fs"
+	"net"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -179,8 +182,8 @@ func TestWriteHTMLStates(t *testing.T) {
 	}
 }
 
-// TestWriteFile writes atomically with mode 0644 and leaves the previous
-// file alone when writing fails.
+// TestWriteFile writes atomically, keeping an existing file's mode (0644
+// for a new one), and leaves the previous file alone when writing fails.
 func TestWriteFile(t *testing.T) {
 	r := awkwardReport(t)
 	dir := t.TempDir()
@@ -216,8 +219,8 @@ func TestWriteFile(t *testing.T) {
 					t.Errorf("file holds %.40q (%v), want it to start with %q", b, err, tt.content)
 				}
 				st, _ := os.Stat(tt.path)
-				if st.Mode().Perm() != FileMode {
-					t.Errorf("mode %v, want %v", st.Mode().Perm(), FileMode)
+				if st.Mode().Perm() != 0o600 {
+					t.Errorf("mode %v, want the previous file's 0600", st.Mode().Perm())
 				}
 			}
 			entries, _ := os.ReadDir(dir)
@@ -227,6 +230,177 @@ func TestWriteFile(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestWriteFileKinds writes over each kind of thing a path can name:
+// regular files are replaced atomically keeping their mode, symbolic links
+// are written through (the link stays a link), devices and FIFOs are
+// written to directly and never replaced, directories and sockets are
+// refused.
+func TestWriteFileKinds(t *testing.T) {
+	r := awkwardReport(t)
+	isReport := func(b []byte) bool { return bytes.HasPrefix(b, []byte("orgId,name,")) }
+	tests := []struct {
+		name string
+		// setup makes the thing and returns the path to write.
+		setup   func(t *testing.T, dir string) string
+		wantErr error
+		// check inspects dir afterwards.
+		check func(t *testing.T, dir, path string)
+	}{
+		{"new file gets 0644", func(t *testing.T, dir string) string {
+			return filepath.Join(dir, "new.csv")
+		}, nil, func(t *testing.T, dir, path string) {
+			wantFile(t, path, 0o644, isReport)
+		}},
+		{"0600 file stays 0600", func(t *testing.T, dir string) string {
+			p := filepath.Join(dir, "old.csv")
+			mustWrite(t, p, "old", 0o600)
+			return p
+		}, nil, func(t *testing.T, dir, path string) {
+			wantFile(t, path, 0o600, isReport)
+		}},
+		{"0664 file stays 0664", func(t *testing.T, dir string) string {
+			p := filepath.Join(dir, "old.csv")
+			mustWrite(t, p, "old", 0o600)
+			os.Chmod(p, 0o664)
+			return p
+		}, nil, func(t *testing.T, dir, path string) {
+			wantFile(t, path, 0o664, isReport)
+		}},
+		{"symlink is written through", func(t *testing.T, dir string) string {
+			target := filepath.Join(dir, "sub", "target.csv")
+			os.Mkdir(filepath.Join(dir, "sub"), 0o755)
+			mustWrite(t, target, "old", 0o640)
+			link := filepath.Join(dir, "link.csv")
+			if err := os.Symlink(filepath.Join("sub", "target.csv"), link); err != nil {
+				t.Fatal(err)
+			}
+			return link
+		}, nil, func(t *testing.T, dir, path string) {
+			wantLink(t, path)
+			wantFile(t, filepath.Join(dir, "sub", "target.csv"), 0o640, isReport)
+		}},
+		{"dangling symlink creates its target", func(t *testing.T, dir string) string {
+			link := filepath.Join(dir, "link.csv")
+			if err := os.Symlink("later.csv", link); err != nil {
+				t.Fatal(err)
+			}
+			return link
+		}, nil, func(t *testing.T, dir, path string) {
+			wantLink(t, path)
+			wantFile(t, filepath.Join(dir, "later.csv"), 0o644, isReport)
+		}},
+		{"FIFO is written to, not replaced", func(t *testing.T, dir string) string {
+			p := filepath.Join(dir, "pipe")
+			if err := syscall.Mkfifo(p, 0o600); err != nil {
+				t.Skip("no FIFOs here:", err)
+			}
+			got := make(chan []byte, 1)
+			go func() {
+				b, _ := os.ReadFile(p)
+				got <- b
+			}()
+			t.Cleanup(func() {
+				if b := <-got; !isReport(b) {
+					t.Errorf("the FIFO's reader got %.40q", b)
+				}
+			})
+			return p
+		}, nil, func(t *testing.T, dir, path string) {
+			if st, err := os.Lstat(path); err != nil || st.Mode()&fs.ModeNamedPipe == 0 {
+				t.Errorf("the FIFO was replaced: %v %v", st.Mode(), err)
+			}
+		}},
+		{"full device says so and stays a device", func(t *testing.T, dir string) string {
+			p := filepath.Join(dir, "full")
+			if err := syscall.Mknod(p, syscall.S_IFCHR|0o666, 1<<8|7); err != nil {
+				t.Skip("cannot make a device node here (not root):", err)
+			}
+			return p
+		}, syscall.ENOSPC, func(t *testing.T, dir, path string) {
+			if st, err := os.Lstat(path); err != nil || st.Mode()&fs.ModeCharDevice == 0 {
+				t.Errorf("the device node was replaced: %v %v", st.Mode(), err)
+			}
+		}},
+		{"null device", func(t *testing.T, dir string) string {
+			return os.DevNull
+		}, nil, func(t *testing.T, dir, path string) {
+			if st, err := os.Lstat(path); err != nil || st.Mode()&fs.ModeCharDevice == 0 {
+				t.Errorf("%s was replaced: %v %v", path, st.Mode(), err)
+			}
+		}},
+		{"directory is refused", func(t *testing.T, dir string) string {
+			p := filepath.Join(dir, "d")
+			os.Mkdir(p, 0o755)
+			return p
+		}, ErrIsDir, func(t *testing.T, dir, path string) {
+			if st, err := os.Stat(path); err != nil || !st.IsDir() {
+				t.Errorf("the directory was replaced")
+			}
+		}},
+		{"socket is refused", func(t *testing.T, dir string) string {
+			p := filepath.Join(dir, "sock")
+			l, err := net.Listen("unix", p)
+			if err != nil {
+				t.Skip("no unix sockets here:", err)
+			}
+			t.Cleanup(func() { l.Close() })
+			return p
+		}, ErrNotRegular, func(t *testing.T, dir, path string) {
+			if st, err := os.Lstat(path); err != nil || st.Mode()&fs.ModeSocket == 0 {
+				t.Errorf("the socket was replaced")
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			path := tt.setup(t, dir)
+			err := WriteFile(path, FormatCSV, r)
+			if tt.wantErr == nil && err != nil {
+				t.Fatal(err)
+			}
+			if tt.wantErr != nil && !errors.Is(err, tt.wantErr) {
+				t.Fatalf("error %v, want %v", err, tt.wantErr)
+			}
+			tt.check(t, dir, path)
+			entries, _ := os.ReadDir(dir)
+			for _, e := range entries {
+				if strings.HasSuffix(e.Name(), ".tmp") {
+					t.Errorf("temporary file %s left behind", e.Name())
+				}
+			}
+		})
+	}
+}
+
+func mustWrite(t *testing.T, path, content string, mode fs.FileMode) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(content), mode); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func wantFile(t *testing.T, path string, mode fs.FileMode, ok func([]byte) bool) {
+	t.Helper()
+	st, err := os.Lstat(path)
+	if err != nil || !st.Mode().IsRegular() {
+		t.Fatalf("%s is not a regular file: %v", path, err)
+	}
+	if st.Mode().Perm() != mode {
+		t.Errorf("%s has mode %v, want %v", path, st.Mode().Perm(), mode)
+	}
+	if b, _ := os.ReadFile(path); !ok(b) {
+		t.Errorf("%s holds %.40q", path, b)
+	}
+}
+
+func wantLink(t *testing.T, path string) {
+	t.Helper()
+	if st, err := os.Lstat(path); err != nil || st.Mode()&fs.ModeSymlink == 0 {
+		t.Errorf("%s is no longer a symbolic link", path)
 	}
 }
 

@@ -131,6 +131,8 @@ func newScriptSim(cfg sim.Config, setenv func(k, v string)) *sim.Sim {
 //	sim expire                    every session lapses
 //	sim faults k=v ...            latency=DUR ratelimit=R burst=N errors=P lapse=N lapsehtml=true retryafter=DUR
 //	sim add ORG STATUS NAME...    an organization arrives
+//	sim addq ORG STATUS "NAME"    the same, the name a Go-quoted string ("\x1b[2J\n=1+1")
+//	sim addbig ORG BYTES          an organization whose name is BYTES long
 //	sim straggler ORG NAME...     an organization that always refuses arrives
 //	sim rename ORG NAME...        same OrgId, new name
 //	sim remove ORG                no longer listed
@@ -227,6 +229,15 @@ func cmdSim(ts *testscript.TestScript, neg bool, args []string) {
 			ts.Fatalf("usage: sim add ORG STATUS NAME...")
 		}
 		s.AddOrg(sim.Org{OrgID: args[1], Approved: atoi(args[2]), Name: strings.Join(args[3:], " ")})
+	case "addq":
+		if len(args) != 4 {
+			ts.Fatalf(`usage: sim addq ORG STATUS "NAME"`)
+		}
+		name, err := strconv.Unquote(args[3])
+		ts.Check(err)
+		s.AddOrg(sim.Org{OrgID: args[1], Approved: atoi(args[2]), Name: name})
+	case "addbig":
+		s.AddOrg(sim.Org{OrgID: args[1], Name: strings.Repeat("N", atoi(args[2]))})
 	case "straggler":
 		// An organization that refuses every activation arrives.
 		s.AddOrg(sim.Org{OrgID: args[1], Name: strings.Join(args[2:], " "), Straggler: true})

@@ -360,11 +360,18 @@ func (f *Factory) syncWith(ctx context.Context, c *portal.Client, p *pace.Pacer,
 	}
 	bar := newProgress(f, -1, "syncing", "orgs")
 	defer bar.close()
-	return orgsync.Run(ctx, orgsync.Options{Store: s, App: app, PageSize: pageSize, Now: f.Now, Load: orgsync.PacedLoad(c, p),
+	rep, err := orgsync.Run(ctx, orgsync.Options{Store: s, App: app, PageSize: pageSize, Now: f.Now, Load: orgsync.PacedLoad(c, p),
 		OnPage: func(page, got, total int) {
 			bar.add(got)
 			f.Debugf("page %d: %d organizations (%d so far)", page, got, total)
 		}})
+	if err == nil {
+		bar.close()
+		for _, c := range rep.Cut {
+			f.Logf("Warning: organization %s: %s (the portal's answer is over activator's limit).", c.OrgID, c.What)
+		}
+	}
+	return rep, err
 }
 
 func kidList(up *keys.Upload) string {
@@ -383,10 +390,10 @@ func printKeys(w io.Writer, ks *keySet) {
 	show := func(label string, up *keys.Upload, src string) {
 		fmt.Fprintf(w, "%s keys from %s:\n", label, src)
 		for _, k := range up.Keys {
-			fmt.Fprintf(w, "  kid %-24s thumbprint %s  RSA %d%s\n", k.Kid, k.Thumbprint, k.Bits, algSuffix(k.Alg))
+			fmt.Fprintf(w, "  kid %-24s thumbprint %s  RSA %d%s\n", printable(k.Kid), k.Thumbprint, k.Bits, algSuffix(k.Alg))
 		}
 		for _, d := range up.Dropped {
-			fmt.Fprintf(w, "  dropped kid %s (%s): %s\n", d.Kid, d.Kty, d.Reason)
+			fmt.Fprintf(w, "  dropped kid %s (%s): %s\n", printable(d.Kid), printable(d.Kty), printable(d.Reason))
 		}
 	}
 	if ks.nonProd == ks.prod {
@@ -425,10 +432,10 @@ func printSyncLine(w io.Writer, r *orgsync.Report) {
 		return
 	}
 	for _, c := range r.Added {
-		fmt.Fprintf(w, "  new: %s %s\n", c.OrgID, c.Name)
+		fmt.Fprintf(w, "  new: %s %s\n", c.OrgID, printable(c.Name))
 	}
 	for _, c := range r.Renamed {
-		fmt.Fprintf(w, "  renamed: %s %q -> %q\n", c.OrgID, c.Old, c.New)
+		fmt.Fprintf(w, "  renamed: %s %q -> %q\n", c.OrgID, printable(c.Old), printable(c.New))
 	}
 }
 
@@ -476,12 +483,12 @@ func printPlan(w io.Writer, pl *plan.Plan, ks *keySet, o *ActivateOptions) {
 	}
 	for _, it := range pl.Items {
 		if it.Reset {
-			fmt.Fprintf(w, "         %s %s: %s\n", it.OrgID, it.Name, it.Reason)
+			fmt.Fprintf(w, "         %s %s: %s\n", it.OrgID, printable(it.Name), printable(it.Reason))
 		}
 	}
 	for _, it := range pl.Skipped {
 		if it.Skip == plan.SkipUnknown || (it.Skip == plan.SkipCurrent && it.Status != plan.StatusEnabled) {
-			fmt.Fprintf(w, "         %s %s: %s\n", it.OrgID, it.Name, it.Reason)
+			fmt.Fprintf(w, "         %s %s: %s\n", it.OrgID, printable(it.Name), printable(it.Reason))
 		}
 	}
 	calls := pl.Calls()

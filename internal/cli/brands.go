@@ -443,7 +443,7 @@ func writeBrandsTable(f *Factory, out *brandsJSON, smart bool) error {
 		var lines []string
 		for _, sc := range out.SmartConfig {
 			for _, n := range sc.Notes {
-				lines = append(lines, fmt.Sprintf("  %-6s %s: %s", sc.OrgID, sc.Name, n))
+				lines = append(lines, fmt.Sprintf("  %-6s %s: %s", sc.OrgID, printable(sc.Name), printable(n)))
 			}
 		}
 		sort.Strings(lines)

@@ -464,7 +464,26 @@ func (f *Factory) Logf(format string, args ...any) {
 	}
 	f.logMu.Lock()
 	defer f.logMu.Unlock()
-	fmt.Fprintf(f.IO.ErrOut, format+"\n", args...)
+	fmt.Fprintf(f.IO.ErrOut, format+"\n", printableArgs(args)...)
+}
+
+// printableArgs makes every text argument printable on a terminal: log
+// lines carry names, messages and errors from the portal.
+func printableArgs(args []any) []any {
+	out := make([]any, len(args))
+	for i, a := range args {
+		switch v := a.(type) {
+		case string:
+			out[i] = printable(v)
+		case error:
+			out[i] = printable(v.Error())
+		case fmt.Stringer:
+			out[i] = printable(v.String())
+		default:
+			out[i] = a
+		}
+	}
+	return out
 }
 
 // Debugf prints a line to stderr with --verbose.
@@ -472,7 +491,7 @@ func (f *Factory) Debugf(format string, args ...any) {
 	if f.Verbose {
 		f.logMu.Lock()
 		defer f.logMu.Unlock()
-		fmt.Fprintf(f.IO.ErrOut, format+"\n", args...)
+		fmt.Fprintf(f.IO.ErrOut, format+"\n", printableArgs(args)...)
 	}
 }
 

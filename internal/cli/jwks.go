@@ -166,9 +166,9 @@ func writeFindingLines(w io.Writer, fs []keys.Finding) {
 			if fd.Subject != "" {
 				subject = fd.Subject + ": "
 			}
-			fmt.Fprintf(w, "%-7s %s  %s%s\n", strings.ToUpper(string(sev)), fd.Rule, subject, fd.Message)
+			fmt.Fprintf(w, "%-7s %s  %s%s\n", strings.ToUpper(string(sev)), fd.Rule, printable(subject), printable(fd.Message))
 			if fd.Fix != "" {
-				fmt.Fprintf(w, "        fix: %s\n", fd.Fix)
+				fmt.Fprintf(w, "        fix: %s\n", printable(fd.Fix))
 			}
 		}
 	}

@@ -158,12 +158,14 @@ func printSyncReport(f *Factory, r *orgsync.Report) {
 			fmt.Fprintf(w, "  %s\n", line(c))
 		}
 	}
-	section("New", r.Added, func(c orgsync.Change) string { return fmt.Sprintf("%-6s %s", c.OrgID, c.Name) })
-	section("Renamed", r.Renamed, func(c orgsync.Change) string { return fmt.Sprintf("%-6s %q -> %q", c.OrgID, c.Old, c.New) })
-	section("No longer listed", r.Gone, func(c orgsync.Change) string { return fmt.Sprintf("%-6s %s", c.OrgID, c.Old) })
-	section("Listed again", r.Returned, func(c orgsync.Change) string { return fmt.Sprintf("%-6s %s", c.OrgID, c.Name) })
+	section("New", r.Added, func(c orgsync.Change) string { return fmt.Sprintf("%-6s %s", c.OrgID, printable(c.Name)) })
+	section("Renamed", r.Renamed, func(c orgsync.Change) string {
+		return fmt.Sprintf("%-6s %q -> %q", c.OrgID, printable(c.Old), printable(c.New))
+	})
+	section("No longer listed", r.Gone, func(c orgsync.Change) string { return fmt.Sprintf("%-6s %s", c.OrgID, printable(c.Old)) })
+	section("Listed again", r.Returned, func(c orgsync.Change) string { return fmt.Sprintf("%-6s %s", c.OrgID, printable(c.Name)) })
 	section("Status changed", r.Status, func(c orgsync.Change) string {
-		return fmt.Sprintf("%-6s %s: %s -> %s", c.OrgID, c.Name, statusWord(c.Old), statusWord(c.New))
+		return fmt.Sprintf("%-6s %s: %s -> %s", c.OrgID, printable(c.Name), statusWord(c.Old), statusWord(c.New))
 	})
 	fmt.Fprintf(w, "Status: %s\n", countsLine(r.Counts))
 }

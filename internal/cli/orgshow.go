@@ -175,7 +175,7 @@ func uploadLine(u *report.Upload) string {
 }
 
 func printOrg(w io.Writer, r *report.Report, o report.Org, lines []historyLine) error {
-	fmt.Fprintf(w, "Organization %s: %s\n", o.OrgID, o.Name)
+	fmt.Fprintf(w, "Organization %s: %s\n", o.OrgID, printable(o.Name))
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "  ECMId\t%s\n", o.ECMId)
 	status := o.StatusName

@@ -7,7 +7,13 @@ import (
 	"io"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/activator-dev/activator/internal/sanitize"
 )
+
+// printable makes text from the portal or a key file printable on a terminal
+// (see sanitize.Terminal); the database and JSON keep it exact.
+func printable(s string) string { return sanitize.Terminal(s) }
 
 // writeJSON writes v as indented JSON followed by a newline.
 func writeJSON(w io.Writer, v any) error {
@@ -17,7 +23,10 @@ func writeJSON(w io.Writer, v any) error {
 }
 
 // table writes aligned columns for people or CSV for scripts, from the same
-// header and rows.
+// header and rows. Cells are data from the portal or a key file: in CSV each
+// is neutralised against formula injection, in columns each is made
+// printable (sanitize.Terminal), so a name can neither run in a spreadsheet
+// nor drive a terminal or forge a row.
 type table struct {
 	w      io.Writer
 	csv    bool
@@ -43,8 +52,10 @@ func (t *table) flush() error {
 		if err := cw.Write(t.header); err != nil {
 			return err
 		}
-		if err := cw.WriteAll(t.rows); err != nil {
-			return err
+		for _, r := range t.rows {
+			if err := cw.Write(sanitize.CSVRow(r)); err != nil {
+				return err
+			}
 		}
 		cw.Flush()
 		return cw.Error()
@@ -52,7 +63,11 @@ func (t *table) flush() error {
 	tw := tabwriter.NewWriter(t.w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, strings.Join(t.header, "\t"))
 	for _, r := range t.rows {
-		fmt.Fprintln(tw, strings.Join(r, "\t"))
+		cells := make([]string, len(r))
+		for i, c := range r {
+			cells[i] = sanitize.Terminal(c)
+		}
+		fmt.Fprintln(tw, strings.Join(cells, "\t"))
 	}
 	return tw.Flush()
 }

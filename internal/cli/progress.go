@@ -75,11 +75,11 @@ func (p *progress) add(n int) {
 func (p *progress) event(e activate.Event) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	line := fmt.Sprintf("[%d/%d] %s %s: %s %s", e.Done, e.Total, e.OrgID, e.Name, e.Action, e.Envs)
+	line := fmt.Sprintf("[%d/%d] %s %s: %s %s", e.Done, e.Total, e.OrgID, printable(e.Name), e.Action, e.Envs)
 	if e.Result == store.ResultOK {
 		line += ": ok"
 	} else {
-		line += ": " + e.Result + ": " + e.Message
+		line += ": " + e.Result + ": " + printable(e.Message)
 	}
 	if e.Attempts > 1 {
 		line += fmt.Sprintf(" (%d attempts)", e.Attempts)
@@ -96,5 +96,6 @@ func (p *progress) close() {
 	if p.bar != nil {
 		p.bar.Finish()
 		p.bar.Clear()
+		p.bar = nil
 	}
 }

@@ -146,7 +146,7 @@ func RunWith(ctx context.Context, args []string, f *Factory) (code int) {
 	}
 	code, msg := classify(err)
 	if msg != "" {
-		fmt.Fprintln(ios.ErrOut, "activator: "+oneLine(msg))
+		fmt.Fprintln(ios.ErrOut, "activator: "+printable(strings.TrimSpace(msg)))
 	}
 	return code
 }
@@ -157,7 +157,7 @@ func internalError(w io.Writer, v any, stack []byte) int {
 	if p, ok := v.(interface{ PanicStack() []byte }); ok {
 		stack = p.PanicStack() // a worker's panic, raised again here
 	}
-	msg := fmt.Sprintf("activator: internal error: %s", oneLine(fmt.Sprint(v)))
+	msg := fmt.Sprintf("activator: internal error: %s", printable(oneLine(fmt.Sprint(v))))
 	if f, err := os.CreateTemp("", "activator-crash-*.txt"); err == nil {
 		fmt.Fprintf(f, "activator %s (%s)\npanic: %v\n\n%s", Version, runtime.Version(), v, stack)
 		f.Close()

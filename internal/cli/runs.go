@@ -314,7 +314,7 @@ func printRun(w io.Writer, run store.Run, sum report.RunSummary, outs []OutcomeJ
 		fmt.Fprintf(tw, "  Options\t%s\n", sum.Args)
 	}
 	if sum.Message != "" {
-		fmt.Fprintf(tw, "  Message\t%s\n", sum.Message)
+		fmt.Fprintf(tw, "  Message\t%s\n", printable(sum.Message))
 	}
 	if err := tw.Flush(); err != nil {
 		return err

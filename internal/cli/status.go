@@ -220,7 +220,7 @@ func syncChangesLine(s *report.SyncSummary) string {
 
 // changeText describes one change of a sync.
 func changeText(c report.Change) string {
-	name := c.Name
+	name := printable(c.Name)
 	switch c.Kind {
 	case store.EventNew:
 		return "new: " + name
@@ -231,7 +231,7 @@ func changeText(c report.Change) string {
 	case store.EventReturned:
 		return "listed again: " + name
 	case store.EventStatus:
-		return fmt.Sprintf("%s: %s → %s", name, c.Old, c.New)
+		return fmt.Sprintf("%s: %s → %s", name, printable(c.Old), printable(c.New))
 	}
 	return c.Kind + ": " + name
 }
@@ -326,7 +326,7 @@ func printStatus(w io.Writer, r *report.Report, limit int) error {
 		if lr.Stopped {
 			fmt.Fprintln(tw, "\tits process is gone (killed or crashed): re-run the same command to resume")
 		} else if lr.Message != "" {
-			fmt.Fprintf(tw, "\t%s\n", lr.Message)
+			fmt.Fprintf(tw, "\t%s\n", printable(lr.Message))
 		}
 	} else {
 		fmt.Fprintln(tw, "Last run\tnone yet: `activator activate --dry-run` shows what a run would do")
@@ -342,7 +342,7 @@ func printStatus(w io.Writer, r *report.Report, limit int) error {
 	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	n := cut(len(r.Attention), limit)
 	for _, a := range r.Attention[:n] {
-		fmt.Fprintf(tw, "  %s\t%s\t%s\n", a.OrgID, a.Name, attentionText(a))
+		fmt.Fprintf(tw, "  %s\t%s\t%s\n", a.OrgID, printable(a.Name), printable(attentionText(a)))
 	}
 	tw.Flush()
 	more(w, len(r.Attention), n, "--all, or `activator report`")
@@ -371,7 +371,7 @@ func printStatus(w io.Writer, r *report.Report, limit int) error {
 	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	n = cut(len(r.JWKSetURL), limit)
 	for _, j := range r.JWKSetURL[:n] {
-		fmt.Fprintf(tw, "  %s\t%s\t%s\n", j.OrgID, j.Name, jkuLine(j))
+		fmt.Fprintf(tw, "  %s\t%s\t%s\n", j.OrgID, printable(j.Name), printable(jkuLine(j)))
 	}
 	tw.Flush()
 	more(w, len(r.JWKSetURL), n, "--all, or `activator report`")

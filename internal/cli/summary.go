@@ -95,7 +95,7 @@ func printRunSummary(w io.Writer, s *RunSummary, pl *plan.Plan) {
 	list := func(label string, fs []activate.Failure) {
 		fmt.Fprintf(w, "  %-17s %d\n", label+":", len(fs))
 		for _, f := range fs {
-			fmt.Fprintf(w, "    %s %s: %s\n", f.OrgID, f.Name, f.Message)
+			fmt.Fprintf(w, "    %s %s: %s\n", f.OrgID, printable(f.Name), printable(f.Message))
 		}
 	}
 	list("refused by org", s.Refused)

@@ -22,15 +22,18 @@ import (
 
 // Report is what one sync found.
 type Report struct {
-	SyncID   int64         `json:"syncId"`
-	At       time.Time     `json:"at"`
-	Total    int           `json:"total"`
-	First    bool          `json:"firstSync"`
-	Added    []Change      `json:"new"`
-	Renamed  []Change      `json:"renamed"`
-	Gone     []Change      `json:"gone"`
-	Returned []Change      `json:"returned"`
-	Status   []Change      `json:"statusChanged"`
+	SyncID   int64     `json:"syncId"`
+	At       time.Time `json:"at"`
+	Total    int       `json:"total"`
+	First    bool      `json:"firstSync"`
+	Added    []Change  `json:"new"`
+	Renamed  []Change  `json:"renamed"`
+	Gone     []Change  `json:"gone"`
+	Returned []Change  `json:"returned"`
+	Status   []Change  `json:"statusChanged"`
+	// Cut lists the fields the listing held over their size limit (see
+	// portal.MaxNameBytes), cut before they were stored.
+	Cut      []Cut         `json:"cut"`
 	Counts   map[int]int   `json:"-"`
 	Orgs     []store.Org   `json:"-"`
 	Duration time.Duration `json:"-"`
@@ -42,6 +45,12 @@ type Change struct {
 	Name  string `json:"name"`
 	Old   string `json:"old,omitempty"`
 	New   string `json:"new,omitempty"`
+}
+
+// Cut is one organization's field that was over its size limit.
+type Cut struct {
+	OrgID string `json:"orgId"`
+	What  string `json:"what"` // e.g. "name of 20 MB cut to 1000 bytes"
 }
 
 // Changed reports whether anything differs from the previous sync.
@@ -105,7 +114,11 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		return nil, &EmptyListingError{Before: listed}
 	}
 	seen := make([]store.Org, len(ds))
+	cuts := []Cut{}
 	for i, d := range ds {
+		for _, what := range d.Cut {
+			cuts = append(cuts, Cut{OrgID: d.OrgID, What: what})
+		}
 		seen[i] = store.Org{OrgID: d.OrgID, Name: d.OrgName, ECMId: d.ECMId, Status: d.Approved}
 	}
 	events := Diff(prev, seen)
@@ -120,7 +133,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	}
 	r := &Report{SyncID: id, At: fin, Total: len(seen), First: len(prev) == 0, Counts: counts, Orgs: seen, Duration: fin.Sub(started),
 		// Empty lists, never null, in --output json.
-		Added: []Change{}, Renamed: []Change{}, Gone: []Change{}, Returned: []Change{}, Status: []Change{}}
+		Added: []Change{}, Renamed: []Change{}, Gone: []Change{}, Returned: []Change{}, Status: []Change{}, Cut: cuts}
 	names := make(map[string]string, len(seen)+len(prev))
 	for _, o := range prev {
 		names[o.OrgID] = o.Name

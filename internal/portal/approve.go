@@ -82,8 +82,9 @@ func ParseApproveData(data json.RawMessage) (string, error) {
 	if d.Success == nil {
 		return "", &MalformedError{What: "ApproveDownload answer has no Data.Success"}
 	}
+	msg, _ := cutText(d.Message, MaxMessageBytes)
 	if !*d.Success {
-		return "", &RefusedError{Message: d.Message}
+		return "", &RefusedError{Message: msg}
 	}
-	return d.Message, nil
+	return msg, nil
 }

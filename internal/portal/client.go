@@ -295,14 +295,39 @@ func (c *Client) do(req *http.Request) (*http.Response, []byte, error) {
 		return nil, nil, &NetworkError{Err: stripURL(err)}
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxAnswerBytes))
+	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxAnswerBytes+1))
 	if err != nil {
 		if ctxErr := req.Context().Err(); ctxErr != nil {
 			return nil, nil, ctxErr
 		}
 		return nil, nil, &NetworkError{Err: fmt.Errorf("read answer: %w", err)}
 	}
+	if len(body) > MaxAnswerBytes {
+		return nil, nil, &MalformedError{What: tooLarge(resp.ContentLength)}
+	}
 	return resp, body, nil
+}
+
+// tooLarge says how large an answer over MaxAnswerBytes was, when the
+// portal said (Content-Length).
+func tooLarge(length int64) string {
+	if length > MaxAnswerBytes {
+		return fmt.Sprintf("answer too large (%s; at most %s is read)", megabytes(length), megabytes(MaxAnswerBytes))
+	}
+	return fmt.Sprintf("answer too large (over %s, which is all that is read)", megabytes(MaxAnswerBytes))
+}
+
+// megabytes writes n bytes in MB, to one decimal when under ten; under a
+// megabyte, in bytes.
+func megabytes(n int64) string {
+	if n < 1<<20 {
+		return strconv.FormatInt(n, 10) + " bytes"
+	}
+	mb := float64(n) / (1 << 20)
+	if mb < 10 {
+		return strconv.FormatFloat(mb, 'f', 1, 64) + " MB"
+	}
+	return strconv.FormatFloat(mb, 'f', 0, 64) + " MB"
 }
 
 // stripURL drops the request URL from a transport error: the message stays
@@ -443,7 +468,8 @@ func parseAnswer(resp *http.Response, body []byte) (*answer, error) {
 		return nil, &MalformedError{What: "the answer has no Success member"}
 	}
 	if !*a.Success {
-		return nil, &PortalError{Message: a.Message}
+		msg, _ := cutText(a.Message, MaxMessageBytes)
+		return nil, &PortalError{Message: msg}
 	}
 	return &a, nil
 }

@@ -247,3 +247,53 @@ func TestCheckNeedsMoreThanAPageWithAToken(t *testing.T) {
 		t.Fatalf("Check against the simulator: %v", err)
 	}
 }
+
+// TestHugeAnswers: a 20 MB organization name is cut on the way in (and
+// said so); a listing page over the answer limit is refused as too large,
+// not as broken JSON.
+func TestHugeAnswers(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds answers of tens of megabytes")
+	}
+	tests := []struct {
+		name     string
+		nameSize int
+		wantErr  string
+	}{
+		{"20 MB name is cut", 20 << 20, ""},
+		{"page over the limit", portal.MaxAnswerBytes + 1<<20, "answer too large (33 MB"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, c := newClient(t, sim.Config{Orgs: 3, Seed: 1})
+			s.AddOrg(sim.Org{OrgID: "777", Name: strings.Repeat("A", tt.nameSize)})
+			if err := c.Connect(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			ds, err := c.LoadDownloads(context.Background(), 0, 100)
+			if tt.wantErr != "" {
+				var me *portal.MalformedError
+				if !errors.As(err, &me) || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("error %v, want a MalformedError saying %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, d := range ds {
+				if d.OrgID != "777" {
+					if len(d.Cut) > 0 {
+						t.Errorf("org %s cut: %v", d.OrgID, d.Cut)
+					}
+					continue
+				}
+				if len(d.OrgName) > portal.MaxNameBytes || len(d.Cut) != 1 || d.Cut[0] != "name of 20 MB cut to 1000 bytes" {
+					t.Errorf("name of %d bytes kept, cut %q", len(d.OrgName), d.Cut)
+				}
+				return
+			}
+			t.Fatal("org 777 not listed")
+		})
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // Approved values seen on the portal. Any other value is unknown and is
@@ -30,6 +31,35 @@ const DefaultPageSize = 100
 // otherwise be asked for ever.
 const MaxPages = 10000
 
+// Field sizes kept from a listing. Real values are far smaller; the bounds
+// keep a hostile or broken answer (a 20 MB name) from filling the state
+// database and the terminal. What is cut is said (Download.Cut).
+const (
+	// MaxNameBytes bounds an organization's name: real names are under a
+	// hundred characters.
+	MaxNameBytes = 1000
+	// MaxIDBytes bounds a download Id and an ECMId, numbers of a few
+	// digits. A longer Id is refused (it cannot be cut and stay an Id); a
+	// longer ECMId is cut.
+	MaxIDBytes = 64
+	// MaxMessageBytes bounds a message of the portal's (a refusal, an
+	// error), recorded per call.
+	MaxMessageBytes = 2000
+)
+
+// cutText cuts s to max bytes on a character boundary, marking the cut
+// with an ellipsis, and reports whether it cut.
+func cutText(s string, max int) (string, bool) {
+	if len(s) <= max {
+		return s, false
+	}
+	cut := max - len("…")
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…", true
+}
+
 // Download is one organization's row on the management page.
 type Download struct {
 	// ID is the composite "{OrgId}_{AppId}".
@@ -45,6 +75,9 @@ type Download struct {
 	// ECMId is a different identifier (the Brands bundle's
 	// brand-identifier). Never send it as the OrgId.
 	ECMId string
+	// Cut says which fields were over their size limit and cut, e.g.
+	// "name of 20 MB cut to 1000 bytes"; empty when none was.
+	Cut []string
 }
 
 // flexString accepts a JSON string or number.
@@ -114,6 +147,9 @@ func ParseDownloads(data []byte, appID string) ([]Download, error) {
 	}
 	out := make([]Download, 0, len(*d.Downloads))
 	for i, r := range *d.Downloads {
+		if len(r.ID) > MaxIDBytes {
+			return nil, &MalformedError{What: fmt.Sprintf("download %d: an Id of %d bytes is not of the form {OrgId}_{AppId}", i, len(r.ID))}
+		}
 		org, app, err := ParseID(string(r.ID))
 		if err != nil {
 			return nil, &MalformedError{What: fmt.Sprintf("download %d: %v", i, err)}
@@ -127,7 +163,15 @@ func ParseDownloads(data []byte, appID string) ([]Download, error) {
 			// not stop the listing of every other organization.
 			st = StatusUnreadable
 		}
-		out = append(out, Download{ID: string(r.ID), OrgID: org, OrgName: r.OrgName, Approved: st, ECMId: string(r.ECMId)})
+		dl := Download{ID: string(r.ID), OrgID: org, Approved: st}
+		var cut bool
+		if dl.OrgName, cut = cutText(r.OrgName, MaxNameBytes); cut {
+			dl.Cut = append(dl.Cut, fmt.Sprintf("name of %s cut to %d bytes", megabytes(int64(len(r.OrgName))), MaxNameBytes))
+		}
+		if dl.ECMId, cut = cutText(string(r.ECMId), MaxIDBytes); cut {
+			dl.Cut = append(dl.Cut, fmt.Sprintf("ECMId of %d bytes cut to %d", len(r.ECMId), MaxIDBytes))
+		}
+		out = append(out, dl)
 	}
 	return out, nil
 }

@@ -3,6 +3,7 @@ package portal
 import (
 	"errors"
 	"net/http"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -57,6 +58,11 @@ func TestParseDownloads(t *testing.T) {
 		{name: "status not a number is unknown, not fatal", data: `{"Downloads":[{"Id":"1_50741","OrgName":"x","Approved":"Declined"},{"Id":"2_50741","OrgName":"y","Approved":null},{"Id":"3_50741","OrgName":"z","Approved":true}]}`,
 			want: []Download{{ID: "1_50741", OrgID: "1", OrgName: "x", Approved: StatusUnreadable}, {ID: "2_50741", OrgID: "2", OrgName: "y", Approved: StatusUnreadable}, {ID: "3_50741", OrgID: "3", OrgName: "z", Approved: StatusUnreadable}}},
 		{name: "not an object", data: `[1,2]`, error: "LoadDownloads data"},
+		{name: "huge name and ECMId are cut, and said so",
+			data: `{"Downloads":[{"Id":"5_50741","OrgName":"` + strings.Repeat("é", 1500) + `","Approved":0,"ECMId":"` + strings.Repeat("9", 100) + `"}]}`,
+			want: []Download{{ID: "5_50741", OrgID: "5", OrgName: strings.Repeat("é", 498) + "…", ECMId: strings.Repeat("9", 61) + "…",
+				Cut: []string{"name of 3000 bytes cut to 1000 bytes", "ECMId of 100 bytes cut to 64"}}}},
+		{name: "huge Id is refused", data: `{"Downloads":[{"Id":"1` + strings.Repeat("0", 100) + `_50741","OrgName":"x","Approved":0}]}`, error: "an Id of 107 bytes"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -75,7 +81,7 @@ func TestParseDownloads(t *testing.T) {
 				t.Fatalf("got %d downloads, want %d", len(got), len(tt.want))
 			}
 			for i := range got {
-				if got[i] != tt.want[i] {
+				if !reflect.DeepEqual(got[i], tt.want[i]) {
 					t.Errorf("download %d = %+v, want %+v", i, got[i], tt.want[i])
 				}
 			}

@@ -15,6 +15,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/activator-dev/activator/internal/sanitize"
 )
 
 // Report formats.
@@ -213,14 +215,16 @@ var CSVHeader = []string{
 	"onJwkSetUrl", "fhirBaseUrls",
 }
 
-// WriteCSV writes one row per organization.
+// WriteCSV writes one row per organization. Every cell is neutralised
+// against formula injection (sanitize.CSVCell: a cell starting with = + -
+// @, a tab or a carriage return gets a leading single quote).
 func WriteCSV(w io.Writer, r *Report) error {
 	cw := csv.NewWriter(w)
 	if err := cw.Write(CSVHeader); err != nil {
 		return err
 	}
 	for _, o := range r.Orgs {
-		if err := cw.Write(csvRow(o)); err != nil {
+		if err := cw.Write(sanitize.CSVRow(csvRow(o))); err != nil {
 			return err
 		}
 	}

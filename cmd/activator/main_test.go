@@ -63,8 +63,9 @@ const DefaultScriptOrgs = 40
 // simServer is one script's simulator; `sim start` swaps in a new one
 // behind the same address.
 type simServer struct {
-	cur atomic.Pointer[sim.Sim]
-	srv *httptest.Server
+	cur    atomic.Pointer[sim.Sim]
+	tokens atomic.Pointer[sim.TokenEndpoints] // cur's token endpoints
+	srv    *httptest.Server
 }
 
 func (s *simServer) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.cur.Load().ServeHTTP(w, r) }
@@ -81,8 +82,9 @@ func TestScripts(t *testing.T) {
 		RequireExplicitExec: true,
 		Setup: func(env *testscript.Env) error {
 			ss := &simServer{}
-			first := newScriptSim(sim.Config{Orgs: DefaultScriptOrgs, Seed: 1}, env.Setenv)
+			first, tokens := newScriptSim(sim.Config{Orgs: DefaultScriptOrgs, Seed: 1}, env.Setenv)
 			ss.cur.Store(first)
+			ss.tokens.Store(tokens)
 			ss.srv = httptest.NewServer(ss)
 			env.Defer(ss.srv.Close)
 			env.Values["sim"] = ss
@@ -114,13 +116,13 @@ func TestScripts(t *testing.T) {
 // newScriptSim is a simulator with the public directory and the
 // organizations' token endpoints (key changes effective at once), with
 // $TOKEN_CLIENT_ID and $TOKEN_CLIENT_ID_PROD set for scripts.
-func newScriptSim(cfg sim.Config, setenv func(k, v string)) *sim.Sim {
+func newScriptSim(cfg sim.Config, setenv func(k, v string)) (*sim.Sim, *sim.TokenEndpoints) {
 	s := sim.New(cfg)
 	s.ServeBrands(sim.BrandsConfig{})
 	tokens := s.ServeTokens(sim.TokenConfig{Instant: true})
 	setenv("TOKEN_CLIENT_ID", tokens.ClientID(sim.EnvNonProd))
 	setenv("TOKEN_CLIENT_ID_PROD", tokens.ClientID(sim.EnvProd))
-	return s
+	return s, tokens
 }
 
 // cmdSim drives and inspects the simulator from a script:
@@ -129,6 +131,7 @@ func newScriptSim(cfg sim.Config, setenv func(k, v string)) *sim.Sim {
 //	                              a new simulator (and session) at the same address
 //	sim session                   a fresh session in $ACTIVATOR_COOKIE
 //	sim expire                    every session lapses
+//	sim tokens compliant=BOOL     token endpoints answer as a SMART reference server (error_description) or as Epic (bare)
 //	sim faults k=v ...            latency=DUR ratelimit=R burst=N errors=P lapse=N lapsehtml=true retryafter=DUR
 //	sim add ORG STATUS NAME...    an organization arrives
 //	sim addq ORG STATUS "NAME"    the same, the name a Go-quoted string ("\x1b[2J\n=1+1")
@@ -185,13 +188,24 @@ func cmdSim(ts *testscript.TestScript, neg bool, args []string) {
 				ts.Fatalf("sim start: unknown %s", k)
 			}
 		}
-		ns := newScriptSim(cfg, ts.Setenv)
+		ns, tokens := newScriptSim(cfg, ts.Setenv)
 		ss.cur.Store(ns)
+		ss.tokens.Store(tokens)
 		ts.Setenv("ACTIVATOR_COOKIE", ns.NewSession())
 	case "session":
 		ts.Setenv("ACTIVATOR_COOKIE", s.NewSession())
 	case "expire":
 		s.ExpireSessions()
+	case "tokens":
+		for _, kv := range args[1:] {
+			k, v, _ := strings.Cut(kv, "=")
+			switch k {
+			case "compliant":
+				ss.tokens.Load().SetCompliant(v == "true")
+			default:
+				ts.Fatalf("sim tokens: unknown %s", k)
+			}
+		}
 	case "faults":
 		f := s.Faults()
 		for _, kv := range args[1:] {

@@ -46,6 +46,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 // options are portalsim's parsed flags.
 type options struct {
 	cfg         Config
+	tokens      TokenConfig
 	addr        string
 	sessionFile string
 }
@@ -75,6 +76,7 @@ func parseArgs(args []string, stderr io.Writer) (options, error) {
 	fs.BoolVar(&o.cfg.LapseAsHTML, "lapse-as-html", false, "answer a lapsed session with the sign-in page instead of a redirect")
 	fs.BoolVar(&o.cfg.RequireAntiForgeryCookie, "require-antiforgery-cookie", false, "also require the anti-forgery cookie on JSON requests")
 	fs.IntVar(&o.cfg.PageSizeMax, "page-size-max", 0, "largest PageSize honoured (0 = no cap)")
+	fs.BoolVar(&o.tokens.Compliant, "compliant-tokens", false, "token endpoints answer as a SMART reference server does (error_description says why; scope, typ JWT and kid required) instead of Epic's bare invalid_client")
 	fs.StringVar(&o.sessionFile, "session-file", "", "write a ready Cookie header value for a new session to this `file` (mode 0600)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -114,7 +116,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	s := New(o.cfg)
 	s.ServeBrands(BrandsConfig{})
-	s.ServeTokens(TokenConfig{})
+	s.ServeTokens(o.tokens)
 	ln, err := net.Listen("tcp", o.addr)
 	if err != nil {
 		fmt.Fprintf(stderr, "portalsim: listen on %s: %v; choose another --addr\n", o.addr, err)

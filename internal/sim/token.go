@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
@@ -26,8 +27,10 @@ import (
 //	{server}/fhir/{OrgId}/nonprod/oauth2/token  non-production
 //
 // Assumptions, since organizations document none of this:
-//   - A refusal is always the bare answer Epic gives: HTTP 400
-//     {"error":"invalid_client","error_description":null}. A malformed
+//   - A refusal is the bare answer Epic gives: HTTP 400
+//     {"error":"invalid_client","error_description":null}. With
+//     TokenConfig.Compliant the endpoints answer as a SMART reference server
+//     does instead (see Compliant). A malformed
 //     request (GET, a body that is not form-encoded, parameters in the query
 //     string) answers invalid_request; another grant_type answers
 //     unsupported_grant_type.
@@ -92,6 +95,15 @@ type TokenConfig struct {
 	JWKSURL string
 	// HTTPClient fetches JWKSURL (http.DefaultClient when nil).
 	HTTPClient *http.Client
+	// Compliant makes every endpoint answer as a SMART Backend Services
+	// reference server does rather than as Epic does: every refusal says
+	// why in error_description, in the reference server's words
+	// ("Missing 'scope' parameter", "Invalid token 'typ' header. Must be
+	// 'JWT'.", "None of the keys found in the JWKS have alg equal to
+	// RS256", ...), and the rules SMART adds are applied: scope, typ JWT and
+	// kid are required, a key published with an alg verifies only that
+	// alg, and a jku header must be the registered JWK Set URL.
+	Compliant bool
 }
 
 // TokenAttempt records one token request and why it was refused: the reason
@@ -114,8 +126,9 @@ type TokenAttempt struct {
 
 // TokenEndpoints are the simulated organizations' token endpoints.
 type TokenEndpoints struct {
-	s   *Sim
-	cfg TokenConfig
+	s         *Sim
+	cfg       TokenConfig
+	compliant atomic.Bool // cfg.Compliant, switchable at run time
 
 	mu       sync.Mutex
 	seen     map[string]int64 // "org/env/jti" -> exp
@@ -143,6 +156,7 @@ func (s *Sim) ServeTokens(cfg TokenConfig) *TokenEndpoints {
 		cfg.HTTPClient = http.DefaultClient
 	}
 	t := &TokenEndpoints{s: s, cfg: cfg, seen: map[string]int64{}}
+	t.compliant.Store(cfg.Compliant)
 	for _, m := range []string{http.MethodGet, http.MethodPost} {
 		s.Handle(m+" "+BrandsFHIRPrefix+"{org}/oauth2/token", http.HandlerFunc(t.handle))
 		s.Handle(m+" "+BrandsFHIRPrefix+"{org}/{env}/oauth2/token", http.HandlerFunc(t.handle))
@@ -166,6 +180,10 @@ func (t *TokenEndpoints) ClientID(env string) string {
 	return t.cfg.NonProdClientID
 }
 
+// SetCompliant switches between Epic's bare answers and a SMART reference
+// server's (TokenConfig.Compliant) for the requests that follow.
+func (t *TokenEndpoints) SetCompliant(on bool) { t.compliant.Store(on) }
+
 // Attempts returns a copy of the token requests received, oldest first.
 func (t *TokenEndpoints) Attempts() []TokenAttempt {
 	t.mu.Lock()
@@ -173,14 +191,22 @@ func (t *TokenEndpoints) Attempts() []TokenAttempt {
 	return append([]TokenAttempt(nil), t.attempts...)
 }
 
-// tokenRefusal is a refused request: the OAuth error and the internal reason.
+// tokenRefusal is a refused request: the OAuth error, the internal reason,
+// and what a compliant server says (error_description).
 type tokenRefusal struct {
 	oauthErr string
 	reason   string
+	desc     string
 }
 
 func refuse(oauthErr, format string, args ...any) *tokenRefusal {
 	return &tokenRefusal{oauthErr: oauthErr, reason: fmt.Sprintf(format, args...)}
+}
+
+// says sets what a compliant server answers as error_description.
+func (r *tokenRefusal) says(format string, args ...any) *tokenRefusal {
+	r.desc = fmt.Sprintf(format, args...)
+	return r
 }
 
 func (t *TokenEndpoints) handle(w http.ResponseWriter, r *http.Request) {
@@ -209,7 +235,11 @@ func (t *TokenEndpoints) handle(w http.ResponseWriter, r *http.Request) {
 		t.log(att)
 		SetAnswer(w, AnswerBad)
 		w.WriteHeader(http.StatusBadRequest)
-		_ = json.NewEncoder(w).Encode(map[string]any{"error": ref.oauthErr, "error_description": nil})
+		var desc any // null, as Epic answers
+		if t.compliant.Load() && ref.desc != "" {
+			desc = ref.desc
+		}
+		_ = json.NewEncoder(w).Encode(map[string]any{"error": ref.oauthErr, "error_description": desc})
 		return
 	}
 	t.log(att)
@@ -256,19 +286,22 @@ func (t *TokenEndpoints) validate(r *http.Request, orgID, env string, now time.T
 	default:
 		return "", refuse("unsupported_grant_type", "grant_type %q", gt)
 	}
+	if t.compliant.Load() && strings.TrimSpace(form.Get("scope")) == "" {
+		return "", refuse("invalid_client", "no scope").says("Missing 'scope' parameter")
+	}
 	if form.Get("client_secret") != "" {
 		return "", refuse("invalid_client", "a client secret beside the assertion")
 	}
 	if got := form.Get("client_assertion_type"); got != clientAssertionType {
-		return "", refuse("invalid_client", "client_assertion_type %q", got)
+		return "", refuse("invalid_client", "client_assertion_type %q", got).says("Invalid 'client_assertion_type' parameter. Must be '%s'.", clientAssertionType)
 	}
 	assertion := form.Get("client_assertion")
 	if assertion == "" {
-		return "", refuse("invalid_client", "no client_assertion parameter")
+		return "", refuse("invalid_client", "no client_assertion parameter").says("Missing 'client_assertion' parameter")
 	}
 	o, ok := t.s.Org(orgID)
 	if !ok {
-		return "", refuse("invalid_client", "no such organization")
+		return "", refuse("invalid_client", "no such organization").says("Invalid 'client_id' (as sub claim of the assertion JWT)")
 	}
 	pub, ref := t.orgKeys(r.Context(), o, env, now)
 	if ref != nil {
@@ -302,10 +335,11 @@ func (t *TokenEndpoints) orgKeys(ctx context.Context, o Org, env string, now tim
 		enabled, mode, stored, changed, delay = o.Prod, o.ProdMode, o.ProdJWKS, o.ProdChanged, t.cfg.ProdSync
 	}
 	if !enabled || mode == ModeNone {
-		return nil, refuse("invalid_client", "the app has no client credential in %s", env)
+		return nil, refuse("invalid_client", "the app has no client credential in %s", env).says("No usable keys found")
 	}
 	if now.Sub(changed) < delay {
-		return nil, refuse("invalid_client", "the key change of %s has not synced yet (%s left)", changed.UTC().Format(time.RFC3339), (delay - now.Sub(changed)).Round(time.Second))
+		return nil, refuse("invalid_client", "the key change of %s has not synced yet (%s left)", changed.UTC().Format(time.RFC3339), (delay - now.Sub(changed)).Round(time.Second)).
+			says("Invalid token. invalid signature")
 	}
 	switch mode {
 	case ModeJWKS:
@@ -316,7 +350,8 @@ func (t *TokenEndpoints) orgKeys(ctx context.Context, o Org, env string, now tim
 		return &orgKeySet{keys: ks, uploaded: true}, nil
 	case ModeJWKSURL:
 		if o.OutboundBlocked {
-			return nil, refuse("invalid_client", "the organization cannot fetch the JWK Set URL (outbound requests blocked)")
+			return nil, refuse("invalid_client", "the organization cannot fetch the JWK Set URL (outbound requests blocked)").
+				says("Failed to fetch JWKS from %s. connect ETIMEDOUT", t.cfg.JWKSURL)
 		}
 		if t.cfg.JWKSURL == "" {
 			return nil, refuse("invalid_client", "no JWK Set URL is registered for the app")
@@ -324,7 +359,7 @@ func (t *TokenEndpoints) orgKeys(ctx context.Context, o Org, env string, now tim
 		f := &keys.Fetcher{Client: t.cfg.HTTPClient, Tries: 1}
 		raw, _, err := f.Load(ctx, t.cfg.JWKSURL)
 		if err != nil {
-			return nil, refuse("invalid_client", "the JWK Set URL could not be fetched: %v", err)
+			return nil, refuse("invalid_client", "the JWK Set URL could not be fetched: %v", err).says("Failed to fetch JWKS from %s. %v", t.cfg.JWKSURL, err)
 		}
 		ks, err := keys.PublicKeys(raw)
 		if err != nil {
@@ -343,16 +378,22 @@ func (t *TokenEndpoints) checkAssertion(assertion, clientID, aud string, set *or
 	}
 	jws, err := jose.ParseSigned(assertion, algs)
 	if err != nil {
-		return refuse("invalid_client", "assertion not parsed: %v", err)
+		return refuse("invalid_client", "assertion not parsed: %v", err).says("Invalid token. %v", err)
 	}
 	if len(jws.Signatures) != 1 {
 		return refuse("invalid_client", "%d signatures", len(jws.Signatures))
 	}
 	hdr := jws.Signatures[0].Header
 	var candidates []jose.JSONWebKey
-	if set.uploaded {
+	switch {
+	case t.compliant.Load():
+		var ref *tokenRefusal
+		if candidates, ref = t.compliantKeys(hdr, set); ref != nil {
+			return ref
+		}
+	case set.uploaded:
 		candidates = set.keys
-	} else {
+	default:
 		if hdr.KeyID == "" {
 			return refuse("invalid_client", "no kid header for a JWK Set URL")
 		}
@@ -373,33 +414,33 @@ func (t *TokenEndpoints) checkAssertion(assertion, clientID, aud string, set *or
 		}
 	}
 	if payload == nil {
-		return refuse("invalid_client", "signature verifies with none of the %d keys", len(candidates))
+		return refuse("invalid_client", "signature verifies with none of the %d keys", len(candidates)).says("Invalid token. invalid signature")
 	}
 	dec := json.NewDecoder(bytes.NewReader(payload))
 	dec.UseNumber()
 	var c map[string]any
 	if err := dec.Decode(&c); err != nil {
-		return refuse("invalid_client", "claims not JSON")
+		return refuse("invalid_client", "claims not JSON").says("Could not decode the \"client_assertion\" parameter")
 	}
 	if iss, _ := c["iss"].(string); iss != clientID {
-		return refuse("invalid_client", "iss %q is not the client ID", iss)
+		return refuse("invalid_client", "iss %q is not the client ID", iss).says("Invalid 'client_id' (as iss claim of the assertion JWT)")
 	}
 	if sub, _ := c["sub"].(string); sub != clientID {
-		return refuse("invalid_client", "sub %q is not the client ID", sub)
+		return refuse("invalid_client", "sub %q is not the client ID", sub).says("Invalid 'client_id' (as sub claim of the assertion JWT)")
 	}
 	if a, _ := c["aud"].(string); a != aud {
-		return refuse("invalid_client", "aud %q is not %q", a, aud)
+		return refuse("invalid_client", "aud %q is not %q", a, aud).says("Invalid token 'aud' value (%s). Must be '%s'.", a, aud)
 	}
 	nowS := now.Unix()
 	exp, ok := intClaim(c, "exp")
 	if !ok {
-		return refuse("invalid_client", "exp missing or not whole seconds")
+		return refuse("invalid_client", "exp missing or not whole seconds").says("Missing token 'exp' claim")
 	}
 	if exp <= nowS {
-		return refuse("invalid_client", "expired")
+		return refuse("invalid_client", "expired").says("Invalid token. jwt expired")
 	}
 	if exp-nowS > maxAssertionLifetime {
-		return refuse("invalid_client", "exp more than 5 minutes away")
+		return refuse("invalid_client", "exp more than 5 minutes away").says("Invalid token. jwt lifetime over 5 minutes")
 	}
 	for _, name := range []string{"iat", "nbf"} {
 		if _, present := c[name]; !present {
@@ -407,18 +448,18 @@ func (t *TokenEndpoints) checkAssertion(assertion, clientID, aud string, set *or
 		}
 		v, ok := intClaim(c, name)
 		if !ok {
-			return refuse("invalid_client", "%s not whole seconds", name)
+			return refuse("invalid_client", "%s not whole seconds", name).says("Invalid token. %s is not a number of seconds", name)
 		}
 		if v > nowS {
-			return refuse("invalid_client", "%s in the future", name)
+			return refuse("invalid_client", "%s in the future", name).says("Invalid token. jwt not active")
 		}
 		if exp-v > maxAssertionLifetime {
-			return refuse("invalid_client", "exp more than 5 minutes after %s", name)
+			return refuse("invalid_client", "exp more than 5 minutes after %s", name).says("Invalid token. jwt lifetime over 5 minutes")
 		}
 	}
 	jti, _ := c["jti"].(string)
 	if jti == "" || len(jti) > maxJTILength {
-		return refuse("invalid_client", "jti missing or longer than %d", maxJTILength)
+		return refuse("invalid_client", "jti missing or longer than %d", maxJTILength).says("Missing token 'jti' claim")
 	}
 	key := replayScope + "/" + jti
 	t.mu.Lock()
@@ -431,10 +472,49 @@ func (t *TokenEndpoints) checkAssertion(assertion, clientID, aud string, set *or
 		}
 	}
 	if e, dup := t.seen[key]; dup && e > nowS {
-		return refuse("invalid_client", "jti reused")
+		return refuse("invalid_client", "jti reused").says("Token reuse detected")
 	}
 	t.seen[key] = exp
 	return nil
+}
+
+// compliantKeys applies the header rules of SMART Backend Services as a
+// reference server does (typ JWT, kid required, a jku only when it is the
+// registered JWK Set URL) and chooses the key the way it does: by alg
+// (a key published without one fits any), then by kid.
+func (t *TokenEndpoints) compliantKeys(hdr jose.Header, set *orgKeySet) ([]jose.JSONWebKey, *tokenRefusal) {
+	if typ, _ := hdr.ExtraHeaders[jose.HeaderType].(string); typ != "JWT" {
+		return nil, refuse("invalid_client", "typ %q", typ).says("Invalid token 'typ' header. Must be 'JWT'.")
+	}
+	if hdr.KeyID == "" {
+		return nil, refuse("invalid_client", "no kid header").says("Missing token 'kid' header")
+	}
+	if jku, ok := hdr.ExtraHeaders["jku"]; ok && jku != t.cfg.JWKSURL {
+		return nil, refuse("invalid_request", "jku %v is not the registered JWK Set URL", jku).
+			says("Invalid jku header of the assertion token token. must be '%s'", t.cfg.JWKSURL)
+	}
+	var byAlg []jose.JSONWebKey
+	for _, k := range set.keys {
+		if k.Algorithm == "" || k.Algorithm == hdr.Algorithm {
+			byAlg = append(byAlg, k)
+		}
+	}
+	if len(byAlg) == 0 {
+		return nil, refuse("invalid_client", "no key with alg %s", hdr.Algorithm).says("None of the keys found in the JWKS have alg equal to %s", hdr.Algorithm)
+	}
+	var byKid []jose.JSONWebKey
+	for _, k := range byAlg {
+		if k.KeyID == hdr.KeyID {
+			byKid = append(byKid, k)
+		}
+	}
+	switch {
+	case len(byKid) == 0:
+		return nil, refuse("invalid_client", "no key with kid %q", hdr.KeyID).says("None of the keys found in the JWKS have kid equal to %s", hdr.KeyID)
+	case len(byKid) > 1:
+		return nil, refuse("invalid_client", "kid %q matches %d keys", hdr.KeyID, len(byKid)).says("Multiple usable public keys found in the JWKS")
+	}
+	return byKid, nil
 }
 
 // intClaim reads a claim that must be an integer number of seconds.

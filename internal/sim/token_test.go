@@ -16,6 +16,7 @@ import (
 
 	jose "github.com/go-jose/go-jose/v4"
 
+	"github.com/activator-dev/activator/internal/diag"
 	"github.com/activator-dev/activator/internal/keys"
 )
 
@@ -374,5 +375,136 @@ func TestTokenEndpointJWKSURLMode(t *testing.T) {
 				t.Errorf("reason %q, want %q", last.Reason, tt.wantReason)
 			}
 		})
+	}
+}
+
+// signWithHeader signs claims with the header entries given (typ, kid, jku
+// or none of them), so that tests can break the header rules.
+func signWithHeader(t *testing.T, k *rsa.PrivateKey, alg jose.SignatureAlgorithm, header map[string]string, claims map[string]any) string {
+	t.Helper()
+	opts := &jose.SignerOptions{}
+	for name, v := range header {
+		opts = opts.WithHeader(jose.HeaderKey(name), v)
+	}
+	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: alg, Key: k}, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	payload, err := json.Marshal(claims)
+	if err != nil {
+		t.Fatal(err)
+	}
+	jws, err := signer.Sign(payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := jws.CompactSerialize()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// TestTokenEndpointCompliant: a compliant endpoint says why in
+// error_description, in the words of a SMART reference server, and
+// applies the rules SMART adds; diag ranks each of its answers as the
+// cause it is.
+func TestTokenEndpointCompliant(t *testing.T) {
+	ts := newTokenSetup(t, TokenConfig{Instant: true, Compliant: true, JWKSURL: "https://app.example.com/jwks.json"})
+	keyA, keyB := tokenTestKeys()[0], tokenTestKeys()[1]
+	path := TokenPath(ts.org.OrgID, EnvNonProd)
+	good := map[string]string{"typ": "JWT", "kid": "key-a"}
+	with := func(h map[string]string, k, v string) map[string]string {
+		out := map[string]string{}
+		for a, b := range h {
+			out[a] = b
+		}
+		if v == "" {
+			delete(out, k)
+		} else {
+			out[k] = v
+		}
+		return out
+	}
+	scoped := func(assertion string) string {
+		f := form(assertion)
+		f.Set("scope", "system/Patient.read")
+		return f.Encode()
+	}
+	tests := []struct {
+		name     string
+		body     func() string
+		wantErr  string
+		wantDesc string
+		wantKind string
+	}{
+		{name: "good, with a scope", body: func() string { return scoped(signWithHeader(t, keyA, jose.RS384, good, ts.claims(EnvNonProd))) }},
+		{name: "no scope", body: func() string { return form(signWithHeader(t, keyA, jose.RS384, good, ts.claims(EnvNonProd))).Encode() },
+			wantErr: "invalid_client", wantDesc: "Missing 'scope' parameter", wantKind: diag.ServerScopeMissing},
+		{name: "no typ", body: func() string {
+			return scoped(signWithHeader(t, keyA, jose.RS384, with(good, "typ", ""), ts.claims(EnvNonProd)))
+		},
+			wantErr: "invalid_client", wantDesc: "Invalid token 'typ' header. Must be 'JWT'.", wantKind: diag.ServerTyp},
+		{name: "no kid", body: func() string {
+			return scoped(signWithHeader(t, keyA, jose.RS384, with(good, "kid", ""), ts.claims(EnvNonProd)))
+		},
+			wantErr: "invalid_client", wantDesc: "Missing token 'kid' header", wantKind: diag.ServerKidMissing},
+		{name: "RS256 with a key published RS384", body: func() string { return scoped(signWithHeader(t, keyA, jose.RS256, good, ts.claims(EnvNonProd))) },
+			wantErr: "invalid_client", wantDesc: "None of the keys found in the JWKS have alg equal to RS256", wantKind: diag.ServerAlg},
+		{name: "unknown kid", body: func() string {
+			return scoped(signWithHeader(t, keyA, jose.RS384, with(good, "kid", "key-z"), ts.claims(EnvNonProd)))
+		},
+			wantErr: "invalid_client", wantDesc: "None of the keys found in the JWKS have kid equal to key-z", wantKind: diag.ServerKid},
+		{name: "jku not registered", body: func() string {
+			return scoped(signWithHeader(t, keyA, jose.RS384, with(good, "jku", "https://evil.example.com/jwks.json"), ts.claims(EnvNonProd)))
+		}, wantErr: "invalid_request", wantDesc: "Invalid jku header of the assertion token token. must be 'https://app.example.com/jwks.json'", wantKind: diag.ServerJKU},
+		{name: "jku registered", body: func() string {
+			return scoped(signWithHeader(t, keyA, jose.RS384, with(good, "jku", "https://app.example.com/jwks.json"), ts.claims(EnvNonProd)))
+		}},
+		{name: "signed with another key", body: func() string { return scoped(signWithHeader(t, keyB, jose.RS384, good, ts.claims(EnvNonProd))) },
+			wantErr: "invalid_client", wantDesc: "Invalid token. invalid signature", wantKind: diag.ServerSignature},
+		{name: "wrong aud", body: func() string {
+			c := ts.claims(EnvNonProd)
+			c["aud"] = "https://proxy.example.org/token"
+			return scoped(signWithHeader(t, keyA, jose.RS384, good, c))
+		}, wantErr: "invalid_client", wantDesc: "Invalid token 'aud' value (https://proxy.example.org/token)", wantKind: diag.ServerAud},
+		{name: "expired", body: func() string {
+			return scoped(signWithHeader(t, keyA, jose.RS384, good, shift(ts.claims(EnvNonProd), -300)))
+		},
+			wantErr: "invalid_client", wantDesc: "Invalid token. jwt expired", wantKind: diag.ServerExpired},
+		{name: "iat in the future", body: func() string {
+			c := ts.claims(EnvNonProd)
+			c["iat"] = c["iat"].(int64) + 3
+			return scoped(signWithHeader(t, keyA, jose.RS384, good, c))
+		}, wantErr: "invalid_client", wantDesc: "Invalid token. jwt not active", wantKind: diag.ServerNotActive},
+		{name: "production client ID at non-production", body: func() string {
+			c := ts.claims(EnvProd)
+			c["aud"] = ts.srv.URL + path
+			return scoped(signWithHeader(t, keyA, jose.RS384, good, c))
+		}, wantErr: "invalid_client", wantDesc: "Invalid 'client_id'", wantKind: diag.ServerClient},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := ts.post(t, http.MethodPost, path, "application/x-www-form-urlencoded", tt.body())
+			if tt.wantErr == "" {
+				if a.status != http.StatusOK {
+					t.Fatalf("refused: %s", a.raw)
+				}
+				return
+			}
+			desc, _ := a.body["error_description"].(string)
+			if a.status != http.StatusBadRequest || a.body["error"] != tt.wantErr || !strings.HasPrefix(desc, tt.wantDesc) {
+				t.Fatalf("answer %d %s, want %s %q", a.status, a.raw, tt.wantErr, tt.wantDesc)
+			}
+			if _, kind, _ := diag.ServerCause(&diag.TokenResponse{Error: tt.wantErr, ErrorDescription: desc}); kind != tt.wantKind {
+				t.Fatalf("diag ranks %q as %q, want %q", desc, kind, tt.wantKind)
+			}
+		})
+	}
+	// Switched back to Epic's behaviour: a bare refusal, no scope needed.
+	ts.tokens.SetCompliant(false)
+	a := ts.post(t, http.MethodPost, path, "application/x-www-form-urlencoded", form(signWithHeader(t, keyB, jose.RS384, good, ts.claims(EnvNonProd))).Encode())
+	if v, has := a.body["error_description"]; a.body["error"] != "invalid_client" || !has || v != nil {
+		t.Fatalf("Epic's answer is bare: %s", a.raw)
 	}
 }

@@ -34,6 +34,9 @@ const DefaultSettle = time.Hour
 type ActivateOptions struct {
 	F *Factory
 
+	// JWKS is the key set for both environments, a file or a URL;
+	// JWKSURL and JWKSFile are its older, hidden names.
+	JWKS        string
 	JWKSURL     string
 	JWKSFile    string
 	NonProdJWKS string
@@ -76,19 +79,19 @@ again. Unknown statuses are never acted on.
 Every call's outcome is stored before the next starts: after Ctrl-C, a crash or a lapsed
 session, run the same command again to resume.`,
 		Example: `  # See what would happen, change nothing
-  activator activate --jwks-url https://app.example.com/.well-known/jwks.json --dry-run
+  activator activate --jwks https://app.example.com/.well-known/jwks.json --dry-run
 
   # Activate every pending organization
-  activator activate --jwks-url https://app.example.com/.well-known/jwks.json --yes
+  activator activate --jwks https://app.example.com/.well-known/jwks.json --yes
 
   # Switch every organization from the JWK Set URL to direct JWKS, or to new keys
-  activator activate --jwks-file jwks.json --reactivate --yes
+  activator activate --jwks jwks.json --reactivate --yes
 
   # Different keys per environment, two calls per organization
   activator activate --nonprod-jwks nonprod.json --prod-jwks prod.json --split
 
   # Nightly (cron): new and pending organizations, one JSON line
-  activator activate --jwks-url https://app.example.com/.well-known/jwks.json --yes --output json`,
+  activator activate --jwks https://app.example.com/.well-known/jwks.json --yes --output json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if runF != nil {
@@ -98,11 +101,14 @@ session, run the same command again to resume.`,
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&opts.JWKSURL, "jwks-url", "", "fetch the key set from this URL (both environments)")
-	fl.StringVar(&opts.JWKSFile, "jwks-file", "", "read the key set from this file (both environments)")
-	fl.StringVar(&opts.NonProdJWKS, "nonprod-jwks", "", "non-production key set (URL or file), with --prod-jwks")
-	fl.StringVar(&opts.ProdJWKS, "prod-jwks", "", "production key set (URL or file), with --nonprod-jwks")
-	fl.BoolVar(&opts.JKU, "jku", false, "JWK Set URL mode: upload no keys, two calls per organization (fails at organizations that cannot fetch URLs)")
+	fl.StringVar(&opts.JWKS, "jwks", "", "the app's public key set for both environments: a file or an http(s) URL (FILE|URL)")
+	fl.StringVar(&opts.JWKSURL, "jwks-url", "", "old name of --jwks")
+	fl.StringVar(&opts.JWKSFile, "jwks-file", "", "old name of --jwks")
+	_ = fl.MarkHidden("jwks-url")
+	_ = fl.MarkHidden("jwks-file")
+	fl.StringVar(&opts.NonProdJWKS, "nonprod-jwks", "", "non-production key set, a file or an http(s) URL (FILE|URL), with --prod-jwks")
+	fl.StringVar(&opts.ProdJWKS, "prod-jwks", "", "production key set, a file or an http(s) URL (FILE|URL), with --nonprod-jwks")
+	fl.BoolVar(&opts.JKU, "jku", false, "JWK Set URL mode: upload no keys; enable each organization with the JWK Set URL registered for the app on the portal (this tool does not set that URL); two calls per organization, and it fails at organizations that cannot fetch URLs")
 	fl.BoolVar(&opts.Split, "split", false, "direct mode: two calls per organization (non-production, then production) instead of one")
 	fl.BoolVar(&opts.Reactivate, "reactivate", false, "also re-activate organizations whose keys are enabled (switch to direct JWKS, rotate keys)")
 	fl.BoolVar(&opts.Force, "force", false, "call organizations that already hold this run's keys too")
@@ -152,7 +158,7 @@ func (o *ActivateOptions) check() error {
 		}
 	}
 	sources := 0
-	for _, s := range []string{o.JWKSURL, o.JWKSFile} {
+	for _, s := range []string{o.JWKS, o.JWKSURL, o.JWKSFile} {
 		if s != "" {
 			sources++
 		}
@@ -160,17 +166,17 @@ func (o *ActivateOptions) check() error {
 	perEnv := o.NonProdJWKS != "" || o.ProdJWKS != ""
 	switch {
 	case o.JKU && (sources > 0 || perEnv):
-		return UsageErrorf("--jku uploads no keys: drop --jwks-url/--jwks-file/--nonprod-jwks/--prod-jwks, or drop --jku for direct JWKS")
+		return UsageErrorf("--jku uploads no keys: it enables each organization with the JWK Set URL registered for the app on the portal, which this tool does not set; drop --jwks/--nonprod-jwks/--prod-jwks, or drop --jku to upload those keys (direct JWKS)")
 	case o.JKU && o.Split:
 		return UsageErrorf("--split is for direct JWKS mode; JWK Set URL mode always makes two calls")
 	case o.JKU:
 		return nil
 	case sources > 1 || (sources == 1 && perEnv):
-		return UsageErrorf("give one key source: --jwks-url, --jwks-file, or --nonprod-jwks with --prod-jwks")
+		return UsageErrorf("give one key source: --jwks FILE|URL, or --nonprod-jwks with --prod-jwks")
 	case perEnv && (o.NonProdJWKS == "" || o.ProdJWKS == ""):
-		return UsageErrorf("--nonprod-jwks and --prod-jwks go together: give both (or --jwks-url/--jwks-file for one key set)")
+		return UsageErrorf("--nonprod-jwks and --prod-jwks go together: give both (or --jwks FILE|URL for one key set)")
 	case sources == 0 && !perEnv:
-		return UsageErrorf("no keys: pass --jwks-url or --jwks-file with the app's public keys (or --jku for JWK Set URL mode)")
+		return UsageErrorf("no keys: pass --jwks FILE|URL with the app's public keys (or --jku for JWK Set URL mode)")
 	}
 	return nil
 }
@@ -183,10 +189,10 @@ func (o *ActivateOptions) loadKeys(ctx context.Context) (*keySet, error) {
 	}
 	ks.mode = plan.ModeJWKS
 	np, p := o.NonProdJWKS, o.ProdJWKS
-	if o.JWKSURL != "" {
-		np, p = o.JWKSURL, o.JWKSURL
-	} else if o.JWKSFile != "" {
-		np, p = o.JWKSFile, o.JWKSFile
+	for _, both := range []string{o.JWKS, o.JWKSURL, o.JWKSFile} {
+		if both != "" {
+			np, p = both, both
+		}
 	}
 	load := func(src, env string) (*keys.Upload, error) {
 		raw, _, err := keys.Load(ctx, o.F.HTTPClient, src)
@@ -200,7 +206,11 @@ func (o *ActivateOptions) loadKeys(ctx context.Context) (*keySet, error) {
 		return up, nil
 	}
 	var err error
-	if ks.nonProd, err = load(np, "non-production"); err != nil {
+	first := "non-production"
+	if p == np {
+		first = "both environments'" // one key set, not a per-environment one
+	}
+	if ks.nonProd, err = load(np, first); err != nil {
 		return nil, err
 	}
 	if p == np {
@@ -335,6 +345,7 @@ func (o *ActivateOptions) describe() string {
 		}
 	}
 	// Recorded and shown by `runs`: never a password or a signed query.
+	add("--jwks", keys.RedactURL(o.JWKS))
 	add("--jwks-url", keys.RedactURL(o.JWKSURL))
 	add("--jwks-file", o.JWKSFile)
 	add("--nonprod-jwks", keys.RedactURL(o.NonProdJWKS))

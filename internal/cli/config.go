@@ -26,10 +26,15 @@ var perInvocation = map[string]bool{
 	"check": true, "renew": true,
 }
 
+// aliasGroups names the flags that are one setting under several names
+// (the older ones hidden): once the command line, the environment or the
+// config file gave one of them, the others are not taken from elsewhere.
+var aliasGroups = map[string]string{"jwks": "jwks", "jwks-url": "jwks", "jwks-file": "jwks"}
+
 // pathSettings are settings naming files: in a config file, a relative path
 // is relative to the file's directory, and ~/ is the home directory.
 var pathSettings = map[string]bool{
-	"state": true, "cookie-file": true, "jwks-file": true, "nonprod-jwks": true, "prod-jwks": true, "profile": true,
+	"state": true, "cookie-file": true, "jwks": true, "jwks-file": true, "nonprod-jwks": true, "prod-jwks": true, "profile": true,
 }
 
 func resolvePath(configPath, v string) string {
@@ -68,7 +73,7 @@ func envName(flag string) string {
 //
 //	portal = "https://fhir.epic.com"
 //	app = "50741"
-//	jwks-url = "https://app.example.com/.well-known/jwks.json"
+//	jwks = "https://app.example.com/.well-known/jwks.json"
 //	rate = 2
 func (f *Factory) applyConfig(cmd *cobra.Command) error {
 	path, explicit := f.ConfigPath, f.ConfigPath != ""
@@ -104,12 +109,18 @@ func (f *Factory) applyConfig(cmd *cobra.Command) error {
 			return UsageErrorf("config file %s: %q can only be given on the command line", path, k)
 		}
 		if !known[k] {
-			return UsageErrorf("config file %s: unknown setting %q (settings are flag names, e.g. portal, app, jwks-url, rate)", path, k)
+			return UsageErrorf("config file %s: unknown setting %q (settings are flag names, e.g. portal, app, jwks, rate)", path, k)
 		}
 	}
 	var ferr error
+	given := map[string]bool{} // alias groups already set
 	cmd.Flags().VisitAll(func(fl *pflag.Flag) {
-		if ferr != nil || fl.Changed || perInvocation[fl.Name] {
+		if g := aliasGroups[fl.Name]; g != "" && fl.Changed {
+			given[g] = true
+		}
+	})
+	cmd.Flags().VisitAll(func(fl *pflag.Flag) {
+		if ferr != nil || fl.Changed || perInvocation[fl.Name] || given[aliasGroups[fl.Name]] {
 			return
 		}
 		val, from := "", ""
@@ -125,6 +136,16 @@ func (f *Factory) applyConfig(cmd *cobra.Command) error {
 		}
 		if err := cmd.Flags().Set(fl.Name, val); err != nil {
 			ferr = UsageErrorf("%s: %s=%q: %v", from, fl.Name, val, err)
+		}
+		if f.origin == nil {
+			f.origin = map[string]string{}
+		}
+		f.origin[fl.Name] = from
+		if strings.HasPrefix(from, "config file") {
+			f.origin[fl.Name] = "the config file's " + fl.Name
+		}
+		if g := aliasGroups[fl.Name]; g != "" {
+			given[g] = true
 		}
 	})
 	return ferr

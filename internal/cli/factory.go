@@ -48,6 +48,13 @@ type Factory struct {
 	// database ("database"), or nowhere ("").
 	PortalFrom, AppFrom string
 
+	// origin says, for each flag set from the environment or the config
+	// file, which: "ACTIVATOR_COOKIE", "config file".
+	origin map[string]string
+	// session is where the session this command used came from (see
+	// SessionCookies), for the advice when the portal refuses it.
+	session string
+
 	ran   bool
 	logMu sync.Mutex // Logf and Debugf
 	renew *renewal
@@ -337,14 +344,16 @@ func (f *Factory) SessionCookies() (cookies, source string, err error) {
 		return "", "", err
 	}
 	if f.Cookie != "" {
-		return f.Cookie, "--cookie", nil
+		f.session = f.flagSource("cookie")
+		return f.Cookie, f.session, nil
 	}
 	if f.CookieFile != "" {
 		c, err := session.ReadCookieFile(f.CookieFile, u.Host)
 		if err != nil {
 			return "", "", UsageError(err)
 		}
-		return c, "--cookie-file", nil
+		f.session = f.flagSource("cookie-file")
+		return c, f.session, nil
 	}
 	path, err := f.SessionPath()
 	if err != nil {
@@ -360,7 +369,36 @@ func (f *Factory) SessionCookies() (cookies, source string, err error) {
 	if st.Portal != "" && strings.TrimRight(st.Portal, "/") != f.Portal {
 		return "", "", &portal.SessionError{Reason: fmt.Sprintf("the stored session is for %s, not %s: run `activator login --portal %s`", st.Portal, f.Portal, f.Portal)}
 	}
+	f.session = sourceStored
 	return st.Cookies, sourceStored, nil
+}
+
+// flagSource names where a flag's value came from: "--NAME", its
+// environment variable, or the config file.
+func (f *Factory) flagSource(name string) string {
+	if o := f.origin[name]; o != "" {
+		return o
+	}
+	return "--" + name
+}
+
+// passedSession reports whether a session source is one given to this
+// command (--cookie, --cookie-file or their environment variables) rather
+// than the one `activator login` stored.
+func passedSession(source string) bool {
+	return source != "" && source != sourceStored && source != sourceBrowser && source != sourceRenew && source != "none"
+}
+
+// sessionAdvice is what to do when the portal refuses the session from
+// source.
+func sessionAdvice(source string) string {
+	switch {
+	case strings.Contains(source, "cookie-file") || strings.Contains(source, "COOKIE_FILE"):
+		return fmt.Sprintf("export the cookies again from a browser signed in to the portal into the file %s names, or sign in with `activator login` (then drop %s)", source, source)
+	case passedSession(source):
+		return fmt.Sprintf("copy a fresh Cookie header from a browser signed in to the portal into %s, or sign in with `activator login` (then drop %s)", source, source)
+	}
+	return "sign in again with `activator login`, or pass a fresh --cookie-file"
 }
 
 // sourceStored is SessionCookies' source for the session `activator login` stored.
@@ -513,7 +551,7 @@ func classify(err error) (int, string) {
 	if errors.Is(err, portal.ErrNotSignedIn) {
 		msg := err.Error()
 		if !strings.Contains(msg, "activator login") {
-			msg += ": sign in again with `activator login`, or pass a fresh --cookie-file"
+			msg += ": " + sessionAdvice("")
 		}
 		return ExitSession, msg
 	}

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"os"
 	"strings"
 	"time"
 
@@ -34,8 +36,67 @@ func NewCmdJWKS(f *Factory) *cobra.Command {
 		Example: `  activator jwks check https://app.example.com/.well-known/jwks.json
   activator jwks check jwks.json --output json`,
 	}
-	cmd.AddCommand(NewCmdJWKSCheck(f))
+	cmd.AddCommand(NewCmdJWKSCheck(f), NewCmdJWKSFromPEM(f))
 	return cmd
+}
+
+// JWKSFromPEMOptions are `jwks from-pem`'s options.
+type JWKSFromPEMOptions struct {
+	// F gives the streams.
+	F *Factory
+	// Path is the PEM file.
+	Path string
+	// Kid overrides the key's kid (default: its RFC 7638 thumbprint).
+	Kid string
+	// Alg is the alg of RSA keys.
+	Alg string
+}
+
+// NewCmdJWKSFromPEM builds `jwks from-pem`.
+func NewCmdJWKSFromPEM(f *Factory) *cobra.Command {
+	opts := &JWKSFromPEMOptions{F: f}
+	cmd := &cobra.Command{
+		Use:   "from-pem KEY.pem",
+		Short: "Print the public JWKS of a PEM key or certificate (never a private member)",
+		Long: `Reads PEM blocks (a public key, a certificate, or a private key, whose public half
+alone is used) and prints a public JSON Web Key Set, one key per block, each with kid
+(its RFC 7638 thumbprint unless --kid), alg (--alg for RSA keys, ES256/ES384 for EC) and
+use "sig". Private key members are never printed. The output is what
+` + "`activator activate --jwks FILE`" + ` uploads and ` + "`activator jwks check`" + ` checks.`,
+		Example: `  activator jwks from-pem private.pem > jwks.json
+  activator jwks from-pem public.pem --kid key-2026 --alg RS256`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Path = args[0]
+			return jwksFromPEMRun(opts)
+		},
+	}
+	cmd.Flags().StringVar(&opts.Kid, "kid", "", "the kid (default: the key's RFC 7638 thumbprint)")
+	cmd.Flags().StringVar(&opts.Alg, "alg", keys.DefaultRSAAlg, "alg of RSA keys: RS384 or RS256")
+	return cmd
+}
+
+func jwksFromPEMRun(opts *JWKSFromPEMOptions) error {
+	data, err := os.ReadFile(opts.Path)
+	if err != nil {
+		return UsageErrorf("cannot read %s: %v (give the PEM file's path)", opts.Path, unwrapPathError(err))
+	}
+	out, err := keys.FromPEM(data, opts.Kid, opts.Alg)
+	if err != nil {
+		return UsageError(fmt.Errorf("%s: %w", opts.Path, err))
+	}
+	_, err = opts.F.IO.Out.Write(out)
+	return err
+}
+
+// unwrapPathError drops the path from an *fs.PathError, which the message
+// already names.
+func unwrapPathError(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
 }
 
 // NewCmdJWKSCheck builds `jwks check`.

@@ -288,7 +288,11 @@ func (f *Factory) verifyAndSave(ctx context.Context, path, cookies string, expir
 	refused := func(err error) error {
 		var se *portal.SessionError
 		if errors.As(err, &se) {
-			return &ExitError{Code: ExitSession, Err: fmt.Errorf("the portal does not accept the session from %s (%s); nothing was saved: sign in again with `activator login`", describeSource(source), se.Reason)}
+			advice := "sign in again with `activator login`"
+			if passedSession(source) {
+				advice = sessionAdvice(source)
+			}
+			return &ExitError{Code: ExitSession, Err: fmt.Errorf("the portal does not accept the session from %s (%s); nothing was saved: %s", describeSource(source), se.Reason, advice)}
 		}
 		return nil
 	}
@@ -363,7 +367,7 @@ type SessionStatus struct {
 
 func statusFor(f *Factory, signedIn bool, source string, st *session.Stored, reason string) SessionStatus {
 	s := SessionStatus{SignedIn: signedIn, Portal: f.Portal, App: f.App, Source: source, Reason: reason}
-	if st != nil && source != "--cookie" && source != "--cookie-file" {
+	if st != nil && !passedSession(source) {
 		saved := st.SavedAt
 		s.SavedAt, s.Expires = &saved, st.Expires
 	}
@@ -457,7 +461,11 @@ func (f *Factory) notSignedIn(source string, stored *session.Stored, err error) 
 	}
 	msg := err.Error()
 	if !strings.Contains(msg, "activator login") {
-		msg += ": sign in again with `activator login`"
+		if passedSession(source) {
+			msg += ": the session from " + source + " is not accepted: " + sessionAdvice(source)
+		} else {
+			msg += ": sign in again with `activator login`"
+		}
 	}
 	return &ExitError{Code: ExitSession, Err: errors.New(msg)}
 }

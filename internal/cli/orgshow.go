@@ -208,7 +208,7 @@ func printOrg(w io.Writer, r *report.Report, o report.Org, lines []historyLine) 
 	}
 	for _, j := range r.JWKSetURL {
 		if j.OrgID == o.OrgID {
-			fmt.Fprintf(tw, "  JWK Set URL\t%s: switch with `activator activate --jwks-file FILE --reactivate --org %s`\n", jkuLine(j), o.OrgID)
+			fmt.Fprintf(tw, "  JWK Set URL\t%s: switch with `activator activate --jwks FILE|URL --reactivate --org %s`\n", jkuLine(j), o.OrgID)
 		}
 	}
 	if err := tw.Flush(); err != nil {
@@ -226,8 +226,8 @@ func printOrg(w io.Writer, r *report.Report, o report.Org, lines []historyLine) 
 			if l.kind == report.ActionVerify {
 				res = l.result
 			}
-			if l.detail != "" {
-				res += ": " + l.detail
+			if d := tableMessage(l.result, l.detail); d != "" {
+				res += ": " + d
 			}
 			t.add(stampSec(l.at), what, res)
 		}

@@ -21,6 +21,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/activator-dev/activator/internal/portal"
 	"github.com/spf13/cobra"
 )
 
@@ -144,6 +145,9 @@ func RunWith(ctx context.Context, args []string, f *Factory) (code int) {
 		// cobra refused the arguments before any command ran.
 		err = UsageError(err)
 	}
+	if errors.Is(err, portal.ErrNotSignedIn) && passedSession(f.session) && !strings.Contains(err.Error(), "activator login") {
+		err = &ExitError{Code: ExitSession, Err: fmt.Errorf("%w: the session from %s is not accepted: %s", err, f.session, sessionAdvice(f.session))}
+	}
 	code, msg := classify(err)
 	if msg != "" {
 		fmt.Fprintln(ios.ErrOut, "activator: "+printable(strings.TrimSpace(msg)))
@@ -186,8 +190,8 @@ app's RSA public keys (direct JWKS) to each one, paced and resumable, records ev
 step in a local SQLite database, and notices new and renamed organizations.`,
 		Example: `  activator login --app 50741
   activator orgs sync
-  activator activate --jwks-url https://app.example.com/.well-known/jwks.json --dry-run
-  activator activate --jwks-url https://app.example.com/.well-known/jwks.json --yes`,
+  activator activate --jwks https://app.example.com/.well-known/jwks.json --dry-run
+  activator activate --jwks https://app.example.com/.well-known/jwks.json --yes`,
 		SilenceErrors: true,
 		SilenceUsage:  true,
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {

@@ -327,7 +327,18 @@ func printRun(w io.Writer, run store.Run, sum report.RunSummary, outs []OutcomeJ
 	t := newTable(w, false, "ORGID", "NAME", "ACTION", "ENVS", "RESULT", "ATTEMPTS", "AT", "TOOK", "MESSAGE")
 	for _, o := range outs {
 		t.add(o.OrgID, o.Name, o.Action, o.Envs, o.Result, o.Attempts, "+"+seconds(o.Started.Sub(sum.Started).Seconds()),
-			seconds(o.DurationSeconds), o.Message)
+			seconds(o.DurationSeconds), tableMessage(o.Result, o.Message))
 	}
 	return t.flush()
+}
+
+// tableMessage is an outcome's message in a table: the portal answers a
+// successful call with its own timestamp, which the AT column already
+// says, so only the messages of calls that did not succeed are shown
+// (--output json and csv keep every message).
+func tableMessage(result, msg string) string {
+	if result == store.ResultOK || result == store.ResultVerified {
+		return ""
+	}
+	return msg
 }

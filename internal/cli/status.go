@@ -375,6 +375,6 @@ func printStatus(w io.Writer, r *report.Report, limit int) error {
 	}
 	tw.Flush()
 	more(w, len(r.JWKSetURL), n, "--all, or `activator report`")
-	fmt.Fprintln(w, "  Switch them to direct JWKS: activator activate --jwks-file FILE --reactivate")
+	fmt.Fprintln(w, "  Switch them to direct JWKS: activator activate --jwks FILE|URL --reactivate")
 	return nil
 }

@@ -148,8 +148,10 @@ func parseDocument(raw []byte) ([]*entry, error) {
 func notJSONMessage(doc []byte, err error) string {
 	lower := strings.ToLower(string(doc[:min(len(doc), 512)]))
 	switch {
+	case strings.HasPrefix(lower, "-----begin") && strings.Contains(lower, "private key-----"):
+		return "the document is a PEM private key, not a JWKS: never upload or publish it; `activator jwks from-pem KEY.pem > jwks.json` writes its public half as a JWKS (kid and alg set)"
 	case strings.HasPrefix(lower, "-----begin"):
-		return "the document is PEM, not a JWKS: convert the public key to a JWK and wrap it as {\"keys\":[...]}"
+		return "the document is PEM, not a JWKS: `activator jwks from-pem KEY.pem > jwks.json` converts a public key, certificate or private key to a public JWKS (kid and alg set)"
 	case strings.HasPrefix(lower, "<!doctype html") || strings.HasPrefix(lower, "<html") || strings.Contains(lower, "<html"):
 		return "the document is an HTML page (a sign-in or error page?), not a JWKS: serve the JWKS itself as JSON"
 	case strings.HasPrefix(lower, "<"):

@@ -41,6 +41,22 @@ func (e *RenewError) Error() string {
 // Unwrap makes errors.Is(err, ErrRenewImpossible) true.
 func (e *RenewError) Unwrap() error { return ErrRenewImpossible }
 
+// InterruptedError is a sign-in stopped by the caller (Ctrl-C), naming what
+// the browser showed at that moment.
+type InterruptedError struct {
+	// Showed describes the last page, its visible error and the portal's
+	// last refusal.
+	Showed string
+	// Err is the caller's context error.
+	Err error
+}
+
+func (e *InterruptedError) Error() string { return "sign-in interrupted: " + e.Showed }
+
+// Unwrap returns the context error, so errors.Is(err, context.Canceled)
+// holds.
+func (e *InterruptedError) Unwrap() error { return e.Err }
+
 // NoBrowserError means no Chromium or Chrome executable was found, or the
 // one named does not exist or is not executable.
 type NoBrowserError struct {

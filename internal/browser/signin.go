@@ -2,10 +2,14 @@
 // by chromedp and hands back the session's cookies.
 //
 // The portal's sign-in is a browser application that may involve single
-// sign-on and second factors, so it is not imitated over HTTP: a real
-// browser goes through it, and activator only watches for the one thing
-// that proves a session, the app's management page loaded with a non-empty
-// anti-forgery token. Three modes share that detection:
+// sign-on through another origin, redirect chains, second factors and a
+// notice page with a Continue button, and it may land anywhere on the
+// portal, so it is not imitated over HTTP and no address is trusted: a real
+// browser goes through it, and whenever the browser is on one of the
+// portal's pages with cookies not yet checked, activator checks the session
+// itself (Options.Check: the management page with its anti-forgery token,
+// then a LoadDownloads call) and, once the portal accepts it, brings the
+// browser to the app's management page. Three modes share that detection:
 //
 //   - Interactive opens a visible window and lets a person sign in.
 //   - Scripted runs headless and fills the sign-in form (and a one-time code
@@ -105,6 +109,10 @@ type Selectors struct {
 	Submit string
 	// Code and CodeSubmit are the one-time code input and its button.
 	Code, CodeSubmit string
+	// Continue is the button that moves on from a page between the
+	// sign-in and the portal (a notice, a consent page); without a match,
+	// a visible button or link whose text starts with "Continue" is used.
+	Continue string
 	// Error is where the portal shows why it refused a sign-in.
 	Error string
 }
@@ -117,7 +125,8 @@ var DefaultSelectors = Selectors{
 	Submit:     `#login-submit, button[type="submit"], input[type="submit"]`,
 	Code:       `#Code, input[name="Code"], input[autocomplete="one-time-code"]`,
 	CodeSubmit: `#code-submit, button[type="submit"], input[type="submit"]`,
-	Error:      `.validation-summary-errors, .field-validation-error, [role="alert"]`,
+	Continue:   `#continue, #Continue, button[name="continue"], input[name="continue"]`,
+	Error:      `.validation-summary-errors, .field-validation-error, [role="alert"], .alert-danger, .error-message`,
 }
 
 func (s Selectors) withDefaults() Selectors {
@@ -133,6 +142,7 @@ func (s Selectors) withDefaults() Selectors {
 		Submit:     pick(s.Submit, DefaultSelectors.Submit),
 		Code:       pick(s.Code, DefaultSelectors.Code),
 		CodeSubmit: pick(s.CodeSubmit, DefaultSelectors.CodeSubmit),
+		Continue:   pick(s.Continue, DefaultSelectors.Continue),
 		Error:      pick(s.Error, DefaultSelectors.Error),
 	}
 }
@@ -170,6 +180,11 @@ type Options struct {
 	Selectors Selectors
 	// Timeout bounds the whole sign-in (DefaultTimeout when zero).
 	Timeout time.Duration
+	// Check proves that the portal accepts cookies (a Cookie header value)
+	// as a session for the app; an error wrapping portal.ErrNotSignedIn
+	// means not yet, any other error ends the sign-in. Nil checks with
+	// portal.Client.Check (the management page, then LoadDownloads).
+	Check func(ctx context.Context, cookies string) error
 	// Logf receives progress lines for a person; it is never given a
 	// secret. Nil discards them.
 	Logf func(format string, args ...any)
@@ -242,6 +257,9 @@ func SignIn(ctx context.Context, o Options) (*Result, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	if o.Check == nil {
+		o.Check = portalCheck(o.Portal, o.AppID)
+	}
 	if err := PrepareProfile(o.Profile); err != nil {
 		return nil, err
 	}
@@ -274,6 +292,18 @@ func SignIn(ctx context.Context, o Options) (*Result, error) {
 		return nil, err
 	}
 	return s.collect()
+}
+
+// portalCheck is the default Options.Check: portal.Client.Check with the
+// cookies, unpaced (a sign-in checks a handful of times at most).
+func portalCheck(base, app string) func(context.Context, string) error {
+	return func(ctx context.Context, cookies string) error {
+		c, err := portal.New(portal.Options{BaseURL: base, AppID: app, Cookies: cookies})
+		if err != nil {
+			return err
+		}
+		return c.Check(ctx)
+	}
 }
 
 // allocatorOptions are the browser's command line: chromedp's defaults
@@ -325,27 +355,67 @@ type signIn struct {
 	mgmt *url.URL
 	// ctx is the caller's, tctx adds the timeout, bctx is the browser's.
 	ctx, tctx, bctx context.Context
+
+	// last is the page last seen (seen once there was one), told the page
+	// last described in the terminal.
+	last pageState
+	seen bool
+	told string
+	// checkedCookies and checkedDoc are what the session was last checked
+	// with; refusal is the portal's reason when it did not accept it.
+	checkedCookies, checkedDoc string
+	refusal                    string
 }
 
 // ended turns err into the error to report, given why the contexts ended:
 // the caller's cancellation (Ctrl-C) wins, then the timeout, then a browser
-// that went away (a person closed the window).
+// that went away (a person closed the window). Each names what the browser
+// showed last, so a failed sign-in never says only "interrupted" or
+// "timed out".
 func (s *signIn) ended(err error) error {
 	switch {
 	case s.ctx.Err() != nil:
-		return s.ctx.Err()
+		return &InterruptedError{Showed: s.showed(), Err: s.ctx.Err()}
 	case errors.Is(context.Cause(s.tctx), errTimedOut):
 		if s.o.Mode == Renew {
-			return &RenewError{Reason: fmt.Sprintf("the management page did not load within %s", s.o.Timeout)}
+			return &RenewError{Reason: fmt.Sprintf("not renewed within %s; %s", s.o.Timeout, s.showed())}
 		}
-		return &SignInError{Reason: fmt.Sprintf("not signed in within %s (--timeout): run `activator login` again", s.o.Timeout)}
+		return &SignInError{Reason: fmt.Sprintf("not signed in within %s (--timeout); %s: run `activator login` again", s.o.Timeout, s.showed())}
 	case s.bctx.Err() != nil:
 		if s.o.Mode == Interactive {
-			return &SignInError{Reason: "the browser window was closed before the sign-in finished"}
+			return &SignInError{Reason: "the browser window was closed before the sign-in finished; " + s.showed()}
 		}
-		return &SignInError{Reason: "the browser stopped before the sign-in finished"}
+		return &SignInError{Reason: "the browser stopped before the sign-in finished; " + s.showed()}
 	}
 	return err
+}
+
+// showed describes the last page the browser showed, its visible error and
+// the portal's last refusal of the session, for an error message.
+func (s *signIn) showed() string {
+	if !s.seen {
+		return "the browser showed no page yet"
+	}
+	msg := "the browser showed " + s.last.where()
+	if e := quote(s.last.Error); e != "" {
+		msg += " with the message " + e
+	}
+	if s.refusal != "" {
+		msg += "; the portal did not accept the session (" + s.refusal + ")"
+	}
+	return msg
+}
+
+// quote shortens a page's text to one quoted line.
+func quote(text string) string {
+	text = strings.Join(strings.Fields(text), " ")
+	if text == "" {
+		return ""
+	}
+	if len(text) > MaxMessageLen {
+		text = text[:MaxMessageLen] + "..."
+	}
+	return fmt.Sprintf("%q", text)
 }
 
 // step runs actions with DefaultStepTimeout.
@@ -376,8 +446,8 @@ func (s *signIn) open() error {
 		return s.ended(fmt.Errorf("open %s: %w", s.base, err))
 	}
 	if s.o.Mode == Interactive {
-		s.o.Logf("Sign in to the portal in that window (single sign-on and a second factor work as usual).")
-		s.o.Logf("Waiting up to %s for the app's Review & Manage Downloads page; the window then closes by itself.", s.o.Timeout)
+		s.o.Logf("Sign in to the portal in that window (single sign-on, a second factor and notice pages work as usual).")
+		s.o.Logf("Waiting up to %s for a session the portal accepts: activator checks it on each page of the portal, then opens the app's page and closes the window by itself.", s.o.Timeout)
 	}
 	return nil
 }
@@ -385,25 +455,56 @@ func (s *signIn) open() error {
 // pageState is what one look at the page finds. It never carries a value
 // of an input, only whether inputs are there.
 type pageState struct {
-	// SignedIn: the management page for the app, with a non-empty
-	// anti-forgery token.
-	SignedIn bool `json:"signedIn"`
 	// Doc identifies the document, so a page replaced by a form submission
 	// is told apart from the one still showing.
 	Doc     string `json:"doc"`
 	Loading bool   `json:"loading"`
+	// Origin, Host and Path say where the page is (never its query, which
+	// may carry a ticket or a code); Title is its title.
+	Origin string `json:"origin"`
+	Host   string `json:"host"`
+	Path   string `json:"path"`
+	Title  string `json:"title"`
+	// Management: the address is the app's management page.
+	Management bool `json:"management"`
 	// Which sign-in inputs are visible.
 	User       bool `json:"user"`
 	Pass       bool `json:"pass"`
 	Submit     bool `json:"submit"`
 	Code       bool `json:"code"`
 	CodeSubmit bool `json:"codeSubmit"`
-	// Error is the visible text of the portal's error message, if any.
+	// Continue: a visible button that moves on from a notice page.
+	Continue bool `json:"continue"`
+	// Error is the visible text of the page's error message, if any.
 	Error string `json:"error"`
-	Path  string `json:"path"`
 }
 
 func (p pageState) signInForm() bool { return p.User || p.Pass || p.Code }
+
+// where names the page for a person: its title and host and path.
+func (p pageState) where() string {
+	title := strings.Join(strings.Fields(p.Title), " ")
+	if len(title) > MaxMessageLen {
+		title = title[:MaxMessageLen] + "..."
+	}
+	if title == "" {
+		return "a page without a title at " + p.Host + p.Path
+	}
+	return fmt.Sprintf("%q at %s%s", title, p.Host, p.Path)
+}
+
+// continueJS finds the Continue control: the first visible element of the
+// Continue selector, else a visible button or link whose text starts with
+// "Continue". It is shared by the probe and the click.
+const continueJS = `const findContinue = (cfg, q, vis) => {
+  const el = q(cfg.cont);
+  if (vis(el)) return el;
+  for (const c of document.querySelectorAll('button, input[type="submit"], input[type="button"], a')) {
+    const t = String(c.innerText || c.value || c.textContent || '').trim();
+    if (/^continue\b/i.test(t) && vis(c)) return c;
+  }
+  return null;
+};`
 
 // probeJS looks at the page. It is given the portal's base URL, the
 // management path and app id and the selectors as a JSON object.
@@ -411,49 +512,67 @@ const probeJS = `(() => {
   const cfg = %s;
   const q = (s) => { try { return s ? document.querySelector(s) : null; } catch (e) { return null; } };
   const vis = (el) => !!el && !el.disabled && !!(el.offsetWidth || el.offsetHeight || el.getClientRects().length);
-  let signedIn = false;
+  ` + continueJS + `
+  let management = false;
   try {
     const here = new URL(location.href), base = new URL(cfg.base);
-    if (here.origin === base.origin && here.pathname.toLowerCase() === cfg.path.toLowerCase() &&
-        here.searchParams.get('id') === cfg.app) {
-      const t = document.querySelector('input[name="' + cfg.token + '"]');
-      // A sign-in form at that address has a token of its own, and a password field.
-      signedIn = !!t && typeof t.value === 'string' && t.value.trim() !== '' &&
-        !document.querySelector('input[type="password"]');
-    }
+    management = here.origin === base.origin && here.pathname.toLowerCase() === cfg.path.toLowerCase() &&
+      here.searchParams.get('id') === cfg.app;
   } catch (e) {}
   const err = q(cfg.error);
   return {
-    signedIn: signedIn,
     doc: String(performance.timeOrigin),
     loading: document.readyState === 'loading',
+    origin: location.origin, host: location.host, path: location.pathname,
+    title: String(document.title || ''),
+    management: management,
     user: vis(q(cfg.user)), pass: vis(q(cfg.pass)), submit: vis(q(cfg.submit)),
     code: vis(q(cfg.code)), codeSubmit: vis(q(cfg.codeSubmit)),
+    continue: !!findContinue(cfg, q, vis),
     error: vis(err) ? String(err.innerText || err.textContent || '').trim() : '',
-    path: location.pathname,
   };
 })()`
 
-// probe looks at the page once.
-func (s *signIn) probe() (pageState, error) {
+// clickContinueJS presses the Continue control the probe saw.
+const clickContinueJS = `(() => {
+  const cfg = %s;
+  const q = (s) => { try { return s ? document.querySelector(s) : null; } catch (e) { return null; } };
+  const vis = (el) => !!el && !el.disabled && !!(el.offsetWidth || el.offsetHeight || el.getClientRects().length);
+  ` + continueJS + `
+  const el = findContinue(cfg, q, vis);
+  if (!el) return false;
+  el.click();
+  return true;
+})()`
+
+// config is the JSON object probeJS and clickContinueJS are given.
+func (s *signIn) config() []byte {
 	cfg, _ := json.Marshal(map[string]string{
-		"base": s.base.String(), "path": s.mgmt.Path, "app": s.o.AppID, "token": portal.TokenField,
+		"base": s.base.String(), "path": s.mgmt.Path, "app": s.o.AppID,
 		"user": s.sel.Username, "pass": s.sel.Password, "submit": s.sel.Submit,
-		"code": s.sel.Code, "codeSubmit": s.sel.CodeSubmit, "error": s.sel.Error,
+		"code": s.sel.Code, "codeSubmit": s.sel.CodeSubmit, "cont": s.sel.Continue, "error": s.sel.Error,
 	})
-	ctx, cancel := context.WithTimeout(s.bctx, DefaultStepTimeout)
-	defer cancel()
-	return chromedp.Run(ctx, chromedp.Evaluate[pageState](fmt.Sprintf(probeJS, cfg)))
+	return cfg
 }
 
-// wait looks at the page until it is the signed-in management page,
-// filling forms on the way in Scripted mode and giving up on a sign-in
-// form in Renew mode.
+// probe looks at the page once.
+func (s *signIn) probe() (pageState, error) {
+	ctx, cancel := context.WithTimeout(s.bctx, DefaultStepTimeout)
+	defer cancel()
+	return chromedp.Run(ctx, chromedp.Evaluate[pageState](fmt.Sprintf(probeJS, s.config())))
+}
+
+// wait looks at the page until the browser holds a session the portal
+// accepts. Whenever a page of the portal's origin that is not a sign-in
+// form has loaded with cookies for the portal that were not checked yet (or
+// is a new page), activator checks the session itself with Options.Check;
+// it never trusts an address or a page's content. On the way it fills forms
+// and presses Continue in Scripted mode, gives up on a sign-in form in Renew
+// mode, and says what it sees in Interactive mode.
 func (s *signIn) wait() error {
 	f := &formState{}
 	tick := time.NewTicker(DefaultPollInterval)
 	defer tick.Stop()
-	announcedCode := false
 	for {
 		st, err := s.probe()
 		if err != nil && s.bctx.Err() != nil {
@@ -461,19 +580,16 @@ func (s *signIn) wait() error {
 		}
 		// Otherwise an error is a page being replaced mid-look: look again.
 		if err == nil && !st.Loading {
-			if st.SignedIn {
-				s.o.Logf("The app's management page loaded.")
-				return nil
+			s.last, s.seen = st, true
+			s.tell(st)
+			done, err := s.checkPage(st)
+			if err != nil || done {
+				return err
 			}
 			switch s.o.Mode {
-			case Interactive:
-				if st.Code && !announcedCode {
-					announcedCode = true
-					s.o.Logf("The portal asks for a second factor: enter it in the browser window.")
-				}
 			case Renew:
 				if st.signInForm() {
-					return &RenewError{Reason: "the portal showed its sign-in page"}
+					return &RenewError{Reason: "the portal showed a sign-in page, " + st.where()}
 				}
 			case Scripted:
 				if err := s.fillForms(st, f); err != nil {
@@ -489,9 +605,111 @@ func (s *signIn) wait() error {
 	}
 }
 
+// tell says in the terminal what the browser shows, once per page.
+func (s *signIn) tell(st pageState) {
+	key := st.Origin + st.Path + "\x00" + st.Title + "\x00" + fmt.Sprint(st.signInForm(), st.Code, st.Continue)
+	if key == s.told {
+		return
+	}
+	s.told = key
+	onPortal := st.Origin == s.origin()
+	var what string
+	switch {
+	case st.Code:
+		if s.o.Mode == Interactive {
+			s.o.Logf("The portal asks for a second factor: enter it in the browser window (%s).", st.where())
+			return
+		}
+		what = "a one-time code page"
+	case st.signInForm():
+		what = "a sign-in page"
+		if s.o.Mode == Interactive {
+			what += "; waiting for you to sign in"
+		}
+	case st.Continue:
+		what = "a page with a Continue button"
+		if s.o.Mode == Interactive {
+			what += "; waiting for you to press it"
+		}
+	case st.Management:
+		what = "the app's management page; checking the session"
+	case onPortal:
+		what = "a page of the portal; checking the session"
+	default:
+		what = "a page of another site; waiting for it to come back to the portal"
+	}
+	s.o.Logf("The browser shows %s: %s.", st.where(), what)
+}
+
+// origin is the portal's origin as a browser writes location.origin.
+func (s *signIn) origin() string { return s.base.Scheme + "://" + s.base.Host }
+
+// checkPage checks the session when the page is one of the portal's that
+// is not a sign-in form and it has not been checked with these cookies on
+// this page yet. done is true once the portal accepted the session and the
+// browser shows the app's management page.
+func (s *signIn) checkPage(st pageState) (done bool, err error) {
+	if st.Origin != s.origin() || st.signInForm() {
+		return false, nil
+	}
+	cookies, err := s.cookies()
+	if err != nil {
+		return false, err
+	}
+	if cookies == "" || (cookies == s.checkedCookies && st.Doc == s.checkedDoc) {
+		return false, nil
+	}
+	s.checkedCookies, s.checkedDoc = cookies, st.Doc
+	ctx, cancel := context.WithTimeout(s.tctx, DefaultStepTimeout)
+	err = s.o.Check(ctx, cookies)
+	cancel()
+	if errors.Is(err, portal.ErrNotSignedIn) {
+		s.refusal = strings.TrimPrefix(err.Error(), portal.ErrNotSignedIn.Error()+": ")
+		if s.o.Mode == Interactive {
+			s.o.Logf("Not signed in yet (%s); waiting.", s.refusal)
+		}
+		return false, nil
+	}
+	if err != nil {
+		if s.tctx.Err() != nil {
+			return false, s.ended(err)
+		}
+		return false, fmt.Errorf("check the session the browser holds: %w", err)
+	}
+	if st.Management {
+		s.o.Logf("Signed in: the portal accepts the session.")
+		return true, nil
+	}
+	s.o.Logf("Signed in; opening the app's page ...")
+	if err := s.step(chromedp.Navigate(s.mgmt.String())); err != nil {
+		if s.bctx.Err() != nil {
+			return false, s.ended(err)
+		}
+		// The session is proven; the page only completes the profile.
+		s.o.Logf("The browser could not open the app's page (%v); the session is kept anyway.", err)
+	}
+	return true, nil
+}
+
+// cookies reads the browser's cookies for the portal as a Cookie header.
+func (s *signIn) cookies() (string, error) {
+	ctx, cancel := context.WithTimeout(s.bctx, DefaultStepTimeout)
+	defer cancel()
+	res, err := chromedp.CallBrowser(ctx, storage.GetCookies, storage.GetCookiesParams{})
+	if err != nil {
+		if s.bctx.Err() != nil {
+			return "", s.ended(err)
+		}
+		return "", nil // a browser busy navigating: look again
+	}
+	header, _, _ := portalCookies(res.Cookies, s.base.Host, s.o.Now())
+	return header, nil
+}
+
 // formState is what a scripted sign-in has done so far.
 type formState struct {
-	submits int
+	submits   int
+	continues int
 	// doc is the document last submitted, and errBefore the error text it
 	// showed then: the same document with a new error text is a refusal
 	// shown without a page load.
@@ -509,13 +727,16 @@ func (s *signIn) fillForms(st pageState, f *formState) error {
 		return nil
 	}
 	if !st.signInForm() {
+		if st.Continue {
+			return s.pressContinue(st, f)
+		}
 		return nil // a redirect or an intermediate page: wait
 	}
 	if f.submits > 0 && st.Error != "" {
 		return s.refused(st.Error)
 	}
 	if f.submits >= DefaultMaxSubmits {
-		return &SignInError{Reason: fmt.Sprintf("the sign-in form came back %d times without saying why: check the credentials and the form selectors (--username-selector and the others)", f.submits)}
+		return &SignInError{Reason: fmt.Sprintf("the sign-in form came back %d times without saying why (the browser shows %s): check the credentials and the form selectors (--username-selector and the others)", f.submits, st.where())}
 	}
 	c := s.o.Credentials
 	var last, submit string
@@ -561,6 +782,27 @@ func (s *signIn) fillForms(st pageState, f *formState) error {
 			return s.ended(err)
 		}
 		return fmt.Errorf("submit the sign-in form on %s: %w", st.Path, err)
+	}
+	return nil
+}
+
+// pressContinue presses the Continue button of a page between the sign-in
+// and the portal (a notice, a consent page), once per page and at most
+// DefaultMaxSubmits times in all.
+func (s *signIn) pressContinue(st pageState, f *formState) error {
+	if f.continues >= DefaultMaxSubmits {
+		return &SignInError{Reason: fmt.Sprintf("pressed Continue %d times and the browser still shows %s: pass --continue-selector for the button that leads to the portal", f.continues, st.where())}
+	}
+	f.continues++
+	f.doc, f.errBefore = st.Doc, st.Error
+	s.o.Logf("Pressing Continue on %s ...", st.where())
+	ctx, cancel := context.WithTimeout(s.bctx, DefaultStepTimeout)
+	defer cancel()
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](fmt.Sprintf(clickContinueJS, s.config()))); err != nil {
+		if s.bctx.Err() != nil {
+			return s.ended(err)
+		}
+		// The page went away while pressing: the next look tells.
 	}
 	return nil
 }

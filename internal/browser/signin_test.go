@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -114,49 +116,166 @@ func TestSignInScripted(t *testing.T) {
 	}
 }
 
-// TestSignedInDetection proves that only the app's management page with a
-// non-empty anti-forgery token counts as signed in: a page elsewhere with a
-// token, or the management page with an empty one, never does.
+// TestSignedInDetection proves that a page is never proof of a session:
+// with cookies for the portal, activator checks them itself, and a page
+// elsewhere with a token, another app's page or the management page with an
+// empty token never count. A failure names the page the browser showed.
 func TestSignedInDetection(t *testing.T) {
 	exe := needBrowser(t)
 	page := func(token string) string {
-		return `<!DOCTYPE html><html><body><form><input name="__RequestVerificationToken" type="hidden" value="` + token + `"></form><h1>Review &amp; Manage Downloads</h1></body></html>`
+		return `<!DOCTYPE html><html><head><title>Review &amp; Manage Downloads</title></head><body><form><input name="__RequestVerificationToken" type="hidden" value="` + token + `"></form><h1>Review &amp; Manage Downloads</h1></body></html>`
+	}
+	serve := func(w http.ResponseWriter, token string) {
+		http.SetCookie(w, &http.Cookie{Name: ".AspNet.Cookies", Value: "not-a-session", Path: "/"})
+		w.Header().Set("Content-Type", "text/html")
+		w.Write([]byte(page(token)))
 	}
 	tests := []struct {
 		name    string
 		handler http.HandlerFunc
+		want    []string
 	}{
-		{"empty token", func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Content-Type", "text/html")
-			w.Write([]byte(page("")))
-		}},
+		{"empty token", func(w http.ResponseWriter, r *http.Request) { serve(w, "") },
+			[]string{"check the session the browser holds", "no anti-forgery token"}},
 		{"token on another page", func(w http.ResponseWriter, r *http.Request) {
 			if r.URL.Path == "/Developer/Management" {
 				http.Redirect(w, r, "/Developer/Other?id="+sim.DefaultAppID, http.StatusFound)
 				return
 			}
-			w.Header().Set("Content-Type", "text/html")
-			w.Write([]byte(page("a-real-looking-token")))
-		}},
+			serve(w, "a-real-looking-token")
+		}, []string{"not signed in within 5s", `the browser showed "Review & Manage Downloads" at 127.0.0.1:`, "/Developer/Other", "the portal did not accept the session (the management page redirected to"}},
 		{"another app's page", func(w http.ResponseWriter, r *http.Request) {
 			if r.URL.Query().Get("id") == sim.DefaultAppID {
 				http.Redirect(w, r, "/Developer/Management?id=1", http.StatusFound)
 				return
 			}
-			w.Header().Set("Content-Type", "text/html")
-			w.Write([]byte(page("a-real-looking-token")))
-		}},
+			serve(w, "a-real-looking-token")
+		}, []string{"not signed in within 5s", `the browser showed "Review & Manage Downloads" at 127.0.0.1:`, "/Developer/Management; the portal did not accept the session"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			srv := httptest.NewServer(tt.handler)
 			defer srv.Close()
 			creds := Credentials{Username: "u", Password: "p"}
-			_, err := signInTest(t, Options{Portal: srv.URL, ExecPath: exe, Mode: Scripted, Credentials: creds, Timeout: 2 * time.Second})
-			if err == nil || !errors.Is(err, ErrSignInFailed) || !strings.Contains(err.Error(), "not signed in within 2s") {
-				t.Fatalf("err = %v, want a time-out: this page is not a signed-in management page", err)
+			_, err := signInTest(t, Options{Portal: srv.URL, ExecPath: exe, Mode: Scripted, Credentials: creds, Timeout: 5 * time.Second})
+			if err == nil {
+				t.Fatal("signed in, want a failure: this page is not a session the portal accepts")
+			}
+			for _, want := range tt.want {
+				if !strings.Contains(err.Error(), want) {
+					t.Fatalf("err = %v\nwant it to contain %q", err, want)
+				}
 			}
 		})
+	}
+}
+
+// startSim serves a simulator for a sign-in test, with its sign-in on a
+// second origin (localhost beside the portal's 127.0.0.1, so the two hold
+// separate cookies) when sso is set. wrap, when not nil, wraps both.
+func startSim(t *testing.T, cfg sim.Config, sso bool, wrap func(http.Handler) http.Handler) string {
+	t.Helper()
+	if wrap == nil {
+		wrap = func(h http.Handler) http.Handler { return h }
+	}
+	var ln net.Listener
+	if sso {
+		var err error
+		if ln, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
+			t.Fatal(err)
+		}
+		cfg.SignInOrigin = "http://localhost:" + strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+	}
+	s := sim.New(cfg)
+	if sso {
+		idp := httptest.NewUnstartedServer(wrap(s.IdentityProvider()))
+		idp.Listener.Close()
+		idp.Listener = ln
+		idp.Start()
+		t.Cleanup(idp.Close)
+	}
+	srv := httptest.NewServer(wrap(s))
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+// TestSignInLandings signs in wherever the portal lands after the sign-in:
+// back on the management page, on the portal's home page, or on a notice
+// page whose Continue button begins the session; each also with the sign-in
+// on another origin (single sign-on through an identity provider and a
+// redirect chain back), headless and in a window (a person played by a
+// script in the page). Every time the portal accepts the captured session
+// and the terminal said what the browser showed.
+func TestSignInLandings(t *testing.T) {
+	exe := needBrowser(t)
+	good := Credentials{Username: sim.DefaultUsername, Password: sim.DefaultPassword}
+	for _, mode := range []Mode{Scripted, Interactive} {
+		for _, landing := range []string{sim.LandingReturn, sim.LandingHome, sim.LandingNotice} {
+			for _, sso := range []bool{false, true} {
+				name := fmt.Sprintf("%s/landing=%q/sso=%v", mode, landing, sso)
+				t.Run(name, func(t *testing.T) {
+					var wrap func(http.Handler) http.Handler
+					if mode == Interactive {
+						wrap = withPerson
+					}
+					base := startSim(t, sim.Config{Orgs: 3, Landing: landing}, sso, wrap)
+					var lines []string
+					o := Options{Portal: base, AppID: sim.DefaultAppID, ExecPath: exe, Profile: t.TempDir() + "/profile",
+						Mode: mode, Credentials: good, Timeout: testTimeout, windowless: true,
+						Logf: func(format string, args ...any) { lines = append(lines, fmt.Sprintf(format, args...)) }}
+					if mode == Interactive {
+						o.Credentials = Credentials{}
+					}
+					res, err := SignIn(context.Background(), o)
+					waitNoBrowser(t, o.Profile)
+					log := strings.Join(lines, "\n")
+					t.Log(log)
+					if err != nil {
+						t.Fatalf("SignIn: %v", err)
+					}
+					if err := connect(t, base, res.Cookies); err != nil {
+						t.Fatalf("the portal refuses the captured session: %v", err)
+					}
+					var want []string
+					switch {
+					case landing == sim.LandingHome:
+						want = append(want, `The browser shows "My Apps - Epic on FHIR" at 127.0.0.1:`, "Signed in; opening the app's page ...")
+					case landing == sim.LandingNotice && mode == Interactive:
+						want = append(want, `The browser shows "Before you continue" at 127.0.0.1:`, "/Account/Notice: a page with a Continue button; waiting for you to press it.")
+					case landing == sim.LandingNotice:
+						want = append(want, `Pressing Continue on "Before you continue" at 127.0.0.1:`)
+					default:
+						want = append(want, "Signed in: the portal accepts the session.")
+					}
+					if sso {
+						want = append(want, `The browser shows "Log in" at localhost:`)
+					}
+					for _, w := range want {
+						if !strings.Contains(log, w) {
+							t.Fatalf("the terminal was not told %q:\n%s", w, log)
+						}
+					}
+				})
+			}
+		}
+	}
+}
+
+// TestSignInFailureNamesPage reports a sign-in that never completes with
+// the page's title and its visible error, not only "timed out".
+func TestSignInFailureNamesPage(t *testing.T) {
+	exe := needBrowser(t)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		w.Write([]byte(`<!DOCTYPE html><html><head><title>Access denied</title></head><body>
+<div class="alert-danger">Your account is locked.   Contact your administrator.</div></body></html>`))
+	}))
+	defer srv.Close()
+	_, err := signInTest(t, Options{Portal: srv.URL, ExecPath: exe, Mode: Interactive, windowless: true, Timeout: 5 * time.Second})
+	want := `sign-in failed: not signed in within 5s (--timeout); the browser showed "Access denied" at ` + strings.TrimPrefix(srv.URL, "http://") +
+		`/Developer/Management with the message "Your account is locked. Contact your administrator.": run ` + "`activator login`" + ` again`
+	if err == nil || err.Error() != want {
+		t.Fatalf("err = %v\nwant %s", err, want)
 	}
 }
 
@@ -295,6 +414,7 @@ setTimeout(() => {
   const set = (id, v) => { const el = document.getElementById(id); if (el) { el.value = v; return true; } return false; };
   if (set('Username', 'developer') && set('Password', 'correct horse')) { document.getElementById('login-submit').click(); }
   else if (set('Code', '864209')) { document.getElementById('code-submit').click(); }
+  else { for (const b of document.querySelectorAll('button')) { if (b.textContent.trim() === 'Continue') { b.click(); break; } } }
 }, 300);
 </script>`
 
@@ -335,7 +455,7 @@ func TestSignInInteractive(t *testing.T) {
 		t.Fatalf("SignIn: %v", err)
 	}
 	log := strings.Join(lines, "\n")
-	for _, want := range []string{"Sign in to the portal in that window", "Waiting up to 20s", "asks for a second factor", "management page loaded"} {
+	for _, want := range []string{"Sign in to the portal in that window", "Waiting up to 20s", "asks for a second factor", "a sign-in page; waiting for you to sign in", "Signed in: the portal accepts the session."} {
 		if !strings.Contains(log, want) {
 			t.Fatalf("the person was not told %q:\n%s", want, log)
 		}

@@ -48,16 +48,22 @@ func NewCmdLogin(f *Factory) *cobra.Command {
 		Short: "Sign in to the portal in a browser and keep the session for later commands",
 		Long: `Signs in to the portal with a real Chromium (or Chrome) and stores the session's
 cookies in the state directory (mode 0600), where every later command finds them
-unless --cookie or --cookie-file is given. The sign-in counts as done only when the
-app's Review & Manage Downloads page loads with its anti-forgery token, and the
-session is checked against the portal before it is saved.
+unless --cookie or --cookie-file is given. The sign-in counts as done when the portal
+accepts the session, wherever it lands: on each page of the portal the browser shows
+with new cookies, activator checks the session itself (the app's Review & Manage
+Downloads page with its anti-forgery token, then a listing call), then opens the
+app's page in the browser if it is elsewhere.
 
-By default a browser window opens at the portal: sign in there, single sign-on and
-second factors included, and the window closes by itself. On a server, --headless
-fills the sign-in form with ACTIVATOR_USERNAME (or --username) and ACTIVATOR_PASSWORD
-(or --password-stdin); a one-time code comes from ACTIVATOR_OTP or --otp-stdin (with
+By default a browser window opens at the portal: sign in there, single sign-on on
+another site, a second factor and a notice page with a Continue button included; the
+terminal says what the window shows and what activator waits for, and the window
+closes by itself. On a server, --headless fills the sign-in form with
+ACTIVATOR_USERNAME (or --username) and ACTIVATOR_PASSWORD (or --password-stdin) on
+whichever site it appears, and presses Continue on pages between the sign-in and the
+portal; a one-time code comes from ACTIVATOR_OTP or --otp-stdin (with
 --password-stdin too, stdin holds the password on its first line and the code on
-its second). The form's selectors can be changed for a different sign-in page.
+its second). The selectors flags adapt it to a different sign-in page. A failed
+sign-in names the page the browser showed (its title and visible error).
 
 The browser keeps its own profile (--profile, mode 0700). A later
 "activator login --renew" reuses that profile headlessly, with no credentials, and
@@ -97,6 +103,7 @@ otherwise. Without --portal or --app, login itself uses those defaults.`,
 	fl.StringVar(&opts.Selectors.Submit, "submit-selector", browser.DefaultSelectors.Submit, "CSS selector of the sign-in button (without a match, Enter is pressed)")
 	fl.StringVar(&opts.Selectors.Code, "code-selector", browser.DefaultSelectors.Code, "CSS selector of the one-time code input")
 	fl.StringVar(&opts.Selectors.CodeSubmit, "code-submit-selector", browser.DefaultSelectors.CodeSubmit, "CSS selector of the one-time code's button")
+	fl.StringVar(&opts.Selectors.Continue, "continue-selector", browser.DefaultSelectors.Continue, "CSS selector of the Continue button of a page between the sign-in and the portal (without a match, a button whose text starts with Continue)")
 	fl.StringVar(&opts.Selectors.Error, "error-selector", browser.DefaultSelectors.Error, "CSS selector of the portal's sign-in error message")
 	return cmd
 }
@@ -127,7 +134,7 @@ func loginRun(ctx context.Context, cmd *cobra.Command, opts *LoginOptions) error
 
 	bo := browser.Options{
 		Portal: f.Portal, AppID: f.App, Selectors: opts.Selectors, Timeout: opts.Timeout,
-		Logf: f.Logf, Now: f.Now,
+		Logf: f.Logf, Now: f.Now, Check: f.checkSession,
 	}
 	switch {
 	case opts.Renew:
@@ -174,7 +181,8 @@ func loginRun(ctx context.Context, cmd *cobra.Command, opts *LoginOptions) error
 	if bo.Mode == browser.Renew {
 		source = sourceRenew
 	}
-	return f.verifyAndSave(ctx, sessPath, res.Cookies, res.Expires, source)
+	// SignIn returned only after checkSession accepted the session.
+	return f.saveSession(sessPath, res.Cookies, res.Expires, source)
 }
 
 // loginCredentials gathers a scripted sign-in's credentials: the user name
@@ -252,8 +260,12 @@ func loginError(err error) error {
 		pe  *browser.ProfileInUseError
 		sie *browser.SignInError
 		re  *browser.RenewError
+		ie  *browser.InterruptedError
 	)
 	switch {
+	case errors.As(err, &ie):
+		// The message names the page the browser showed.
+		return &ExitError{Code: ExitInterrupted, Err: err}
 	case errors.As(err, &nb), errors.As(err, &se), errors.As(err, &nd):
 		return UsageError(err)
 	case errors.As(err, &sie), errors.As(err, &re):
@@ -281,11 +293,7 @@ func importRun(ctx context.Context, f *Factory) error {
 // verifyAndSave proves the session (the management page, then a LoadDownloads
 // call) and stores it; a session the portal refuses is never stored.
 func (f *Factory) verifyAndSave(ctx context.Context, path, cookies string, expires *time.Time, source string) error {
-	c, err := portal.New(f.portalOptions(cookies))
-	if err != nil {
-		return UsageError(err)
-	}
-	refused := func(err error) error {
+	if err := f.checkSession(ctx, cookies); err != nil {
 		var se *portal.SessionError
 		if errors.As(err, &se) {
 			advice := "sign in again with `activator login`"
@@ -294,25 +302,40 @@ func (f *Factory) verifyAndSave(ctx context.Context, path, cookies string, expir
 			}
 			return &ExitError{Code: ExitSession, Err: fmt.Errorf("the portal does not accept the session from %s (%s); nothing was saved: %s", describeSource(source), se.Reason, advice)}
 		}
-		return nil
+		return err
 	}
-	// Paced and retried: a session just captured after a second factor is
-	// not thrown away for one 502.
+	return f.saveSession(path, cookies, expires, source)
+}
+
+// checkSession proves that the portal accepts cookies as a session for the
+// app: the management page with its anti-forgery token, then the smallest
+// LoadDownloads call, paced and retried (a session just captured after a
+// second factor is not thrown away for one 502). A refusal is a
+// *portal.SessionError. When the management page accepted the session and
+// only the confirming listing failed for another reason, it warns and
+// accepts. The browser sign-in calls it on each page of the portal.
+func (f *Factory) checkSession(ctx context.Context, cookies string) error {
+	c, err := portal.New(f.portalOptions(cookies))
+	if err != nil {
+		return UsageError(err)
+	}
 	p := f.newPacer(pace.DefaultRate, DefaultConnectRetries)
 	if _, err := p.Do(ctx, func() error { return c.Connect(ctx) }); err != nil {
-		if r := refused(err); r != nil {
-			return r
-		}
 		return err
 	}
 	if _, err := p.Do(ctx, func() error { _, err := c.LoadDownloads(ctx, 0, 1); return err }); err != nil {
-		if r := refused(err); r != nil {
-			return r
+		if errors.Is(err, portal.ErrNotSignedIn) {
+			return err
 		}
 		// The management page accepted the session; only the confirming
 		// listing failed, for a reason that is not the session.
 		f.Logf("Warning: the portal did not confirm the session with a listing call (%v); it is saved anyway.", err)
 	}
+	return nil
+}
+
+// saveSession stores a session the portal accepted and says so.
+func (f *Factory) saveSession(path, cookies string, expires *time.Time, source string) error {
 	st := &session.Stored{Portal: f.Portal, AppID: f.App, Cookies: cookies, SavedAt: f.Now().UTC(), Expires: expires}
 	if err := session.Save(path, st); err != nil {
 		return err

@@ -198,10 +198,17 @@ func TestLoginScripted(t *testing.T) {
 		{"password and code on stdin", code, nil, sim.DefaultPassword + "\n" + code + "\n", []string{"--username", sim.DefaultUsername, "--password-stdin", "--otp-stdin"}, ExitOK, "Signed in"},
 		{"second factor without a code", code, append(user, "ACTIVATOR_PASSWORD", sim.DefaultPassword), "", nil,
 			ExitSession, "asks for a one-time code: set ACTIVATOR_OTP or pass --otp-stdin"},
+		// The portal lands on its own home page, not on the page that asked.
+		{"lands on the home page", "", append(user, "ACTIVATOR_PASSWORD", sim.DefaultPassword, "landing", sim.LandingHome), "", nil,
+			ExitOK, "Signed in; opening the app's page ..."},
+		// A notice page's Continue button, found by the selector flag.
+		{"notice page", "", append(user, "ACTIVATOR_PASSWORD", sim.DefaultPassword, "landing", sim.LandingNotice), "",
+			[]string{"--continue-selector", "#notice-form button"}, ExitOK, `Pressing Continue on "Before you continue"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := sim.New(sim.Config{Orgs: 3, SecondFactor: tt.factor})
+			env := loginEnv("", "", tt.env...)
+			s := sim.New(sim.Config{Orgs: 3, SecondFactor: tt.factor, Landing: env["landing"]})
 			srv := httptest.NewServer(s)
 			defer srv.Close()
 			state := t.TempDir()

@@ -51,6 +51,9 @@ type challenge struct {
 	username  string
 	expires   time.Time
 	failures  int
+	// callback is where a sign-in on the identity provider's origin hands
+	// the portal its ticket; empty for a sign-in on the portal itself.
+	callback string
 }
 
 // randomValue returns n random bytes, base64url: the shape of cookie and
@@ -186,16 +189,31 @@ func (s *Sim) hasSession(r *http.Request) bool {
 	return sess != nil
 }
 
-// handleLogin serves the sign-in form (GET) and checks it (POST).
+// handleLogin serves the sign-in form (GET) and checks it (POST). With
+// Config.SignInOrigin set, the portal has no form of its own and sends the
+// browser to the identity provider instead.
 func (s *Sim) handleLogin(w *recorder, r *http.Request) {
+	if s.cfg.SignInOrigin != "" {
+		returnURL := localReturnURL(r.URL.Query().Get("ReturnUrl"))
+		w.answer = AnswerLogin
+		http.Redirect(w, r, s.idpLoginURL(r, returnURL), http.StatusFound)
+		return
+	}
+	s.login(w, r, "")
+}
+
+// login serves and checks the sign-in form, on the portal (callback empty)
+// or on the identity provider's origin.
+func (s *Sim) login(w *recorder, r *http.Request, callback string) {
 	returnURL := localReturnURL(r.URL.Query().Get("ReturnUrl"))
 	switch r.Method {
 	case http.MethodGet, http.MethodHead:
-		s.renderLogin(w, http.StatusOK, returnURL, "", "")
+		s.renderLogin(w, http.StatusOK, loginAction(returnURL, callback), "", "")
 	case http.MethodPost:
+		action := loginAction(returnURL, callback)
 		if !s.useFormValue(r.PostFormValue(antiForgeryName)) {
 			w.answer = AnswerBad
-			s.renderLogin(w, http.StatusBadRequest, returnURL, "",
+			s.renderLogin(w, http.StatusBadRequest, action, "",
 				"The sign-in form expired or was not sent by this site. Please try again.")
 			return
 		}
@@ -203,32 +221,42 @@ func (s *Sim) handleLogin(w *recorder, r *http.Request) {
 		pass := r.PostFormValue("Password")
 		if !safeEqual(user, s.cfg.Username) || !safeEqual(pass, s.cfg.Password) {
 			w.answer = AnswerLogin
-			s.renderLogin(w, http.StatusOK, returnURL, user, "The user name or password is incorrect.")
+			s.renderLogin(w, http.StatusOK, action, user, "The user name or password is incorrect.")
 			return
 		}
 		if s.cfg.SecondFactor != "" {
 			id := randomValue(32)
 			s.mu.Lock()
-			s.pruneChallengesLocked()
-			s.pending[id] = &challenge{returnURL: returnURL, username: user, expires: s.now().Add(DefaultFormLifetime)}
+			prune(s.pending, s.now())
+			s.pending[id] = &challenge{returnURL: returnURL, username: user, expires: s.now().Add(DefaultFormLifetime), callback: callback}
 			s.mu.Unlock()
 			s.renderCode(w, http.StatusOK, id, "")
 			return
 		}
-		s.completeSignIn(w, r, user, returnURL)
+		s.passed(w, r, &challenge{returnURL: returnURL, username: user, callback: callback})
 	default:
 		s.handleNotFound(w, r)
 	}
 }
 
-// pruneChallengesLocked drops expired second-factor challenges.
-func (s *Sim) pruneChallengesLocked() {
-	now := s.now()
-	for k, c := range s.pending {
+// prune drops the expired entries of a table of challenges, tickets or
+// notices. The caller holds mu.
+func prune(m map[string]*challenge, now time.Time) {
+	for k, c := range m {
 		if now.After(c.expires) {
-			delete(s.pending, k)
+			delete(m, k)
 		}
 	}
+}
+
+// passed ends a successful sign-in: on the identity provider it hands a
+// ticket to the portal's callback, on the portal it grants the session.
+func (s *Sim) passed(w *recorder, r *http.Request, c *challenge) {
+	if c.callback != "" {
+		s.handTicket(w, r, c)
+		return
+	}
+	s.grant(w, r, c.username, c.returnURL)
 }
 
 // handleVerifyCode checks the one-time code of a second-factor challenge.
@@ -248,7 +276,7 @@ func (s *Sim) handleVerifyCode(w *recorder, r *http.Request) {
 	if c == nil || !formOK {
 		s.mu.Unlock()
 		w.answer = AnswerLogin
-		s.renderLogin(w, http.StatusOK, "/", "", "The sign-in expired. Please sign in again.")
+		s.renderLogin(w, http.StatusOK, loginAction("/", ""), "", "The sign-in expired. Please sign in again.")
 		return
 	}
 	if !safeEqual(strings.TrimSpace(r.PostFormValue("Code")), s.cfg.SecondFactor) {
@@ -257,7 +285,7 @@ func (s *Sim) handleVerifyCode(w *recorder, r *http.Request) {
 			delete(s.pending, id)
 			s.mu.Unlock()
 			w.answer = AnswerLogin
-			s.renderLogin(w, http.StatusOK, c.returnURL, "", "Too many wrong codes. Please sign in again.")
+			s.renderLogin(w, http.StatusOK, loginAction(c.returnURL, c.callback), "", "Too many wrong codes. Please sign in again.")
 			return
 		}
 		s.mu.Unlock()
@@ -267,16 +295,7 @@ func (s *Sim) handleVerifyCode(w *recorder, r *http.Request) {
 	}
 	delete(s.pending, id)
 	s.mu.Unlock()
-	s.completeSignIn(w, r, c.username, c.returnURL)
-}
-
-// completeSignIn creates the session, sets its cookies and redirects.
-func (s *Sim) completeSignIn(w *recorder, r *http.Request, user, returnURL string) {
-	s.mu.Lock()
-	id, sess := s.newSessionLocked(user)
-	s.mu.Unlock()
-	setSessionCookies(w, id, sess)
-	http.Redirect(w, r, returnURL, http.StatusFound)
+	s.passed(w, r, c)
 }
 
 // handleLogOff ends the session and goes back to the landing page.
@@ -294,10 +313,19 @@ func (s *Sim) handleLogOff(w *recorder, r *http.Request) {
 	http.Redirect(w, r, "/", http.StatusFound)
 }
 
+// loginAction is where the sign-in form posts: the sign-in address with its
+// ReturnUrl and, on the identity provider, the portal's callback.
+func loginAction(returnURL, callback string) string {
+	if callback == "" {
+		return loginURL(returnURL)
+	}
+	return loginURL(returnURL) + "&redirect_uri=" + url.QueryEscape(callback)
+}
+
 // renderLogin serves the sign-in form with a fresh anti-forgery value.
-func (s *Sim) renderLogin(w http.ResponseWriter, status int, returnURL, user, message string) {
+func (s *Sim) renderLogin(w http.ResponseWriter, status int, action, user, message string) {
 	s.renderPage(w, status, loginPage, loginData{
-		Action:   loginURL(returnURL),
+		Action:   action,
 		Token:    s.issueFormValue(),
 		Username: user,
 		Error:    message,

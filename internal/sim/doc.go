@@ -46,10 +46,22 @@
 //     leads to a second page (input Code, button code-submit) posting to
 //     /Account/VerifyCode; five wrong codes start the sign-in over.
 //   - A successful sign-in sets two HttpOnly cookies, ".AspNet.Cookies"
-//     (the session) and "ASP.NET_SessionId", then redirects (302) to
-//     ReturnUrl when it is a local path, else to "/". Only ".AspNet.Cookies"
-//     decides whether a request is signed in. Cookies are not marked Secure
-//     because the simulator serves plain HTTP on loopback.
+//     (the session) and "ASP.NET_SessionId", then redirects (302) where
+//     Config.Landing says: by default to ReturnUrl when it is a local path,
+//     else to "/"; with LandingHome to the portal's home page
+//     /Developer/Apps whatever ReturnUrl says; with LandingNotice to a
+//     notice page (/Account/Notice) whose Continue button (a plain submit
+//     button without an id) posts back and only then sets the cookies and
+//     redirects to ReturnUrl. Only ".AspNet.Cookies" decides whether a
+//     request is signed in. Cookies are not marked Secure because the
+//     simulator serves plain HTTP on loopback.
+//   - With Config.SignInOrigin, the portal's /Account/Login redirects to
+//     the same form served by Sim.IdentityProvider on that second origin
+//     (portalsim --signin-addr), with the ReturnUrl and a redirect_uri of
+//     the portal's /Account/Callback. The provider's success redirects to
+//     the callback with a single-use ticket; the callback begins the
+//     session and lands as above. Requests to the provider are not recorded
+//     as Calls.
 //   - The management page's anti-forgery token is one value per session,
 //     the same on every load. The page also sets a
 //     "__RequestVerificationToken" cookie, as ASP.NET MVC does; the JSON

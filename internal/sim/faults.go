@@ -287,7 +287,7 @@ func (s *Sim) lapsed(w *recorder, r *http.Request, asHTML bool) {
 	login := loginURL(r.URL.Path)
 	switch {
 	case asHTML:
-		s.renderLogin(w, http.StatusOK, r.URL.Path, "", "")
+		s.renderLogin(w, http.StatusOK, loginAction(r.URL.Path, ""), "", "")
 	case r.Header.Get("X-Requested-With") == "XMLHttpRequest":
 		abs := "http://" + r.Host + login
 		if r.TLS != nil {

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -48,6 +49,8 @@ type options struct {
 	cfg         Config
 	tokens      TokenConfig
 	addr        string
+	signInAddr  string
+	landing     string
 	sessionFile string
 }
 
@@ -77,6 +80,8 @@ func parseArgs(args []string, stderr io.Writer) (options, error) {
 	fs.BoolVar(&o.cfg.RequireAntiForgeryCookie, "require-antiforgery-cookie", false, "also require the anti-forgery cookie on JSON requests")
 	fs.IntVar(&o.cfg.PageSizeMax, "page-size-max", 0, "largest PageSize honoured (0 = no cap)")
 	fs.BoolVar(&o.tokens.Compliant, "compliant-tokens", false, "token endpoints answer as a SMART reference server does (error_description says why; scope, typ JWT and kid required) instead of Epic's bare invalid_client")
+	fs.StringVar(&o.landing, "landing", "return", "where a sign-in lands: return (the page that asked for it), home ("+HomePath+"), or notice (a page with a Continue button first)")
+	fs.StringVar(&o.signInAddr, "signin-addr", "", "serve the sign-in on a second origin at `host:port` (an identity provider; use another host name than --addr, e.g. localhost:8090)")
 	fs.StringVar(&o.sessionFile, "session-file", "", "write a ready Cookie header value for a new session to this `file` (mode 0600)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -98,10 +103,27 @@ func parseArgs(args []string, stderr io.Writer) (options, error) {
 	if err := f.Validate(); err != nil {
 		return o, err
 	}
+	landing, ok := ParseLanding(o.landing)
+	if !ok {
+		return o, fmt.Errorf("--landing %q is not one of %s", o.landing, strings.Join(Landings, ", "))
+	}
+	o.cfg.Landing = landing
 	if o.cfg.PageSizeMax < 0 {
 		return o, fmt.Errorf("--page-size-max %d is negative; use 0 for no cap", o.cfg.PageSizeMax)
 	}
 	return o, nil
+}
+
+// listenerHost is the host:port a browser should use for a listener opened
+// at addr: the host name as given (so localhost stays a separate cookie
+// host from 127.0.0.1) with the port actually bound.
+func listenerHost(addr string, ln net.Listener) string {
+	host, _, err := net.SplitHostPort(addr)
+	_, port, perr := net.SplitHostPort(ln.Addr().String())
+	if err != nil || perr != nil || host == "" {
+		return ln.Addr().String()
+	}
+	return net.JoinHostPort(host, port)
 }
 
 // run is Main with the stop signal given as ctx.
@@ -114,6 +136,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "portalsim: %v\n", err)
 		return exitUsage
 	}
+	var idpLn net.Listener
+	if o.signInAddr != "" {
+		idpLn, err = net.Listen("tcp", o.signInAddr)
+		if err != nil {
+			fmt.Fprintf(stderr, "portalsim: listen on %s: %v; choose another --signin-addr\n", o.signInAddr, err)
+			return exitError
+		}
+		defer idpLn.Close()
+		o.cfg.SignInOrigin = "http://" + listenerHost(o.signInAddr, idpLn)
+	}
 	s := New(o.cfg)
 	s.ServeBrands(BrandsConfig{})
 	s.ServeTokens(o.tokens)
@@ -121,6 +153,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintf(stderr, "portalsim: listen on %s: %v; choose another --addr\n", o.addr, err)
 		return exitError
+	}
+	if idpLn != nil {
+		idp := &http.Server{Handler: s.IdentityProvider(), ReadHeaderTimeout: DefaultReadHeaderTimeout}
+		go func() { _ = idp.Serve(idpLn) }()
+		defer idp.Close()
+		fmt.Fprintf(stdout, "portalsim: sign-in on %s\n", o.cfg.SignInOrigin)
 	}
 	if o.sessionFile != "" {
 		if err := stored.WriteSecret(o.sessionFile, []byte(s.NewSession()+"\n")); err != nil {

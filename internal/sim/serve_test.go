@@ -27,6 +27,7 @@ func TestMainRejectsBadUsage(t *testing.T) {
 		{[]string{"--app", "abc"}, `--app "abc" is not a positive whole number`},
 		{[]string{"--session-requests", "-1"}, "session requests"},
 		{[]string{"--page-size-max", "-1"}, "--page-size-max"},
+		{[]string{"--landing", "sideways"}, `--landing "sideways" is not one of return, home, notice`},
 		{[]string{"--no-such-flag"}, "flag provided but not defined"},
 		{[]string{"serve"}, `unexpected argument "serve"`},
 	}
@@ -133,6 +134,49 @@ func TestMainServesUntilStopped(t *testing.T) {
 	}
 	if _, err := http.Get(base + "/"); err == nil {
 		t.Fatalf("still serving after stop")
+	}
+}
+
+// TestMainSignInOrigin serves the sign-in on a second listener: the
+// portal's sign-in page sends the browser there.
+func TestMainSignInOrigin(t *testing.T) {
+	pr, pw := io.Pipe()
+	var errOut lockedBuffer
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"--addr", "127.0.0.1:0", "--signin-addr", "localhost:0", "--landing", "home", "--orgs", "3"}, pw, &errOut)
+		pw.Close()
+	}()
+	br := bufio.NewReader(pr)
+	first, _ := br.ReadString('\n')
+	second, _ := br.ReadString('\n')
+	go io.Copy(io.Discard, pr)
+	idp, ok1 := strings.CutPrefix(strings.TrimSpace(first), "portalsim: sign-in on ")
+	base, ok2 := strings.CutPrefix(strings.TrimSpace(second), "portalsim: listening on ")
+	if !ok1 || !ok2 || !strings.HasPrefix(idp, "http://localhost:") {
+		t.Fatalf("output %q %q (stderr %q)", first, second, errOut.String())
+	}
+	client := &http.Client{Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := client.Get(base + "/Account/Login?ReturnUrl=%2F")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusFound || !strings.HasPrefix(loc, idp+"/Account/Login?") {
+		t.Fatalf("the portal's sign-in answered %d to %q, want a redirect to %s", resp.StatusCode, loc, idp)
+	}
+	resp, err = client.Get(resp.Header.Get("Location"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("the sign-in origin answered %d", resp.StatusCode)
+	}
+	cancel()
+	if code := <-done; code != exitOK {
+		t.Fatalf("exit %d, stderr %q", code, errOut.String())
 	}
 }
 

@@ -86,6 +86,13 @@ type Config struct {
 	// PageSizeDefault is the LoadDownloads page length when PageSize is
 	// absent (DefaultPageSize when zero).
 	PageSizeDefault int
+	// Landing is where a successful sign-in lands: LandingReturn (the
+	// page that asked for it), LandingHome or LandingNotice.
+	Landing string
+	// SignInOrigin, when set, is the base URL (scheme://host:port) where
+	// Sim.IdentityProvider is served: the portal's sign-in redirects there,
+	// as single sign-on through another host does.
+	SignInOrigin string
 	// PageSizeMax, when positive, caps the PageSize a LoadDownloads request
 	// may ask for, the way many servers silently do. 0 means no cap.
 	PageSizeMax int
@@ -139,7 +146,9 @@ type Sim struct {
 	nextECM  int
 	sessions map[string]*session // by .AspNet.Cookies value
 	pending  map[string]*challenge
-	forms    map[string]time.Time // sign-in anti-forgery values and when they expire
+	tickets  map[string]*challenge // identity provider tickets, by value
+	notices  map[string]*challenge // LandingNotice sign-ins waiting for Continue
+	forms    map[string]time.Time  // sign-in anti-forgery values and when they expire
 
 	// faultMu guards the runtime faults, the limiter and the fault source.
 	faultMu sync.Mutex
@@ -167,6 +176,8 @@ func New(cfg Config) *Sim {
 		ecmIDs:   make(map[string]bool),
 		sessions: make(map[string]*session),
 		pending:  make(map[string]*challenge),
+		tickets:  make(map[string]*challenge),
+		notices:  make(map[string]*challenge),
 		forms:    make(map[string]time.Time),
 		rnd:      rand.New(rand.NewPCG(uint64(cfg.Seed), 0x5eed_fa17)),
 	}
@@ -189,6 +200,9 @@ func (s *Sim) routes() {
 	s.mux.HandleFunc("/Account/Login", s.portal(s.handleLogin))
 	s.mux.HandleFunc("/Account/VerifyCode", s.portal(s.handleVerifyCode))
 	s.mux.HandleFunc("/Account/LogOff", s.portal(s.handleLogOff))
+	s.mux.HandleFunc(CallbackPath, s.portal(s.handleCallback))
+	s.mux.HandleFunc(NoticePath, s.portal(s.handleNotice))
+	s.mux.HandleFunc(HomePath, s.portal(s.handleApps))
 	s.mux.HandleFunc("/Developer/Management", s.portal(s.handleManagement))
 	s.mux.HandleFunc("/Developer/LoadDownloads", s.portal(s.handleLoadDownloads))
 	s.mux.HandleFunc("/Developer/ApproveDownload", s.portal(s.handleApproveDownload))

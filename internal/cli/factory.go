@@ -74,7 +74,7 @@ func (f *Factory) bindGlobalFlags(root *cobra.Command) {
 	pf.StringVar(&f.Portal, "portal", portal.DefaultBaseURL, "portal base URL (env ACTIVATOR_PORTAL)")
 	pf.StringVar(&f.App, "app", "", "the app's id on the portal, the number after ?id= on its Review & Manage Downloads page (env ACTIVATOR_APP)")
 	pf.StringVar(&f.StatePath, "state", "", "state database file (env ACTIVATOR_STATE; default $XDG_STATE_HOME/activator/state.db)")
-	pf.StringVarP(&f.Output, "output", "o", OutputTable, "output format: table, json or csv")
+	pf.StringVarP(&f.Output, "output", "o", OutputTable, "output format: table, json or csv; a format the command does not have is refused")
 	pf.StringVar(&f.Cookie, "cookie", "", "session as a Cookie header value (env ACTIVATOR_COOKIE); prefer --cookie-file or activator login")
 	pf.StringVar(&f.CookieFile, "cookie-file", "", "session from a file: Netscape cookies.txt or one Cookie header line (env ACTIVATOR_COOKIE_FILE)")
 	pf.BoolVarP(&f.Quiet, "quiet", "q", false, "print only errors and the final summary")
@@ -94,6 +94,9 @@ func (f *Factory) resolve(cmd *cobra.Command) error {
 	case OutputTable, OutputJSON, OutputCSV:
 	default:
 		return UsageErrorf("--output %q is not one of table, json, csv", f.Output)
+	}
+	if err := checkOutputFormat(cmd, f.Output); err != nil {
+		return err
 	}
 	if f.Quiet && f.Verbose {
 		return UsageErrorf("--quiet and --verbose cannot be used together")

@@ -70,9 +70,6 @@ Times are RFC 3339. Lists are never null.`,
 
 func statusRun(ctx context.Context, opts *StatusOptions) error {
 	f := opts.F
-	if f.Output == OutputCSV {
-		return UsageErrorf("status has no CSV form: use --output json, or `activator report --format csv` for one row per organization")
-	}
 	r, hint, err := f.buildReport(ctx)
 	if err != nil {
 		return err

@@ -405,7 +405,7 @@ func TestReadCommandsBadInput(t *testing.T) {
 		args []string
 		want string
 	}{
-		{"status csv", []string{"status", "--output", "csv"}, "status has no CSV form: use --output json"},
+		{"status csv", []string{"status", "--output", "csv"}, "`activator status` has no csv output: use --output table or json; or `activator report --format csv`"},
 		{"unknown run", []string{"runs", "show", "99"}, "run 99 not found: app 50741 on "},
 		{"run id not a number", []string{"runs", "show", "abc"}, `"abc" is not a run id`},
 		{"run id missing", []string{"runs", "show"}, "accepts 1 arg"},

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 	"time"
@@ -245,17 +246,9 @@ type OrgJSON struct {
 
 func listRun(ctx context.Context, opts *ListOptions) error {
 	f := opts.F
-	type filter struct {
-		status  int
-		unknown bool
-	}
-	var filters []filter
-	for _, s := range opts.Status {
-		st, unk, err := parseStatus(s)
-		if err != nil {
-			return err
-		}
-		filters = append(filters, filter{st, unk})
+	keep, err := opts.filter()
+	if err != nil {
+		return err
 	}
 	s, app, err := f.ReadAppStore(ctx)
 	if err != nil {
@@ -265,28 +258,44 @@ func listRun(ctx context.Context, opts *ListOptions) error {
 	if err != nil {
 		return err
 	}
-	var newIDs map[string]bool
 	if opts.New {
-		newIDs = map[string]bool{}
-		if last, err := s.LastSync(ctx, app.ID); err != nil {
+		ids, err := s.NewAtLastSync(ctx, app.ID)
+		if err != nil {
 			return err
-		} else if last != nil {
-			evs, err := s.SyncEvents(ctx, last.ID)
-			if err != nil {
-				return err
-			}
-			for _, e := range evs {
-				if e.Kind == store.EventNew || e.Kind == store.EventReturned {
-					newIDs[e.OrgID] = true
-				}
-			}
 		}
+		keep = onlyNew(keep, ids)
 	}
-	keep := func(o store.Org) bool {
-		if (o.GoneSince != nil) != opts.Gone {
-			return false
+	eps, err := s.Endpoints(ctx, app.ID)
+	if err != nil {
+		return err
+	}
+	if len(orgs) == 0 && f.Output == OutputTable {
+		if hint := f.otherApps(ctx, s, app); hint != "" {
+			fmt.Fprintf(f.IO.ErrOut, "No organizations stored for app %s on %s: %s.\n", app.AppID, app.Portal, hint)
+			return nil
 		}
-		if newIDs != nil && !newIDs[o.OrgID] {
+		fmt.Fprintln(f.IO.ErrOut, "No organizations stored for this app yet: run `activator orgs sync`.")
+		return nil
+	}
+	return orgsWriters[f.Output](f.IO.Out, orgRows(orgs, eps, keep))
+}
+
+// filter is the --status and --gone filter.
+func (opts *ListOptions) filter() (func(store.Org) bool, error) {
+	type filter struct {
+		status  int
+		unknown bool
+	}
+	var filters []filter
+	for _, s := range opts.Status {
+		st, unk, err := parseStatus(s)
+		if err != nil {
+			return nil, err
+		}
+		filters = append(filters, filter{st, unk})
+	}
+	return func(o store.Org) bool {
+		if (o.GoneSince != nil) != opts.Gone {
 			return false
 		}
 		if len(filters) == 0 {
@@ -299,53 +308,59 @@ func listRun(ctx context.Context, opts *ListOptions) error {
 			}
 		}
 		return false
-	}
-	eps, err := s.Endpoints(ctx, app.ID)
-	if err != nil {
-		return err
-	}
-	var out []OrgJSON
-	anyURL := false
+	}, nil
+}
+
+// onlyNew narrows keep to the OrgIds in ids (--new).
+func onlyNew(keep func(store.Org) bool, ids map[string]bool) func(store.Org) bool {
+	return func(o store.Org) bool { return ids[o.OrgID] && keep(o) }
+}
+
+// orgRows are the orgs keep accepts, with their FHIR base URLs.
+func orgRows(orgs []store.Org, eps map[string][]store.Endpoint, keep func(store.Org) bool) []OrgJSON {
+	out := []OrgJSON{}
 	for _, o := range orgs {
-		if keep(o) {
-			j := OrgJSON{OrgID: o.OrgID, Name: o.Name, ECMId: o.ECMId, Status: o.Status, StatusName: StatusName(o.Status),
-				FirstSeen: o.FirstSeen, LastSeen: o.LastSeen, GoneSince: o.GoneSince, FHIRBaseURLs: []string{}}
-			for _, e := range eps[o.OrgID] {
-				j.FHIRBaseURLs = append(j.FHIRBaseURLs, e.Address)
-			}
-			anyURL = anyURL || len(j.FHIRBaseURLs) > 0
-			out = append(out, j)
+		if !keep(o) {
+			continue
 		}
-	}
-	if f.Output == OutputJSON {
-		if out == nil {
-			out = []OrgJSON{}
+		j := OrgJSON{OrgID: o.OrgID, Name: o.Name, ECMId: o.ECMId, Status: o.Status, StatusName: StatusName(o.Status),
+			FirstSeen: o.FirstSeen, LastSeen: o.LastSeen, GoneSince: o.GoneSince, FHIRBaseURLs: []string{}}
+		for _, e := range eps[o.OrgID] {
+			j.FHIRBaseURLs = append(j.FHIRBaseURLs, e.Address)
 		}
-		return writeJSON(f.IO.Out, out)
+		out = append(out, j)
 	}
-	if len(orgs) == 0 && f.Output == OutputTable {
-		if hint := f.otherApps(ctx, s, app); hint != "" {
-			fmt.Fprintf(f.IO.ErrOut, "No organizations stored for app %s on %s: %s.\n", app.AppID, app.Portal, hint)
-			return nil
-		}
-		fmt.Fprintln(f.IO.ErrOut, "No organizations stored for this app yet: run `activator orgs sync`.")
-		return nil
+	return out
+}
+
+// orgsWriters write `orgs list` in each --output format.
+var orgsWriters = map[string]func(io.Writer, []OrgJSON) error{
+	OutputJSON:  func(w io.Writer, out []OrgJSON) error { return writeJSON(w, out) },
+	OutputCSV:   writeOrgsCSV,
+	OutputTable: writeOrgsTable,
+}
+
+func writeOrgsCSV(w io.Writer, out []OrgJSON) error {
+	t := newTable(w, true)
+	t.header = []string{"orgId", "name", "ecmId", "status", "statusName", "firstSeen", "lastSeen", "fhirBaseUrls"}
+	for _, o := range out {
+		t.add(o.OrgID, o.Name, o.ECMId, o.Status, o.StatusName, o.FirstSeen.Format(time.RFC3339), o.LastSeen.Format(time.RFC3339),
+			strings.Join(o.FHIRBaseURLs, " "))
 	}
-	if f.Output == OutputCSV {
-		t := newTable(f.IO.Out, true)
-		t.header = []string{"orgId", "name", "ecmId", "status", "statusName", "firstSeen", "lastSeen", "fhirBaseUrls"}
-		for _, o := range out {
-			t.add(o.OrgID, o.Name, o.ECMId, o.Status, o.StatusName, o.FirstSeen.Format(time.RFC3339), o.LastSeen.Format(time.RFC3339),
-				strings.Join(o.FHIRBaseURLs, " "))
-		}
-		return t.flush()
-	}
+	return t.flush()
+}
+
+func writeOrgsTable(w io.Writer, out []OrgJSON) error {
 	// The FHIR base URL column appears once a Brands bundle was imported.
+	anyURL := false
+	for _, o := range out {
+		anyURL = anyURL || len(o.FHIRBaseURLs) > 0
+	}
 	cols := []string{"ORGID", "NAME", "ECMID", "STATUS", "FIRST SEEN"}
 	if anyURL {
 		cols = append(cols, "FHIR BASE URL")
 	}
-	t := newTable(f.IO.Out, false, cols...)
+	t := newTable(w, false, cols...)
 	for _, o := range out {
 		row := []any{o.OrgID, o.Name, o.ECMId, o.StatusName, o.FirstSeen.Format("2006-01-02")}
 		if anyURL {

@@ -199,6 +199,26 @@ func (s *Store) LastSync(ctx context.Context, app int64) (*Sync, error) {
 	return &ss[0], nil
 }
 
+// NewAtLastSync returns the OrgIds the last sync found new or listed
+// again; empty before any sync.
+func (s *Store) NewAtLastSync(ctx context.Context, app int64) (map[string]bool, error) {
+	ids := map[string]bool{}
+	rows, err := s.db.QueryContext(ctx, `SELECT org_id FROM org_events
+		WHERE sync_id = (SELECT MAX(id) FROM syncs WHERE app = ?) AND kind IN (?, ?)`, app, EventNew, EventReturned)
+	if err != nil {
+		return nil, fmt.Errorf("read last sync: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("read last sync: %w", err)
+		}
+		ids[id] = true
+	}
+	return ids, rows.Err()
+}
+
 // SyncEvents returns what a sync noticed.
 func (s *Store) SyncEvents(ctx context.Context, syncID int64) ([]Event, error) {
 	return s.events(ctx, `SELECT org_id, kind, old, new, at, sync_id FROM org_events WHERE sync_id = ? ORDER BY id`, syncID)

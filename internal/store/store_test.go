@@ -251,3 +251,37 @@ func TestOpenRefusesAnotherProgramsDatabase(t *testing.T) {
 		})
 	}
 }
+
+// TestNewAtLastSync: the orgs the newest sync of the app found new or
+// listed again; none before any sync, none from another app's sync.
+func TestNewAtLastSync(t *testing.T) {
+	ctx := context.Background()
+	s, _ := openTemp(t)
+	app, _ := s.App(ctx, "https://fhir.epic.com", "50741")
+	other, _ := s.App(ctx, "https://fhir.epic.com", "99")
+	if ids, err := s.NewAtLastSync(ctx, app.ID); err != nil || len(ids) != 0 {
+		t.Fatalf("before any sync: %v, %v", ids, err)
+	}
+	t0 := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	syncs := []struct {
+		app    int64
+		seen   []Org
+		events []Event
+	}{
+		{app.ID, []Org{{OrgID: "1", Name: "A"}, {OrgID: "2", Name: "B"}}, []Event{{OrgID: "1", Kind: EventNew}, {OrgID: "2", Kind: EventNew}}},
+		{app.ID, []Org{{OrgID: "2", Name: "C"}, {OrgID: "3", Name: "D"}, {OrgID: "4", Name: "E"}},
+			[]Event{{OrgID: "1", Kind: EventGone}, {OrgID: "2", Kind: EventRenamed, Old: "B", New: "C"}, {OrgID: "3", Kind: EventNew}, {OrgID: "4", Kind: EventNew}}},
+		{app.ID, []Org{{OrgID: "1", Name: "A"}, {OrgID: "2", Name: "C"}, {OrgID: "3", Name: "D"}, {OrgID: "4", Name: "E"}}, []Event{{OrgID: "1", Kind: EventReturned}}},
+		{other.ID, []Org{{OrgID: "9", Name: "Z"}}, []Event{{OrgID: "9", Kind: EventNew}}},
+	}
+	for i, sy := range syncs {
+		at := t0.Add(time.Duration(i) * time.Hour)
+		if _, err := s.RecordSync(ctx, sy.app, &Sync{Started: at, Finished: at, Seen: sy.seen, Events: sy.events}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ids, err := s.NewAtLastSync(ctx, app.ID)
+	if err != nil || len(ids) != 1 || !ids["1"] {
+		t.Fatalf("new at last sync = %v, %v; want only the returned org 1", ids, err)
+	}
+}

@@ -286,6 +286,19 @@ func printStatus(w io.Writer, r *report.Report, limit int) error {
 		return nil
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	printSyncStatus(tw, r, limit)
+	printLastRun(tw, r)
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	printAttention(w, r, limit)
+	printKeySets(w, r)
+	printJKUOrgs(w, r, limit)
+	return nil
+}
+
+// printSyncStatus prints the last sync, its changes and the counts.
+func printSyncStatus(tw io.Writer, r *report.Report, limit int) {
 	s := r.LastSync
 	changes := syncChangesLine(s)
 	if s.Syncs > 1 && !s.First {
@@ -310,40 +323,48 @@ func printStatus(w io.Writer, r *report.Report, limit int) error {
 		line += fmt.Sprintf(" (and %d no longer listed)", r.Gone)
 	}
 	fmt.Fprintf(tw, "Status\t%s\n", line)
-	if lr := r.LastRun; lr != nil {
-		took := "took " + seconds(lr.DurationSeconds)
-		switch {
-		case lr.Stopped:
-			took = "stopped after " + seconds(lr.DurationSeconds)
-		case lr.Finished == nil:
-			took = "running for " + seconds(lr.DurationSeconds)
-		}
-		fmt.Fprintf(tw, "Last run\t#%d, %s (%s), %s, %s: %s\n", lr.ID, stamp(lr.Started), ago(r.GeneratedAt, lr.Started), modeLine(*lr), took, outcomeWord(*lr))
-		fmt.Fprintf(tw, "\t%s of %s planned\n", resultsLine(lr.Results), plural(lr.Planned, "organization"))
-		if lr.Stopped {
-			fmt.Fprintln(tw, "\tits process is gone (killed or crashed): re-run the same command to resume")
-		} else if lr.Message != "" {
-			fmt.Fprintf(tw, "\t%s\n", printable(lr.Message))
-		}
-	} else {
-		fmt.Fprintln(tw, "Last run\tnone yet: `activator activate --dry-run` shows what a run would do")
-	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
+}
 
+// printLastRun prints the last run's lines.
+func printLastRun(tw io.Writer, r *report.Report) {
+	lr := r.LastRun
+	if lr == nil {
+		fmt.Fprintln(tw, "Last run\tnone yet: `activator activate --dry-run` shows what a run would do")
+		return
+	}
+	took := "took " + seconds(lr.DurationSeconds)
+	switch {
+	case lr.Stopped:
+		took = "stopped after " + seconds(lr.DurationSeconds)
+	case lr.Finished == nil:
+		took = "running for " + seconds(lr.DurationSeconds)
+	}
+	fmt.Fprintf(tw, "Last run\t#%d, %s (%s), %s, %s: %s\n", lr.ID, stamp(lr.Started), ago(r.GeneratedAt, lr.Started), modeLine(*lr), took, outcomeWord(*lr))
+	fmt.Fprintf(tw, "\t%s of %s planned\n", resultsLine(lr.Results), plural(lr.Planned, "organization"))
+	if lr.Stopped {
+		fmt.Fprintln(tw, "\tits process is gone (killed or crashed): re-run the same command to resume")
+	} else if lr.Message != "" {
+		fmt.Fprintf(tw, "\t%s\n", printable(lr.Message))
+	}
+}
+
+// printAttention prints the organizations needing attention.
+func printAttention(w io.Writer, r *report.Report, limit int) {
 	fmt.Fprintf(w, "\nNeeding attention (%d)\n", len(r.Attention))
 	if len(r.Attention) == 0 {
 		fmt.Fprintln(w, "  nothing")
 	}
-	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	n := cut(len(r.Attention), limit)
 	for _, a := range r.Attention[:n] {
 		fmt.Fprintf(tw, "  %s\t%s\t%s\n", a.OrgID, printable(a.Name), printable(attentionText(a)))
 	}
 	tw.Flush()
 	more(w, len(r.Attention), n, "--all, or `activator report`")
+}
 
+// printKeySets prints the key sets uploaded.
+func printKeySets(w io.Writer, r *report.Report) {
 	fmt.Fprintf(w, "\nKey sets uploaded (%d)\n", len(r.KeySets))
 	if len(r.KeySets) == 0 {
 		fmt.Fprintln(w, "  none yet")
@@ -359,19 +380,21 @@ func printStatus(w io.Writer, r *report.Report, limit int) error {
 			fmt.Fprintf(w, "    thumbprint %s\n", t)
 		}
 	}
+}
 
+// printJKUOrgs prints the organizations still on the JWK Set URL.
+func printJKUOrgs(w io.Writer, r *report.Report, limit int) {
 	fmt.Fprintf(w, "\nStill on the JWK Set URL (%d)\n", len(r.JWKSetURL))
 	if len(r.JWKSetURL) == 0 {
 		fmt.Fprintln(w, "  none: every organization with keys enabled holds uploaded keys")
-		return nil
+		return
 	}
-	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	n = cut(len(r.JWKSetURL), limit)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	n := cut(len(r.JWKSetURL), limit)
 	for _, j := range r.JWKSetURL[:n] {
 		fmt.Fprintf(tw, "  %s\t%s\t%s\n", j.OrgID, printable(j.Name), printable(jkuLine(j)))
 	}
 	tw.Flush()
 	more(w, len(r.JWKSetURL), n, "--all, or `activator report`")
 	fmt.Fprintln(w, "  Switch them to direct JWKS: activator activate --jwks FILE|URL --reactivate")
-	return nil
 }

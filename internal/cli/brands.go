@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"sort"
 	"strconv"
@@ -366,6 +367,44 @@ func writeBrandsCSV(f *Factory, out *brandsJSON) error {
 
 func writeBrandsTable(f *Factory, out *brandsJSON, smart bool) error {
 	w := f.IO.Out
+	writeBrandsHeader(w, out)
+	t := newTable(w, false, "ORGID", "NAME", "ECMID", "STATUS", "DIRECTORY BRAND")
+	for _, m := range out.NoEndpoint {
+		brand := "-"
+		if m.Brand != "" {
+			brand = fmt.Sprintf("%s (%d sub-organizations)", m.Brand, m.SubOrgs)
+		}
+		t.add(m.OrgID, m.Name, dash(m.ECMId), StatusName(m.Status), brand)
+	}
+	if err := brandsSection(w, "Activated organizations with no public endpoint", "patients cannot discover them in the directory.", len(out.NoEndpoint), t); err != nil {
+		return err
+	}
+	t = newTable(w, false, "ORGID", "ENDPOINT NAME", "ADDRESS", "NOTE")
+	for _, u := range out.Unknown {
+		note := "not listed"
+		if u.Gone {
+			note = "no longer listed (was " + u.Former + ")"
+		}
+		t.add(u.OrgID, u.Name, u.Address, note)
+	}
+	if err := brandsSection(w, "Endpoints whose organization is not on the management page", "the app is not delivered there.", len(out.Unknown), t); err != nil {
+		return err
+	}
+	t = newTable(w, false, "ORGID", "MANAGEMENT NAME", "DIRECTORY NAME")
+	for _, r := range out.Renamed {
+		t.add(r.OrgID, r.Name, r.Directory)
+	}
+	if err := brandsSection(w, "Names that differ between the two sources", "likely renames.", len(out.Renamed), t); err != nil {
+		return err
+	}
+	if !smart {
+		return nil
+	}
+	return writeSmartTable(w, out)
+}
+
+// writeBrandsHeader says which bundle and which listing were compared.
+func writeBrandsHeader(w io.Writer, out *brandsJSON) {
 	b := out.Bundle
 	date := "undated"
 	if b.Date != nil {
@@ -383,49 +422,22 @@ func writeBrandsTable(f *Factory, out *brandsJSON, smart bool) error {
 	fmt.Fprintln(w, ".")
 	fmt.Fprintf(w, "Management page: %s listed, %d with a public endpoint, %d activated.\n",
 		plural(out.Listed, "organization"), out.WithEndpoint, out.Activated)
+}
 
-	section := func(title, why string, n int, t *table) error {
-		fmt.Fprintln(w)
-		if n == 0 {
-			fmt.Fprintf(w, "%s: none.\n", title)
-			return nil
-		}
-		fmt.Fprintf(w, "%s (%d): %s\n", title, n, why)
-		return t.flush()
-	}
-	t := newTable(w, false, "ORGID", "NAME", "ECMID", "STATUS", "DIRECTORY BRAND")
-	for _, m := range out.NoEndpoint {
-		brand := "-"
-		if m.Brand != "" {
-			brand = fmt.Sprintf("%s (%d sub-organizations)", m.Brand, m.SubOrgs)
-		}
-		t.add(m.OrgID, m.Name, dash(m.ECMId), StatusName(m.Status), brand)
-	}
-	if err := section("Activated organizations with no public endpoint", "patients cannot discover them in the directory.", len(out.NoEndpoint), t); err != nil {
-		return err
-	}
-	t = newTable(w, false, "ORGID", "ENDPOINT NAME", "ADDRESS", "NOTE")
-	for _, u := range out.Unknown {
-		note := "not listed"
-		if u.Gone {
-			note = "no longer listed (was " + u.Former + ")"
-		}
-		t.add(u.OrgID, u.Name, u.Address, note)
-	}
-	if err := section("Endpoints whose organization is not on the management page", "the app is not delivered there.", len(out.Unknown), t); err != nil {
-		return err
-	}
-	t = newTable(w, false, "ORGID", "MANAGEMENT NAME", "DIRECTORY NAME")
-	for _, r := range out.Renamed {
-		t.add(r.OrgID, r.Name, r.Directory)
-	}
-	if err := section("Names that differ between the two sources", "likely renames.", len(out.Renamed), t); err != nil {
-		return err
-	}
-	if !smart {
+// brandsSection prints a titled table, or "none".
+func brandsSection(w io.Writer, title, why string, n int, t *table) error {
+	fmt.Fprintln(w)
+	if n == 0 {
+		fmt.Fprintf(w, "%s: none.\n", title)
 		return nil
 	}
-	t = newTable(w, false, "ORGID", "NAME", "ADDRESS", "PROBLEM")
+	fmt.Fprintf(w, "%s (%d): %s\n", title, n, why)
+	return t.flush()
+}
+
+// writeSmartTable prints the SMART configuration problems and notes.
+func writeSmartTable(w io.Writer, out *brandsJSON) error {
+	t := newTable(w, false, "ORGID", "NAME", "ADDRESS", "PROBLEM")
 	problems, notes := 0, 0
 	for _, sc := range out.SmartConfig {
 		for _, p := range sc.Problems {
@@ -436,7 +448,7 @@ func writeBrandsTable(f *Factory, out *brandsJSON, smart bool) error {
 	}
 	checked := len(out.SmartConfig)
 	fmt.Fprintf(w, "\nChecked the SMART configuration of %s.\n", plural(checked, "endpoint"))
-	if err := section("SMART configuration problems", "these servers may refuse the app's token requests.", problems, t); err != nil {
+	if err := brandsSection(w, "SMART configuration problems", "these servers may refuse the app's token requests.", problems, t); err != nil {
 		return err
 	}
 	if notes > 0 {

@@ -25,7 +25,9 @@ func NewCmdAssertion(f *Factory) *cobra.Command {
 		Use:   "assertion",
 		Short: "Create or check a client assertion (the JWT of SMART Backend Services)",
 		Example: `  activator assertion new --client-id ID --token-url https://ehr.example.org/oauth2/token --key private.pem
-  activator assertion check "$JWT" --client-id ID --token-url https://ehr.example.org/oauth2/token --jwks jwks.json`,
+  activator assertion check "$JWT" --client-id ID --token-url https://ehr.example.org/oauth2/token --jwks jwks.json
+  activator assertion new --client-id ID --token-url URL --key private.pem --jwks jwks.json |
+    activator assertion check - --client-id ID --token-url URL --jwks jwks.json`,
 	}
 	cmd.AddCommand(NewCmdAssertionNew(f), NewCmdAssertionCheck(f))
 	return cmd
@@ -41,8 +43,12 @@ type AssertionNewOptions struct {
 	TokenURL string
 	// Key is the private key file, or env:NAME.
 	Key string
-	// Kid is the kid header (default: the key's own).
+	// Kid is the kid header (default: the key's own, the matching key's in
+	// JWKS, else the key's RFC 7638 thumbprint).
 	Kid string
+	// JWKS is the file or URL of the published keys, for the default kid
+	// and alg.
+	JWKS string
 	// Alg is the signature algorithm.
 	Alg string
 	// Aud is the aud claim when it differs from TokenURL (a proxy).
@@ -60,7 +66,10 @@ func NewCmdAssertionNew(f *Factory) *cobra.Command {
 		Long: `Signs and prints a client assertion that organizations accept: iss = sub = the
 client ID, aud = the token URL (or --aud), a random jti, iat and nbf 5 seconds ago
 (so a server whose clock is a little behind does not see them in the future), exp
---lifetime after iat (at most 5 minutes), typ JWT.
+--lifetime after iat (at most 5 minutes), typ JWT. The kid header is --kid, else the
+private JWK's own, else the kid of the key of --jwks that matches --key, else the key's
+RFC 7638 thumbprint (the kid ` + "`activator jwks from-pem`" + ` publishes); the one chosen is said on
+stderr. So ` + "`assertion new ... | assertion check - ...`" + ` passes with the same inputs.
 
 The key is read forgivingly, and what was repaired is said on stderr: PEM with CRLF
 line ends, a PEM held in an environment variable with literal \n (--key env:NAME),
@@ -72,11 +81,12 @@ The assertion is a credential for its short life: do not paste it into tickets.`
   activator assertion new --client-id 6c12dff4-... --token-url https://fhir.example.org/oauth2/token --key env:EPIC_PRIVATE_KEY`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return assertionNewRun(opts)
+			return assertionNewRun(cmd.Context(), opts)
 		},
 	}
 	fl := cmd.Flags()
 	bindAssertionFlags(fl, &opts.ClientID, &opts.TokenURL, &opts.Key, &opts.Kid, &opts.Alg, &opts.Aud, &opts.Lifetime)
+	fl.StringVar(&opts.JWKS, "jwks", "", "the published public keys, a file or URL (FILE|URL): the kid and alg of the key matching --key are used")
 	return cmd
 }
 
@@ -139,7 +149,7 @@ func inputError(err error) error {
 	return err
 }
 
-func assertionNewRun(opts *AssertionNewOptions) error {
+func assertionNewRun(ctx context.Context, opts *AssertionNewOptions) error {
 	f := opts.F
 	if err := requireFlags("client-id", opts.ClientID, "token-url", opts.TokenURL, "key", opts.Key); err != nil {
 		return err
@@ -148,13 +158,23 @@ func assertionNewRun(opts *AssertionNewOptions) error {
 	if err != nil {
 		return err
 	}
+	var ks *tokenKeySet
+	if opts.JWKS != "" {
+		if ks, err = readTokenKeySet(ctx, f, opts.JWKS, k); err != nil {
+			return err
+		}
+		if !ks.hasSigningKey {
+			fmt.Fprintf(f.IO.ErrOut, "activator: warning: --jwks %s does not hold the public half of --key: an organization holding it refuses this assertion\n", keys.RedactURL(opts.JWKS))
+		}
+	}
+	kid, alg, notes := chooseKidAlg(k, ks, opts.Kid, opts.Alg)
 	a, err := diag.NewAssertion(diag.AssertionParams{ClientID: opts.ClientID, TokenURL: opts.TokenURL, Aud: opts.Aud, Key: k,
-		Kid: opts.Kid, Alg: opts.Alg, Lifetime: opts.Lifetime, Now: f.Now()})
+		Kid: kid, Alg: alg, Lifetime: opts.Lifetime, Now: f.Now()})
 	if err != nil {
 		return inputError(err)
 	}
-	if a.Kid == "" {
-		fmt.Fprintln(f.IO.ErrOut, "activator: note: no kid in the header (pass --kid): organizations holding uploaded keys do not need it, a JWK Set URL with several keys does")
+	for _, n := range notes {
+		fmt.Fprintln(f.IO.ErrOut, "activator: "+n)
 	}
 	if f.Output == OutputJSON {
 		return writeJSON(f.IO.Out, a)

@@ -3,6 +3,7 @@ package cli
 import (
 	"encoding/json"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -30,7 +31,7 @@ func TestAssertionNewAndCheck(t *testing.T) {
 		{"PKCS#8 file with kid", []string{"--key", keyFixture("test-rsa-a.pkcs8.pem"), "--kid", "test-rsa-a"}, ExitOK, "", "test-rsa-a"},
 		{"environment variable with literal \\n", []string{"--key", "env:EPIC_KEY", "--kid", "test-rsa-a"}, ExitOK, `repaired the key: replaced literal \n sequences`, "test-rsa-a"},
 		{"private JWK gives the kid", []string{"--key", keyFixture("test-rsa-a.private.jwk.json")}, ExitOK, "", "test-rsa-a"},
-		{"no kid is noted", []string{"--key", keyFixture("test-rsa-a.pkcs8.pem")}, ExitOK, "note: no kid in the header", ""},
+		{"no kid: the kid of --jwks", []string{"--key", keyFixture("test-rsa-a.pkcs8.pem"), "--jwks", keyFixture("test-rsa-a.jwks.json")}, ExitOK, `using kid "test-rsa-a", the key of --jwks that matches --key`, "test-rsa-a"},
 		{"RS256", []string{"--key", keyFixture("test-rsa-a.pkcs8.pem"), "--kid", "test-rsa-a", "--alg", "RS256"}, ExitOK, "", "test-rsa-a"},
 		{"RS256 against a key published RS384", []string{"--key", keyFixture("test-rsa-a.pkcs8.pem"), "--kid", "test-rsa-a", "--alg", "RS256"}, ExitOK, "", "alg-mismatch"},
 		{"EC key for RS384", []string{"--key", keyFixture("test-ec-p256.pkcs8.pem")}, ExitUsage, "the key is EC P-256 but --alg RS384 needs an RSA key", ""},
@@ -136,5 +137,32 @@ func TestAssertionCheckCommand(t *testing.T) {
 				t.Errorf("stderr %q lacks %q", errOut, tt.wantErr)
 			}
 		})
+	}
+}
+
+// TestAssertionNewPipesIntoCheck: without --kid, `assertion new` names its
+// key by the RFC 7638 thumbprint (and says so), so its output passes
+// `assertion check` given the same inputs, with or without --jwks.
+func TestAssertionNewPipesIntoCheck(t *testing.T) {
+	base := []string{"--client-id", "c1", "--token-url", "https://ehr.example.org/oauth2/token"}
+	pub := filepath.Join(t.TempDir(), "jwks.json")
+	code, out, errOut := runDiagCLI(t, diagEnv{}, "jwks", "from-pem", keyFixture("test-rsa-a.pkcs8.pem"))
+	if code != ExitOK {
+		t.Fatalf("jwks from-pem: exit %d\n%s", code, errOut)
+	}
+	if err := os.WriteFile(pub, []byte(out), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, extra := range [][]string{nil, {"--jwks", pub}} {
+		args := append(append([]string{"assertion", "new", "--key", keyFixture("test-rsa-a.pkcs8.pem")}, base...), extra...)
+		code, jwt, errOut := runDiagCLI(t, diagEnv{}, args...)
+		if code != ExitOK || !strings.Contains(errOut, "using kid") {
+			t.Fatalf("%v: exit %d\n%s", args, code, errOut)
+		}
+		check := append(append([]string{"assertion", "check", "-"}, base...), extra...)
+		code, out, errOut := runDiagCLI(t, diagEnv{stdin: jwt}, check...)
+		if code != ExitOK {
+			t.Fatalf("%v | %v: exit %d\n%s%s", args, check, code, out, errOut)
+		}
 	}
 }

@@ -123,19 +123,14 @@ func tokenRun(ctx context.Context, opts *TokenOptions) error {
 			return err
 		}
 	}
-	kid, alg := opts.Kid, opts.Alg
-	if kid == "" && k.Kid == "" && ks != nil && ks.matchKid != "" {
-		kid = ks.matchKid
-		fmt.Fprintf(f.IO.ErrOut, "activator: using kid %q, the key of --jwks that matches --key\n", kid)
-	}
-	if alg == "" && ks != nil && slices.Contains(diag.SupportedAlgs, ks.matchAlg) {
-		alg = ks.matchAlg
-		fmt.Fprintf(f.IO.ErrOut, "activator: using alg %s, the published alg of the key of --jwks that matches --key\n", alg)
-	}
+	kid, alg, notes := chooseKidAlg(k, ks, opts.Kid, opts.Alg)
 	a, err := diag.NewAssertion(diag.AssertionParams{ClientID: opts.ClientID, TokenURL: opts.TokenURL, Aud: opts.Aud, Key: k,
 		Kid: kid, Alg: alg, Lifetime: opts.Lifetime, Now: f.Now()})
 	if err != nil {
 		return inputError(err)
+	}
+	for _, n := range notes {
+		fmt.Fprintln(f.IO.ErrOut, "activator: "+n)
 	}
 	resp, err := diag.RequestToken(ctx, f.HTTPClient, diag.TokenRequest{TokenURL: opts.TokenURL, Assertion: a.JWT, Scope: opts.Scope}, f.Now)
 	if err != nil {
@@ -179,6 +174,32 @@ func tokenRun(ctx context.Context, opts *TokenOptions) error {
 		return err
 	}
 	return SilentExit(ExitFailures)
+}
+
+// chooseKidAlg picks the assertion's kid and alg, saying on stderr where a
+// default came from (notes, said once the assertion is made). The kid is --kid, else the private JWK's own, else that
+// of the key of --jwks matching --key, else the key's RFC 7638 thumbprint
+// (what `activator jwks from-pem` publishes as kid): an assertion always
+// names its key. The alg is --alg, else the matching key's published alg.
+func chooseKidAlg(k *keys.SigningKey, ks *tokenKeySet, kid, alg string) (string, string, []string) {
+	var notes []string
+	switch {
+	case kid != "" || k.Kid != "":
+	case ks != nil && ks.matchKid != "":
+		kid = ks.matchKid
+		notes = append(notes, fmt.Sprintf("using kid %q, the key of --jwks that matches --key", kid))
+	case ks != nil && ks.hasSigningKey:
+		kid = k.Thumbprint()
+		notes = append(notes, fmt.Sprintf("using kid %q, the RFC 7638 thumbprint of --key: its key in --jwks has no kid (pass --kid to name another)", kid))
+	default:
+		kid = k.Thumbprint()
+		notes = append(notes, fmt.Sprintf("using kid %q, the RFC 7638 thumbprint of --key (pass --kid, or --jwks to take the published kid)", kid))
+	}
+	if alg == "" && ks != nil && slices.Contains(diag.SupportedAlgs, ks.matchAlg) {
+		alg = ks.matchAlg
+		notes = append(notes, fmt.Sprintf("using alg %s, the published alg of the key of --jwks that matches --key", alg))
+	}
+	return kid, alg, notes
 }
 
 // tokenKeySet is what --jwks says about the signing key.

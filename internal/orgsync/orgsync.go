@@ -68,14 +68,19 @@ type Options struct {
 	OnPage   func(page, got, total int)
 }
 
-// EmptyListingError is a listing with no organization at all where the last
-// sync had some. It is not recorded: marking every organization gone on the
-// word of one empty answer would be a portal hiccup turned into history.
+// EmptyListingError is a listing with no organization at all. It is not
+// recorded: where the last sync had some, marking every organization gone
+// on the word of one empty answer would be a portal hiccup turned into
+// history; on an app's first sync it most often means a wrong app id, and
+// a run that then did nothing must not look like a success.
 type EmptyListingError struct {
-	Before int // organizations the last sync listed
+	Before int // organizations the last sync listed; 0 on the first sync
 }
 
 func (e *EmptyListingError) Error() string {
+	if e.Before == 0 {
+		return "sync: the portal listed no organizations for this app; nothing was recorded (check --app, the number after ?id= on the app's Review & Manage Downloads page, and that page in a browser: an app the portal has delivered to no organization yet has nothing to activate)"
+	}
 	return fmt.Sprintf("sync: the portal listed no organizations, where the last sync listed %d; nothing was recorded (try again later, and check the app's management page in a browser)", e.Before)
 }
 
@@ -110,8 +115,8 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sync: %w", err)
 	}
-	if listed := countListed(prev); len(ds) == 0 && listed > 0 {
-		return nil, &EmptyListingError{Before: listed}
+	if len(ds) == 0 {
+		return nil, &EmptyListingError{Before: countListed(prev)}
 	}
 	seen := make([]store.Org, len(ds))
 	cuts := []Cut{}

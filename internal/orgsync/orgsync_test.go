@@ -30,10 +30,11 @@ func TestRunRefusesAnEmptyListing(t *testing.T) {
 		}
 		return listing, nil
 	}
-	// The first sync of an app may well be empty.
+	// An empty first sync is refused too, and not recorded.
 	listing = nil
-	if _, err := Run(ctx, Options{Store: s, App: app, Load: load, PageSize: 100}); err != nil {
-		t.Fatalf("empty first sync: %v", err)
+	var first *EmptyListingError
+	if _, err := Run(ctx, Options{Store: s, App: app, Load: load, PageSize: 100}); !errors.As(err, &first) || first.Before != 0 {
+		t.Fatalf("empty first sync: err = %v, want EmptyListingError for 0", err)
 	}
 	listing = []portal.Download{{OrgID: "1", OrgName: "One"}, {OrgID: "2", OrgName: "Two", Approved: 1}}
 	if _, err := Run(ctx, Options{Store: s, App: app, Load: load, PageSize: 100}); err != nil {
@@ -54,7 +55,7 @@ func TestRunRefusesAnEmptyListing(t *testing.T) {
 			t.Errorf("org %s marked gone by a refused sync", o.OrgID)
 		}
 	}
-	if syncs, _ := s.Syncs(ctx, app.ID, 0); len(syncs) != 2 {
-		t.Errorf("%d syncs recorded, want 2 (the empty one refused)", len(syncs))
+	if syncs, _ := s.Syncs(ctx, app.ID, 0); len(syncs) != 1 {
+		t.Errorf("%d syncs recorded, want 1 (the empty ones refused)", len(syncs))
 	}
 }

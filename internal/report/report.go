@@ -387,83 +387,16 @@ func Build(ctx context.Context, s *store.Store, app store.App, o Options) (*Repo
 	if err := r.addSyncs(ctx, s, app, names, o); err != nil {
 		return nil, err
 	}
-	ups, err := s.LastUploads(ctx, app.ID)
-	if err != nil {
-		return nil, fmt.Errorf("build report: %w", err)
-	}
-	sets, err := s.KeySets(ctx, app.ID)
-	if err != nil {
-		return nil, fmt.Errorf("build report: %w", err)
-	}
-	fails, err := s.LastFailures(ctx, app.ID)
-	if err != nil {
-		return nil, fmt.Errorf("build report: %w", err)
-	}
-	last, err := lastEvents(ctx, s, app.ID)
+	st, err := readState(ctx, s, app.ID)
 	if err != nil {
 		return nil, err
 	}
-	eps, err := s.Endpoints(ctx, app.ID)
-	if err != nil {
-		return nil, fmt.Errorf("build report: %w", err)
-	}
-	if im, err := s.LastBrandsImport(ctx, app.ID); err != nil {
-		return nil, fmt.Errorf("build report: %w", err)
-	} else if im != nil {
-		r.Brands = &BrandsSource{ImportedAt: im.ImportedAt, Source: im.Source}
-		if !im.BundleDate.IsZero() {
-			d := im.BundleDate
-			r.Brands.BundleDate = &d
-		}
-	}
-
-	kids := make(map[string][]string, len(sets))
-	for _, k := range sets {
-		kids[k.Thumbprints] = splitList(k.Kids)
-	}
-	upload := func(e *store.EnvState) *Upload {
-		if e == nil {
-			return nil
-		}
-		u := &Upload{Mode: e.Mode, At: e.At, RunID: e.Run}
-		if e.Mode == ModeJWKS {
-			u.Thumbprints = splitList(e.Keys)
-			u.Kids = kids[e.Keys]
-		}
-		return u
-	}
-
+	r.Brands = st.brands
 	counts := map[int]int{}
 	for _, so := range orgs {
-		row := Org{OrgID: so.OrgID, Name: so.Name, ECMId: so.ECMId, Status: so.Status, StatusName: o.name(so.Status),
-			Class: StatusClass(so.Status), Listed: so.GoneSince == nil, GoneSince: so.GoneSince,
-			FirstSeen: so.FirstSeen, LastSeen: so.LastSeen, Kids: []string{}, FHIRBaseURLs: []string{}}
-		if u := ups[so.OrgID]; u != nil {
-			row.NonProd, row.Prod = upload(u.NonProd), upload(u.Prod)
-		}
-		row.Mode = orgMode(row.NonProd, row.Prod)
-		for _, u := range []*Upload{row.NonProd, row.Prod} {
-			if u != nil {
-				for _, k := range u.Kids {
-					if !slices.Contains(row.Kids, k) {
-						row.Kids = append(row.Kids, k)
-					}
-				}
-			}
-		}
-		for _, e := range eps[so.OrgID] {
-			row.FHIRBaseURLs = append(row.FHIRBaseURLs, e.Address)
-		}
-		row.LastChange = lastChange(last[so.OrgID], row.NonProd, row.Prod, o)
-		if f, ok := fails[so.OrgID]; ok {
-			row.LastError = &Failure{Result: f.Result, Message: f.Message, At: f.Finished, RunID: f.RunID}
-			since, err := s.FirstFailureSince(ctx, app.ID, so.OrgID)
-			if err != nil {
-				return nil, fmt.Errorf("build report: org %s: %w", so.OrgID, err)
-			}
-			if !since.IsZero() {
-				row.LastError.Since = &since
-			}
+		row, err := st.org(ctx, s, app.ID, so, o)
+		if err != nil {
+			return nil, err
 		}
 		if row.Listed {
 			r.Listed++
@@ -477,8 +410,101 @@ func Build(ctx context.Context, s *store.Store, app store.App, o Options) (*Repo
 	}
 	r.Counts = countList(counts, o)
 	r.sortAttention()
-	r.KeySets = keySetUse(sets, r.Orgs)
+	r.KeySets = keySetUse(st.sets, r.Orgs)
 	return r, nil
+}
+
+// orgState is what the report reads about every org at once.
+type orgState struct {
+	ups    map[string]*store.Uploaded
+	sets   []store.KeySet
+	kids   map[string][]string // by thumbprints
+	fails  map[string]store.Outcome
+	last   map[string]store.TimedEvent
+	eps    map[string][]store.Endpoint
+	brands *BrandsSource
+}
+
+func readState(ctx context.Context, s *store.Store, app int64) (*orgState, error) {
+	st := &orgState{}
+	var err error
+	if st.ups, err = s.LastUploads(ctx, app); err != nil {
+		return nil, fmt.Errorf("build report: %w", err)
+	}
+	if st.sets, err = s.KeySets(ctx, app); err != nil {
+		return nil, fmt.Errorf("build report: %w", err)
+	}
+	if st.fails, err = s.LastFailures(ctx, app); err != nil {
+		return nil, fmt.Errorf("build report: %w", err)
+	}
+	if st.last, err = lastEvents(ctx, s, app); err != nil {
+		return nil, err
+	}
+	if st.eps, err = s.Endpoints(ctx, app); err != nil {
+		return nil, fmt.Errorf("build report: %w", err)
+	}
+	if im, err := s.LastBrandsImport(ctx, app); err != nil {
+		return nil, fmt.Errorf("build report: %w", err)
+	} else if im != nil {
+		st.brands = &BrandsSource{ImportedAt: im.ImportedAt, Source: im.Source}
+		if !im.BundleDate.IsZero() {
+			d := im.BundleDate
+			st.brands.BundleDate = &d
+		}
+	}
+	st.kids = make(map[string][]string, len(st.sets))
+	for _, k := range st.sets {
+		st.kids[k.Thumbprints] = splitList(k.Kids)
+	}
+	return st, nil
+}
+
+// upload is an environment's last upload as the report shows it.
+func (st *orgState) upload(e *store.EnvState) *Upload {
+	if e == nil {
+		return nil
+	}
+	u := &Upload{Mode: e.Mode, At: e.At, RunID: e.Run}
+	if e.Mode == ModeJWKS {
+		u.Thumbprints = splitList(e.Keys)
+		u.Kids = st.kids[e.Keys]
+	}
+	return u
+}
+
+// org is one organization's row.
+func (st *orgState) org(ctx context.Context, s *store.Store, app int64, so store.Org, o Options) (Org, error) {
+	row := Org{OrgID: so.OrgID, Name: so.Name, ECMId: so.ECMId, Status: so.Status, StatusName: o.name(so.Status),
+		Class: StatusClass(so.Status), Listed: so.GoneSince == nil, GoneSince: so.GoneSince,
+		FirstSeen: so.FirstSeen, LastSeen: so.LastSeen, Kids: []string{}, FHIRBaseURLs: []string{}}
+	if u := st.ups[so.OrgID]; u != nil {
+		row.NonProd, row.Prod = st.upload(u.NonProd), st.upload(u.Prod)
+	}
+	row.Mode = orgMode(row.NonProd, row.Prod)
+	for _, u := range []*Upload{row.NonProd, row.Prod} {
+		if u != nil {
+			for _, k := range u.Kids {
+				if !slices.Contains(row.Kids, k) {
+					row.Kids = append(row.Kids, k)
+				}
+			}
+		}
+	}
+	for _, e := range st.eps[so.OrgID] {
+		row.FHIRBaseURLs = append(row.FHIRBaseURLs, e.Address)
+	}
+	row.LastChange = lastChange(st.last[so.OrgID], row.NonProd, row.Prod, o)
+	if f, ok := st.fails[so.OrgID]; ok {
+		row.LastError = &Failure{Result: f.Result, Message: f.Message, At: f.Finished, RunID: f.RunID}
+		since, err := s.FirstFailureSince(ctx, app, so.OrgID)
+		if err != nil {
+			return row, fmt.Errorf("build report: org %s: %w", so.OrgID, err)
+		}
+		if !since.IsZero() {
+			row.LastError.Since = &since
+		}
+	}
+	return row, nil
 }
 
 // orgMode sums up the two environments' modes.

@@ -89,40 +89,7 @@ func CheckDocument(raw []byte) []Finding {
 	thumbs := map[string][]*entry{}
 	rsaUsable := 0
 	for _, e := range entries {
-		if e.notObject {
-			add(SeverityError, RuleKeyNotObject, e, "is not a JSON object", "make every member of \"keys\" a JWK object")
-			continue
-		}
-		if len(e.private) > 0 {
-			add(SeverityError, RulePrivateMembers, e, "carries private members (%s): publishing them is a breach",
-				"publish the public key only, and replace this key pair: treat the private key as compromised", strings.Join(e.private, ", "))
-		}
-		if len(e.typeErrs) > 0 {
-			add(SeverityError, RuleMemberType, e, "has %s of the wrong JSON type", "make kid, alg and use strings and key_ops an array of strings",
-				strings.Join(e.typeErrs, ", "))
-		}
-		switch {
-		case e.caseOnly:
-			add(SeverityError, RuleKtyMissing, e, "has \"Kty\" but no \"kty\" (a .NET JsonWebKey export?)",
-				"JWK member names are lower case: rename Kty, N, E, Kid to kty, n, e, kid")
-			continue
-		case e.kty == "":
-			add(SeverityError, RuleKtyMissing, e, "has no \"kty\"", "give every key its type; RSA keys need \"kty\":\"RSA\"")
-			continue
-		case e.kty == "EC" || e.kty == "OKP":
-			add(SeverityWarning, RuleKtyUnusable, e, "is an %s key: organizations accept only RSA keys when keys are uploaded to them",
-				"keep it only for a JWK Set URL that organizations fetch; upload RSA keys", e.kty)
-		case e.kty == "oct":
-			add(SeverityError, RuleKtyUnusable, e, "is a symmetric (oct) key: it has no place in a published key set",
-				"remove it; organizations accept only RSA public keys")
-			continue
-		case e.kty != "RSA":
-			add(SeverityWarning, RuleKtyUnusable, e, "has key type %s, which organizations do not accept",
-				"remove it; organizations accept only RSA keys", quote(e.kty))
-			continue
-		}
-		if e.pubErr != nil {
-			add(SeverityError, RuleKeyInvalid, e, "is not a usable %s public key: %s", "re-export the public key with a JWK library", e.kty, e.pubErr)
+		if !checkKey(e, add) {
 			continue
 		}
 		if e.thumb != "" {
@@ -135,28 +102,89 @@ func CheckDocument(raw []byte) []Finding {
 				fmt.Sprintf("give every key a unique kid, e.g. its thumbprint %s", e.thumb))
 		}
 		checkUse(e, add)
-		if e.kty != "RSA" {
-			continue
-		}
-		if e.bits < DefaultMinRSABits {
-			add(SeverityError, RuleRSATooSmall, e, "has a %d-bit modulus; organizations require at least %d bits",
-				"generate a new key pair of 3072 bits (at least 2048)", e.bits, DefaultMinRSABits)
-		} else {
+		if e.kty == "RSA" && checkRSA(e, add) {
 			rsaUsable++
 		}
-		if e.exp != DefaultRSAExponent {
-			add(SeverityWarning, RuleRSAExponent, e, "has the unusual public exponent %d (everyone uses 65537)",
-				"generate the key pair with a standard tool (openssl genpkey -algorithm RSA)", e.exp)
-		}
-		switch {
-		case !e.hasAlg:
-			add(SeverityWarning, RuleAlgMissing, e, "has no alg", "set alg to the algorithm the app signs with: RS384 (preferred) or RS256")
-		case e.alg == "RS256" || e.alg == "RS384":
-		default:
-			add(SeverityError, RuleAlgUnsupported, e, "has alg %s; organizations verify RS256 and RS384 only",
-				"set alg to RS384 (preferred) or RS256 and sign with it", quote(e.alg))
-		}
 	}
+	checkDuplicates(entries, kids, thumbs, add)
+	if rsaUsable == 0 {
+		add(SeverityError, RuleNoRSAKey, nil, "no usable RSA key of at least %d bits: organizations accept only RSA keys",
+			"add the app's RSA public key (3072 bits recommended)", DefaultMinRSABits)
+	}
+	return out
+}
+
+// addFinding records a finding about a key (nil: the document).
+type addFinding func(sev Severity, rule string, e *entry, msg, fix string, args ...any)
+
+// checkKey judges a key's shape and type; false when it cannot be judged
+// further.
+func checkKey(e *entry, add addFinding) bool {
+	if e.notObject {
+		add(SeverityError, RuleKeyNotObject, e, "is not a JSON object", "make every member of \"keys\" a JWK object")
+		return false
+	}
+	if len(e.private) > 0 {
+		add(SeverityError, RulePrivateMembers, e, "carries private members (%s): publishing them is a breach",
+			"publish the public key only, and replace this key pair: treat the private key as compromised", strings.Join(e.private, ", "))
+	}
+	if len(e.typeErrs) > 0 {
+		add(SeverityError, RuleMemberType, e, "has %s of the wrong JSON type", "make kid, alg and use strings and key_ops an array of strings",
+			strings.Join(e.typeErrs, ", "))
+	}
+	switch {
+	case e.caseOnly:
+		add(SeverityError, RuleKtyMissing, e, "has \"Kty\" but no \"kty\" (a .NET JsonWebKey export?)",
+			"JWK member names are lower case: rename Kty, N, E, Kid to kty, n, e, kid")
+		return false
+	case e.kty == "":
+		add(SeverityError, RuleKtyMissing, e, "has no \"kty\"", "give every key its type; RSA keys need \"kty\":\"RSA\"")
+		return false
+	case e.kty == "EC" || e.kty == "OKP":
+		add(SeverityWarning, RuleKtyUnusable, e, "is an %s key: organizations accept only RSA keys when keys are uploaded to them",
+			"keep it only for a JWK Set URL that organizations fetch; upload RSA keys", e.kty)
+	case e.kty == "oct":
+		add(SeverityError, RuleKtyUnusable, e, "is a symmetric (oct) key: it has no place in a published key set",
+			"remove it; organizations accept only RSA public keys")
+		return false
+	case e.kty != "RSA":
+		add(SeverityWarning, RuleKtyUnusable, e, "has key type %s, which organizations do not accept",
+			"remove it; organizations accept only RSA keys", quote(e.kty))
+		return false
+	}
+	if e.pubErr != nil {
+		add(SeverityError, RuleKeyInvalid, e, "is not a usable %s public key: %s", "re-export the public key with a JWK library", e.kty, e.pubErr)
+		return false
+	}
+	return true
+}
+
+// checkRSA judges an RSA key's size, exponent and alg; true when it is
+// large enough to use.
+func checkRSA(e *entry, add addFinding) bool {
+	usable := e.bits >= DefaultMinRSABits
+	if !usable {
+		add(SeverityError, RuleRSATooSmall, e, "has a %d-bit modulus; organizations require at least %d bits",
+			"generate a new key pair of 3072 bits (at least 2048)", e.bits, DefaultMinRSABits)
+	}
+	if e.exp != DefaultRSAExponent {
+		add(SeverityWarning, RuleRSAExponent, e, "has the unusual public exponent %d (everyone uses 65537)",
+			"generate the key pair with a standard tool (openssl genpkey -algorithm RSA)", e.exp)
+	}
+	switch {
+	case !e.hasAlg:
+		add(SeverityWarning, RuleAlgMissing, e, "has no alg", "set alg to the algorithm the app signs with: RS384 (preferred) or RS256")
+	case e.alg == "RS256" || e.alg == "RS384":
+	default:
+		add(SeverityError, RuleAlgUnsupported, e, "has alg %s; organizations verify RS256 and RS384 only",
+			"set alg to RS384 (preferred) or RS256 and sign with it", quote(e.alg))
+	}
+	return usable
+}
+
+// checkDuplicates flags kids used by several keys and keys published twice,
+// once, at their first key.
+func checkDuplicates(entries []*entry, kids, thumbs map[string][]*entry, add addFinding) {
 	for _, e := range entries {
 		if !e.hasKid || e.kid == "" {
 			continue
@@ -178,15 +206,10 @@ func CheckDocument(raw []byte) []Finding {
 				"publish each key once, under one kid", strings.Join(names[1:], ", "))
 		}
 	}
-	if rsaUsable == 0 {
-		add(SeverityError, RuleNoRSAKey, nil, "no usable RSA key of at least %d bits: organizations accept only RSA keys",
-			"add the app's RSA public key (3072 bits recommended)", DefaultMinRSABits)
-	}
-	return out
 }
 
 // checkUse flags a key that is not meant for signatures.
-func checkUse(e *entry, add func(Severity, string, *entry, string, string, ...any)) {
+func checkUse(e *entry, add addFinding) {
 	if e.hasUse && e.use != "sig" {
 		add(SeverityError, RuleUseNotSig, e, "has use %s; client assertions need a signing key",
 			"set use to \"sig\" (or remove it) on the key the app signs with", quote(e.use))

@@ -372,16 +372,34 @@ func (t *TokenEndpoints) orgKeys(ctx context.Context, o Org, env string, now tim
 
 // checkAssertion validates the client assertion as the organization does.
 func (t *TokenEndpoints) checkAssertion(assertion, clientID, aud string, set *orgKeySet, now time.Time, replayScope string) *tokenRefusal {
+	c, ref := t.verifiedClaims(assertion, set)
+	if ref != nil {
+		return ref
+	}
+	exp, ref := checkClaims(c, clientID, aud, now.Unix())
+	if ref != nil {
+		return ref
+	}
+	jti, _ := c["jti"].(string)
+	if jti == "" || len(jti) > maxJTILength {
+		return refuse("invalid_client", "jti missing or longer than %d", maxJTILength).says("Missing token 'jti' claim")
+	}
+	return t.checkReplay(replayScope+"/"+jti, exp, now.Unix())
+}
+
+// verifiedClaims parses the assertion, chooses the keys it may be signed
+// with and returns its claims once the signature verifies with one.
+func (t *TokenEndpoints) verifiedClaims(assertion string, set *orgKeySet) (map[string]any, *tokenRefusal) {
 	algs := []jose.SignatureAlgorithm{jose.RS256, jose.RS384}
 	if !set.uploaded {
 		algs = append(algs, jose.ES256, jose.ES384)
 	}
 	jws, err := jose.ParseSigned(assertion, algs)
 	if err != nil {
-		return refuse("invalid_client", "assertion not parsed: %v", err).says("Invalid token. %v", err)
+		return nil, refuse("invalid_client", "assertion not parsed: %v", err).says("Invalid token. %v", err)
 	}
 	if len(jws.Signatures) != 1 {
-		return refuse("invalid_client", "%d signatures", len(jws.Signatures))
+		return nil, refuse("invalid_client", "%d signatures", len(jws.Signatures))
 	}
 	hdr := jws.Signatures[0].Header
 	var candidates []jose.JSONWebKey
@@ -389,13 +407,13 @@ func (t *TokenEndpoints) checkAssertion(assertion, clientID, aud string, set *or
 	case t.compliant.Load():
 		var ref *tokenRefusal
 		if candidates, ref = t.compliantKeys(hdr, set); ref != nil {
-			return ref
+			return nil, ref
 		}
 	case set.uploaded:
 		candidates = set.keys
 	default:
 		if hdr.KeyID == "" {
-			return refuse("invalid_client", "no kid header for a JWK Set URL")
+			return nil, refuse("invalid_client", "no kid header for a JWK Set URL")
 		}
 		for _, k := range set.keys {
 			if k.KeyID == hdr.KeyID {
@@ -403,7 +421,7 @@ func (t *TokenEndpoints) checkAssertion(assertion, clientID, aud string, set *or
 			}
 		}
 		if len(candidates) != 1 {
-			return refuse("invalid_client", "kid %q matches %d keys", hdr.KeyID, len(candidates))
+			return nil, refuse("invalid_client", "kid %q matches %d keys", hdr.KeyID, len(candidates))
 		}
 	}
 	var payload []byte
@@ -414,33 +432,37 @@ func (t *TokenEndpoints) checkAssertion(assertion, clientID, aud string, set *or
 		}
 	}
 	if payload == nil {
-		return refuse("invalid_client", "signature verifies with none of the %d keys", len(candidates)).says("Invalid token. invalid signature")
+		return nil, refuse("invalid_client", "signature verifies with none of the %d keys", len(candidates)).says("Invalid token. invalid signature")
 	}
 	dec := json.NewDecoder(bytes.NewReader(payload))
 	dec.UseNumber()
 	var c map[string]any
 	if err := dec.Decode(&c); err != nil {
-		return refuse("invalid_client", "claims not JSON").says("Could not decode the \"client_assertion\" parameter")
+		return nil, refuse("invalid_client", "claims not JSON").says("Could not decode the \"client_assertion\" parameter")
 	}
+	return c, nil
+}
+
+// checkClaims checks iss, sub, aud and the times, and returns exp.
+func checkClaims(c map[string]any, clientID, aud string, nowS int64) (int64, *tokenRefusal) {
 	if iss, _ := c["iss"].(string); iss != clientID {
-		return refuse("invalid_client", "iss %q is not the client ID", iss).says("Invalid 'client_id' (as iss claim of the assertion JWT)")
+		return 0, refuse("invalid_client", "iss %q is not the client ID", iss).says("Invalid 'client_id' (as iss claim of the assertion JWT)")
 	}
 	if sub, _ := c["sub"].(string); sub != clientID {
-		return refuse("invalid_client", "sub %q is not the client ID", sub).says("Invalid 'client_id' (as sub claim of the assertion JWT)")
+		return 0, refuse("invalid_client", "sub %q is not the client ID", sub).says("Invalid 'client_id' (as sub claim of the assertion JWT)")
 	}
 	if a, _ := c["aud"].(string); a != aud {
-		return refuse("invalid_client", "aud %q is not %q", a, aud).says("Invalid token 'aud' value (%s). Must be '%s'.", a, aud)
+		return 0, refuse("invalid_client", "aud %q is not %q", a, aud).says("Invalid token 'aud' value (%s). Must be '%s'.", a, aud)
 	}
-	nowS := now.Unix()
 	exp, ok := intClaim(c, "exp")
 	if !ok {
-		return refuse("invalid_client", "exp missing or not whole seconds").says("Missing token 'exp' claim")
+		return 0, refuse("invalid_client", "exp missing or not whole seconds").says("Missing token 'exp' claim")
 	}
 	if exp <= nowS {
-		return refuse("invalid_client", "expired").says("Invalid token. jwt expired")
+		return 0, refuse("invalid_client", "expired").says("Invalid token. jwt expired")
 	}
 	if exp-nowS > maxAssertionLifetime {
-		return refuse("invalid_client", "exp more than 5 minutes away").says("Invalid token. jwt lifetime over 5 minutes")
+		return 0, refuse("invalid_client", "exp more than 5 minutes away").says("Invalid token. jwt lifetime over 5 minutes")
 	}
 	for _, name := range []string{"iat", "nbf"} {
 		if _, present := c[name]; !present {
@@ -448,20 +470,21 @@ func (t *TokenEndpoints) checkAssertion(assertion, clientID, aud string, set *or
 		}
 		v, ok := intClaim(c, name)
 		if !ok {
-			return refuse("invalid_client", "%s not whole seconds", name).says("Invalid token. %s is not a number of seconds", name)
+			return 0, refuse("invalid_client", "%s not whole seconds", name).says("Invalid token. %s is not a number of seconds", name)
 		}
 		if v > nowS {
-			return refuse("invalid_client", "%s in the future", name).says("Invalid token. jwt not active")
+			return 0, refuse("invalid_client", "%s in the future", name).says("Invalid token. jwt not active")
 		}
 		if exp-v > maxAssertionLifetime {
-			return refuse("invalid_client", "exp more than 5 minutes after %s", name).says("Invalid token. jwt lifetime over 5 minutes")
+			return 0, refuse("invalid_client", "exp more than 5 minutes after %s", name).says("Invalid token. jwt lifetime over 5 minutes")
 		}
 	}
-	jti, _ := c["jti"].(string)
-	if jti == "" || len(jti) > maxJTILength {
-		return refuse("invalid_client", "jti missing or longer than %d", maxJTILength).says("Missing token 'jti' claim")
-	}
-	key := replayScope + "/" + jti
+	return exp, nil
+}
+
+// checkReplay refuses a jti seen before while its assertion is still
+// valid, and remembers this one until exp.
+func (t *TokenEndpoints) checkReplay(key string, exp, nowS int64) *tokenRefusal {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if len(t.seen) > DefaultMaxTokenAttempts {

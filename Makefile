@@ -33,9 +33,10 @@ test-short:
 demo: build
 	@bash scripts/demo.sh "$(BIN)" "$(DEMO_DIR)" "$(DEMO_ADDR)"
 
-## lint: go vet and a gofmt check
+## lint: go vet, a gofmt check and the function length limits (internal/lint)
 lint:
 	$(GO) vet $(PKGS)
+	$(GO) test -count=1 ./internal/lint/
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 

@@ -19,6 +19,7 @@ import (
 	"github.com/activator-dev/activator/internal/pace"
 	"github.com/activator-dev/activator/internal/plan"
 	"github.com/activator-dev/activator/internal/portal"
+	"github.com/activator-dev/activator/internal/portal/portalhttp"
 	"github.com/activator-dev/activator/internal/sim"
 	"github.com/activator-dev/activator/internal/store"
 )
@@ -27,7 +28,7 @@ import (
 type rig struct {
 	sim   *sim.Sim
 	srv   *httptest.Server
-	c     *portal.Client
+	c     *portalhttp.Client
 	store *store.Store
 	app   store.App
 }
@@ -37,7 +38,7 @@ func newRig(tb testing.TB, cfg sim.Config) *rig {
 	s := sim.New(cfg)
 	srv := httptest.NewServer(s)
 	tb.Cleanup(srv.Close)
-	c, err := portal.New(portal.Options{BaseURL: srv.URL, AppID: s.AppID(), Cookies: s.NewSession()})
+	c, err := portalhttp.New(portalhttp.Options{BaseURL: srv.URL, AppID: s.AppID(), Cookies: s.NewSession()})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -178,7 +179,7 @@ func externalRig(tb testing.TB, orgs int) *rig {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	c, err := portal.New(portal.Options{BaseURL: base, AppID: sim.DefaultAppID, Cookies: strings.TrimSpace(string(cookie))})
+	c, err := portalhttp.New(portalhttp.Options{BaseURL: base, AppID: sim.DefaultAppID, Cookies: strings.TrimSpace(string(cookie))})
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -49,7 +49,7 @@ const DefaultMaxFailures = 10
 // ErrTooManyFailures stops a run after MaxFailures consecutive failures.
 var ErrTooManyFailures = errors.New("too many consecutive failures")
 
-// Approver makes one ApproveDownload call; *portal.Client is one.
+// Approver makes one ApproveDownload call; *portalhttp.Client is one.
 type Approver interface {
 	Approve(ctx context.Context, a portal.Activation) (string, error)
 }

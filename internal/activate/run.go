@@ -12,6 +12,7 @@ import (
 	"github.com/activator-dev/activator/internal/pace"
 	"github.com/activator-dev/activator/internal/plan"
 	"github.com/activator-dev/activator/internal/portal"
+	"github.com/activator-dev/activator/internal/portal/portalhttp"
 	"github.com/activator-dev/activator/internal/store"
 )
 
@@ -22,11 +23,11 @@ type RunOptions struct {
 
 	// Connect returns a client whose session was checked. Run calls it
 	// once it holds the run lock.
-	Connect func(ctx context.Context) (*portal.Client, error)
+	Connect func(ctx context.Context) (*portalhttp.Client, error)
 	// Sync lists every organization with c and records the sync; nil is
 	// orgsync.Run, paced by Pacer, PageSize organizations a page. Run
 	// syncs before planning and again after the calls, to verify them.
-	Sync     func(ctx context.Context, c *portal.Client) (*orgsync.Report, error)
+	Sync     func(ctx context.Context, c *portalhttp.Client) (*orgsync.Report, error)
 	PageSize int
 
 	// KeySets are the key sets this run uploads, recorded (FirstUsed set)
@@ -126,8 +127,8 @@ func Run(ctx context.Context, in plan.Input, o RunOptions) (*RunResult, error) {
 }
 
 // defaultSync lists with orgsync.Run, paced.
-func (o *RunOptions) defaultSync(ctx context.Context, c *portal.Client) (*orgsync.Report, error) {
-	return orgsync.Run(ctx, orgsync.Options{Store: o.Store, App: o.App, PageSize: o.PageSize, Now: o.Now, Load: orgsync.PacedLoad(c, o.Pacer)})
+func (o *RunOptions) defaultSync(ctx context.Context, c *portalhttp.Client) (*orgsync.Report, error) {
+	return orgsync.Run(ctx, orgsync.Options{Store: o.Store, App: o.App, PageSize: o.PageSize, Now: o.Now, Load: orgsync.PacedLoad(c.LoadDownloads, o.Pacer)})
 }
 
 // makePlan plans over the orgs listed now, with their recorded uploads.

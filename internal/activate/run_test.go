@@ -10,6 +10,7 @@ import (
 	"github.com/activator-dev/activator/internal/pace"
 	"github.com/activator-dev/activator/internal/plan"
 	"github.com/activator-dev/activator/internal/portal"
+	"github.com/activator-dev/activator/internal/portal/portalhttp"
 	"github.com/activator-dev/activator/internal/sim"
 	"github.com/activator-dev/activator/internal/store"
 )
@@ -19,7 +20,7 @@ func (r *rig) runOptions(p *pace.Pacer) RunOptions {
 	return RunOptions{
 		Options: Options{Store: r.store, App: r.app, Pacer: p, Concurrency: 2,
 			Mode: plan.ModeJWKS, NonProdJWKS: testJWKS, ProdJWKS: testJWKS, NonProdKeys: "k1", ProdKeys: "k1"},
-		Connect: func(ctx context.Context) (*portal.Client, error) {
+		Connect: func(ctx context.Context) (*portalhttp.Client, error) {
 			return r.c, r.c.Connect(ctx)
 		},
 		PageSize: 1000,

@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/activator-dev/activator/internal/pace"
-	"github.com/activator-dev/activator/internal/portal"
 )
 
 // SmartConfigPath is where a SMART on FHIR server describes its OAuth
@@ -197,7 +196,7 @@ func checkOne(ctx context.Context, address string, opts *SmartOptions) SmartResu
 		r.Error = err.Error()
 		var fe *fetchError
 		r.Answered = errors.As(err, &fe) && fe.answered
-		if portal.Retryable(err) || !r.Answered {
+		if pace.Retryable(err) || !r.Answered {
 			what := "no answer"
 			if r.Answered {
 				what = "no usable answer"
@@ -273,20 +272,23 @@ type smartDoc struct {
 	SigningAlgs           []string `json:"token_endpoint_auth_signing_alg_values_supported"`
 }
 
-// fetchError is a failed fetch. Its cause is one of the portal package's
-// retryable errors when trying again may help, so that the Pacer retries
-// it; the message speaks of the organization's server, not the portal.
+// fetchError is a failed fetch from an organization's own server. The
+// message speaks of that server, never of the portal.
 type fetchError struct {
 	msg      string
-	answered bool // the server sent an HTTP answer
-	cause    error
+	answered bool  // the server sent an HTTP answer
+	retry    bool  // no answer, a 5xx or a 429: trying again may help
+	cause    error // the transport error, when there was no answer
 }
 
 // Error speaks of the organization's server.
 func (e *fetchError) Error() string { return e.msg }
 
-// Unwrap exposes the cause to portal.Retryable.
+// Unwrap exposes the transport error.
 func (e *fetchError) Unwrap() error { return e.cause }
+
+// Retryable tells the Pacer to try again (pace.RetryableError).
+func (e *fetchError) Retryable() bool { return e.retry }
 
 // fetchSmart makes one request, bounded by the options' Timeout.
 func fetchSmart(ctx context.Context, opts *SmartOptions, target string) (*smartDoc, error) {
@@ -309,7 +311,7 @@ func fetchSmart(ctx context.Context, opts *SmartOptions, target string) (*smartD
 		if errors.Is(err, context.DeadlineExceeded) || actx.Err() != nil {
 			msg = fmt.Sprintf("no answer within %s", opts.Timeout)
 		}
-		return nil, &fetchError{msg: msg, cause: &portal.NetworkError{Err: err}}
+		return nil, &fetchError{msg: msg, retry: true, cause: err}
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, DefaultSmartMaxBytes+1))
@@ -321,14 +323,13 @@ func fetchSmart(ctx context.Context, opts *SmartOptions, target string) (*smartD
 		if actx.Err() != nil {
 			msg = fmt.Sprintf("no complete answer within %s", opts.Timeout)
 		}
-		return nil, &fetchError{msg: msg, cause: &portal.NetworkError{Err: err}}
+		return nil, &fetchError{msg: msg, retry: true, cause: err}
 	}
 	switch {
 	case resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests:
 		// A 429 is retried with backoff like a 5xx: slowing the shared
 		// pace for every server because one is busy would be wrong.
-		return nil, &fetchError{msg: fmt.Sprintf("HTTP %d", resp.StatusCode), answered: true,
-			cause: &portal.ServerError{Status: resp.StatusCode}}
+		return nil, &fetchError{msg: fmt.Sprintf("HTTP %d", resp.StatusCode), answered: true, retry: true}
 	case resp.StatusCode != http.StatusOK:
 		return nil, &fetchError{msg: fmt.Sprintf("HTTP %d for %s", resp.StatusCode, SmartConfigPath), answered: true}
 	}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/activator-dev/activator/internal/pace"
+	"github.com/activator-dev/activator/internal/portal"
 	"github.com/activator-dev/activator/internal/sim"
 )
 
@@ -272,4 +273,42 @@ func TestCheckSmartStops(t *testing.T) {
 			t.Errorf("got %d results, want the few completed before the cancel", len(res))
 		}
 	})
+}
+
+// TestFetchErrorsSpeakOfTheServer: an organization's own server failing is
+// retried like a portal failure, but it is never a portal error: its
+// message names the server's answer, and no portal type is in its chain.
+func TestFetchErrorsSpeakOfTheServer(t *testing.T) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/down/.well-known/smart-configuration", func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusBadGateway)
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	closed := httptest.NewServer(http.NotFoundHandler())
+	closed.Close()
+	tests := []struct {
+		name, target string
+		retry        bool
+	}{
+		{"unreachable", closed.URL + "/.well-known/smart-configuration", true},
+		{"502", srv.URL + "/down/.well-known/smart-configuration", true},
+		{"404", srv.URL + "/missing/.well-known/smart-configuration", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := fetchSmart(context.Background(), &SmartOptions{Client: http.DefaultClient, Timeout: time.Second}, tt.target)
+			if err == nil {
+				t.Fatal("no error")
+			}
+			if got := pace.Retryable(err); got != tt.retry {
+				t.Errorf("pace.Retryable = %v, want %v (%v)", got, tt.retry, err)
+			}
+			var ne *portal.NetworkError
+			var se *portal.ServerError
+			if errors.As(err, &ne) || errors.As(err, &se) || strings.Contains(err.Error(), "portal") {
+				t.Errorf("an organization's server failing reads as the portal's: %T %v", err, err)
+			}
+		})
+	}
 }

@@ -35,6 +35,7 @@ import (
 	"time"
 
 	"github.com/activator-dev/activator/internal/portal"
+	"github.com/activator-dev/activator/internal/portal/portalhttp"
 	"github.com/chromedp/cdproto/storage"
 	"github.com/chromedp/chromedp"
 )
@@ -183,7 +184,7 @@ type Options struct {
 	// Check proves that the portal accepts cookies (a Cookie header value)
 	// as a session for the app; an error wrapping portal.ErrNotSignedIn
 	// means not yet, any other error ends the sign-in. Nil checks with
-	// portal.Client.Check (the management page, then LoadDownloads).
+	// portalhttp.Client.Check (the management page, then LoadDownloads).
 	Check func(ctx context.Context, cookies string) error
 	// Logf receives progress lines for a person; it is never given a
 	// secret. Nil discards them.
@@ -294,11 +295,11 @@ func SignIn(ctx context.Context, o Options) (*Result, error) {
 	return s.collect()
 }
 
-// portalCheck is the default Options.Check: portal.Client.Check with the
+// portalCheck is the default Options.Check: portalhttp.Client.Check with the
 // cookies, unpaced (a sign-in checks a handful of times at most).
 func portalCheck(base, app string) func(context.Context, string) error {
 	return func(ctx context.Context, cookies string) error {
-		c, err := portal.New(portal.Options{BaseURL: base, AppID: app, Cookies: cookies})
+		c, err := portalhttp.New(portalhttp.Options{BaseURL: base, AppID: app, Cookies: cookies})
 		if err != nil {
 			return err
 		}

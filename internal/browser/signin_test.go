@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/activator-dev/activator/internal/portal"
+	"github.com/activator-dev/activator/internal/portal/portalhttp"
 	"github.com/activator-dev/activator/internal/sim"
 )
 
@@ -57,7 +58,7 @@ func waitNoBrowser(t *testing.T, profile string) {
 // connect checks the captured session the way `activator login` does.
 func connect(t *testing.T, base, cookies string) error {
 	t.Helper()
-	c, err := portal.New(portal.Options{BaseURL: base, AppID: sim.DefaultAppID, Cookies: cookies})
+	c, err := portalhttp.New(portalhttp.Options{BaseURL: base, AppID: sim.DefaultAppID, Cookies: cookies})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/activator-dev/activator/internal/pace"
 	"github.com/activator-dev/activator/internal/plan"
 	"github.com/activator-dev/activator/internal/portal"
+	"github.com/activator-dev/activator/internal/portal/portalhttp"
 	"github.com/activator-dev/activator/internal/store"
 	"github.com/spf13/cobra"
 )
@@ -252,8 +253,8 @@ func activateRun(ctx context.Context, o *ActivateOptions) error {
 		Options: activate.Options{Store: s, App: app, Pacer: p, Concurrency: o.Concurrency, MaxFailures: o.MaxFailures,
 			Mode: ks.mode, NonProdJWKS: ks.nonProdJSON, ProdJWKS: ks.prodJSON, NonProdKeys: ks.nonProdKeys, ProdKeys: ks.prodKeys,
 			Now: f.Now, OnEvent: func(e activate.Event) { bar.event(e) }},
-		Connect: func(ctx context.Context) (*portal.Client, error) { return f.connect(ctx, p) },
-		Sync: func(ctx context.Context, c *portal.Client) (*orgsync.Report, error) {
+		Connect: func(ctx context.Context) (*portalhttp.Client, error) { return f.connect(ctx, p) },
+		Sync: func(ctx context.Context, c *portalhttp.Client) (*orgsync.Report, error) {
 			return f.syncWith(ctx, c, p, o.PageSize)
 		},
 		KeySets: ks.keySets(),
@@ -364,14 +365,14 @@ func (o *ActivateOptions) describe() string {
 }
 
 // syncWith lists the organizations with an already connected client.
-func (f *Factory) syncWith(ctx context.Context, c *portal.Client, p *pace.Pacer, pageSize int) (*orgsync.Report, error) {
+func (f *Factory) syncWith(ctx context.Context, c *portalhttp.Client, p *pace.Pacer, pageSize int) (*orgsync.Report, error) {
 	s, app, err := f.AppStore(ctx)
 	if err != nil {
 		return nil, err
 	}
 	bar := newProgress(f, -1, "syncing", "orgs")
 	defer bar.close()
-	rep, err := orgsync.Run(ctx, orgsync.Options{Store: s, App: app, PageSize: pageSize, Now: f.Now, Load: orgsync.PacedLoad(c, p),
+	rep, err := orgsync.Run(ctx, orgsync.Options{Store: s, App: app, PageSize: pageSize, Now: f.Now, Load: orgsync.PacedLoad(c.LoadDownloads, p),
 		OnPage: func(page, got, total int) {
 			bar.add(got)
 			f.Debugf("page %d: %d organizations (%d so far)", page, got, total)

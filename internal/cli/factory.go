@@ -17,6 +17,7 @@ import (
 	"github.com/activator-dev/activator/internal/orgsync"
 	"github.com/activator-dev/activator/internal/pace"
 	"github.com/activator-dev/activator/internal/portal"
+	"github.com/activator-dev/activator/internal/portal/portalhttp"
 	"github.com/activator-dev/activator/internal/session"
 	"github.com/activator-dev/activator/internal/store"
 	"github.com/spf13/cobra"
@@ -409,7 +410,7 @@ const sourceStored = "stored session"
 
 // PortalClient returns a client for --portal and --app with the session,
 // not yet connected.
-func (f *Factory) PortalClient() (*portal.Client, error) {
+func (f *Factory) PortalClient() (*portalhttp.Client, error) {
 	if _, err := f.CheckPortal(); err != nil {
 		return nil, err
 	}
@@ -420,7 +421,7 @@ func (f *Factory) PortalClient() (*portal.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	c, err := portal.New(f.portalOptions(cookies))
+	c, err := portalhttp.New(f.portalOptions(cookies))
 	if err != nil {
 		return nil, UsageError(err)
 	}
@@ -434,7 +435,7 @@ func (f *Factory) PortalClient() (*portal.Client, error) {
 // cookies the portal renewed during the command (sliding expiration) are
 // stored for the next one.
 type renewal struct {
-	client  *portal.Client
+	client  *portalhttp.Client
 	cookies string
 }
 
@@ -474,8 +475,8 @@ func (f *Factory) Close() {
 // portalOptions are the portal client's options for this invocation; with
 // --verbose every request is printed (method, path, status, time: never a
 // cookie, a token or a form value).
-func (f *Factory) portalOptions(cookies string) portal.Options {
-	o := portal.Options{BaseURL: f.Portal, AppID: f.App, Cookies: cookies, HTTPClient: f.HTTPClient, UserAgent: "activator/" + Version}
+func (f *Factory) portalOptions(cookies string) portalhttp.Options {
+	o := portalhttp.Options{BaseURL: f.Portal, AppID: f.App, Cookies: cookies, HTTPClient: f.HTTPClient, UserAgent: "activator/" + Version}
 	if f.Verbose {
 		o.Trace = func(method, path string, status int, took time.Duration) {
 			answer := "no answer"

@@ -14,6 +14,7 @@ import (
 	"github.com/activator-dev/activator/internal/browser"
 	"github.com/activator-dev/activator/internal/pace"
 	"github.com/activator-dev/activator/internal/portal"
+	"github.com/activator-dev/activator/internal/portal/portalhttp"
 	"github.com/activator-dev/activator/internal/session"
 	"github.com/spf13/cobra"
 )
@@ -315,7 +316,7 @@ func (f *Factory) verifyAndSave(ctx context.Context, path, cookies string, expir
 // only the confirming listing failed for another reason, it warns and
 // accepts. The browser sign-in calls it on each page of the portal.
 func (f *Factory) checkSession(ctx context.Context, cookies string) error {
-	c, err := portal.New(f.portalOptions(cookies))
+	c, err := portalhttp.New(f.portalOptions(cookies))
 	if err != nil {
 		return UsageError(err)
 	}
@@ -448,7 +449,7 @@ func whoamiRun(ctx context.Context, cmd *cobra.Command, f *Factory) error {
 	if err := f.CheckApp(); err != nil {
 		return err
 	}
-	c, err := portal.New(f.portalOptions(cookies))
+	c, err := portalhttp.New(f.portalOptions(cookies))
 	if err != nil {
 		return UsageError(err)
 	}

@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/activator-dev/activator/internal/browser"
-	"github.com/activator-dev/activator/internal/portal"
+	"github.com/activator-dev/activator/internal/portal/portalhttp"
 	"github.com/activator-dev/activator/internal/session"
 	"github.com/activator-dev/activator/internal/sim"
 )
@@ -73,7 +73,7 @@ func needBrowser(t *testing.T) string {
 func assertNoSecrets(t *testing.T, stored *session.Stored, outputs string, secrets ...string) {
 	t.Helper()
 	if stored != nil {
-		for _, c := range portal.ParseCookieHeader(stored.Cookies) {
+		for _, c := range portalhttp.ParseCookieHeader(stored.Cookies) {
 			secrets = append(secrets, c.Value)
 		}
 	}
@@ -120,7 +120,7 @@ func TestLoginHeadlessLifecycle(t *testing.T) {
 	}
 	stored := loadSession(t, state)
 	if stored.Portal != srv.URL || stored.AppID != sim.DefaultAppID || !strings.Contains(stored.Cookies, ".AspNet.Cookies=") {
-		t.Fatalf("stored session for %q app %q with cookies named %v", stored.Portal, stored.AppID, portal.ParseCookieHeader(stored.Cookies))
+		t.Fatalf("stored session for %q app %q with cookies named %v", stored.Portal, stored.AppID, portalhttp.ParseCookieHeader(stored.Cookies))
 	}
 	if !strings.Contains(stderr, ".AspNet.Cookies") {
 		t.Fatalf("--verbose does not name the captured cookies:\n%s", stderr)

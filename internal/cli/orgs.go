@@ -11,6 +11,7 @@ import (
 	"github.com/activator-dev/activator/internal/orgsync"
 	"github.com/activator-dev/activator/internal/pace"
 	"github.com/activator-dev/activator/internal/portal"
+	"github.com/activator-dev/activator/internal/portal/portalhttp"
 	"github.com/activator-dev/activator/internal/store"
 	"github.com/spf13/cobra"
 )
@@ -116,7 +117,7 @@ const DefaultConnectRetries = 2
 
 // connect returns a client whose session has been checked against the
 // management page.
-func (f *Factory) connect(ctx context.Context, p *pace.Pacer) (*portal.Client, error) {
+func (f *Factory) connect(ctx context.Context, p *pace.Pacer) (*portalhttp.Client, error) {
 	c, err := f.PortalClient()
 	if err != nil {
 		return nil, err

@@ -164,14 +164,14 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	return r, nil
 }
 
-// PacedLoad is c's LoadDownloads with each page waiting for, and retried
-// by, p.
-func PacedLoad(c *portal.Client, p *pace.Pacer) portal.PageFunc {
+// PacedLoad is load (portalhttp's Client.LoadDownloads) with each page
+// waiting for, and retried by, p.
+func PacedLoad(load portal.PageFunc, p *pace.Pacer) portal.PageFunc {
 	return func(ctx context.Context, page, size int) ([]portal.Download, error) {
 		var ds []portal.Download
 		_, err := p.Do(ctx, func() error {
 			var err error
-			ds, err = c.LoadDownloads(ctx, page, size)
+			ds, err = load(ctx, page, size)
 			return err
 		})
 		return ds, err

@@ -6,6 +6,11 @@
 // across all workers. A 429 is obeyed (its Retry-After, if any) and lowers
 // the pace for the rest of the run; 5xx and network failures are retried
 // with exponential backoff and full jitter, a bounded number of times.
+//
+// The package decides what is retried, and how, from what an error says of
+// itself (RetryableError, ThrottleError), not from whose error it is: the
+// portal's client and the Brands checks of organizations' own servers both
+// make errors that say so.
 package pace
 
 import (
@@ -16,7 +21,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/activator-dev/activator/internal/portal"
 	"golang.org/x/time/rate"
 )
 
@@ -59,11 +63,36 @@ const DefaultMaxHold = 5 * time.Minute
 // DefaultNoticeHold is the shortest hold worth telling the person about.
 const DefaultNoticeHold = 5 * time.Second
 
+// RetryableError is an error that says whether the call that failed may
+// succeed if it is made again later in the same run: true for a rate limit,
+// a server error or a network failure; false (or not implementing it) for
+// a refusal, a malformed answer or a lapsed session.
+type RetryableError interface {
+	error
+	Retryable() bool
+}
+
+// ThrottleError is a server's request to slow down (HTTP 429): the Pacer
+// waits its Retry-After and lowers the pace for every worker. Throttled
+// returns the Retry-After, zero when the server gave none.
+type ThrottleError interface {
+	error
+	Throttled() (retryAfter time.Duration)
+}
+
+// Retryable reports whether err, or an error it wraps, is a RetryableError
+// whose call may succeed later.
+func Retryable(err error) bool {
+	var re RetryableError
+	return errors.As(err, &re) && re.Retryable()
+}
+
 // HoldError is a 429 whose Retry-After is longer than the Pacer waits.
 type HoldError struct {
 	RetryAfter time.Duration
 	Max        time.Duration
-	Err        *portal.RateLimitError
+	// Err is the server's answer, a ThrottleError.
+	Err error
 }
 
 func (e *HoldError) Error() string {
@@ -172,7 +201,7 @@ func (p *Pacer) holdLeft() time.Duration {
 }
 
 // Do runs call within the pace, repeating it while it fails in a retryable
-// way (see portal.Retryable). It returns the number of attempts made and the
+// way (see Retryable). It returns the number of attempts made and the
 // last error. A cancelled ctx stops the waiting, not a call in flight: the
 // caller decides which context the call itself gets.
 func (p *Pacer) Do(ctx context.Context, call func() error) (int, error) {
@@ -185,13 +214,16 @@ func (p *Pacer) Do(ctx context.Context, call func() error) (int, error) {
 			return attempt - 1, err
 		}
 		err = call()
-		var rl *portal.RateLimitError
+		var rl ThrottleError
 		limited := errors.As(err, &rl)
-		if !limited {
+		var wait time.Duration
+		if limited {
+			wait = rl.Throttled()
+		} else {
 			p.onAnswer()
 		}
-		if limited && rl.RetryAfter > p.maxHold {
-			he := &HoldError{RetryAfter: rl.RetryAfter, Max: p.maxHold, Err: rl}
+		if limited && wait > p.maxHold {
+			he := &HoldError{RetryAfter: wait, Max: p.maxHold, Err: rl}
 			p.mu.Lock()
 			p.throttled++
 			if p.stopped == nil {
@@ -202,12 +234,12 @@ func (p *Pacer) Do(ctx context.Context, call func() error) (int, error) {
 		}
 		if limited {
 			// Even a last attempt's 429 holds and slows the next calls.
-			p.onRateLimit(rl.RetryAfter)
-			if rl.RetryAfter >= DefaultNoticeHold && p.onHold != nil {
-				p.onHold(rl.RetryAfter)
+			p.onRateLimit(wait)
+			if wait >= DefaultNoticeHold && p.onHold != nil {
+				p.onHold(wait)
 			}
 		}
-		if err == nil || !portal.Retryable(err) || attempt > p.retries {
+		if err == nil || !Retryable(err) || attempt > p.retries {
 			return attempt, err
 		}
 		if limited {

@@ -1,7 +1,6 @@
 package portal
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"net/url"
@@ -42,28 +41,16 @@ func (a Activation) Form(appID string) url.Values {
 	return f
 }
 
-// Approve sends one ApproveDownload call. On success it returns the portal's
-// message (a timestamp). A refusal by the organization is a *RefusedError;
-// an unknown OrgId a *PortalError whose NotFound is true.
-func (c *Client) Approve(ctx context.Context, a Activation) (string, error) {
+// Check refuses an activation the portal must never be sent: an OrgId that
+// is not a number (an ECMId or a name slipped in), or both flags set.
+func (a Activation) Check() error {
 	if !digits(a.OrgID) {
-		return "", fmt.Errorf("approve: OrgId %q is not a number", a.OrgID)
+		return fmt.Errorf("approve: OrgId %q is not a number", a.OrgID)
 	}
 	if a.NonProdOnly && a.ProdOnly {
-		return "", fmt.Errorf("approve org %s: NonProdOnly and ProdOnly cannot both be set", a.OrgID)
+		return fmt.Errorf("approve org %s: NonProdOnly and ProdOnly cannot both be set", a.OrgID)
 	}
-	ans, err := c.postJSON(ctx, "/Developer/ApproveDownload", a.Form(c.app))
-	if err != nil {
-		return "", fmt.Errorf("approve org %s: %w", a.OrgID, err)
-	}
-	msg, err := ParseApproveData(ans.Data)
-	if err != nil {
-		if re, ok := err.(*RefusedError); ok {
-			re.OrgID = a.OrgID
-		}
-		return "", fmt.Errorf("approve org %s: %w", a.OrgID, err)
-	}
-	return msg, nil
+	return nil
 }
 
 // ParseApproveData decodes the Data member of a successful outer answer:
@@ -82,7 +69,7 @@ func ParseApproveData(data json.RawMessage) (string, error) {
 	if d.Success == nil {
 		return "", &MalformedError{What: "ApproveDownload answer has no Data.Success"}
 	}
-	msg, _ := cutText(d.Message, MaxMessageBytes)
+	msg, _ := CutText(d.Message, MaxMessageBytes)
 	if !*d.Success {
 		return "", &RefusedError{Message: msg}
 	}

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/url"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -47,9 +46,9 @@ const (
 	MaxMessageBytes = 2000
 )
 
-// cutText cuts s to max bytes on a character boundary, marking the cut
+// CutText cuts s to max bytes on a character boundary, marking the cut
 // with an ellipsis, and reports whether it cut.
-func cutText(s string, max int) (string, bool) {
+func CutText(s string, max int) (string, bool) {
 	if len(s) <= max {
 		return s, false
 	}
@@ -165,10 +164,10 @@ func ParseDownloads(data []byte, appID string) ([]Download, error) {
 		}
 		dl := Download{ID: string(r.ID), OrgID: org, Approved: st}
 		var cut bool
-		if dl.OrgName, cut = cutText(r.OrgName, MaxNameBytes); cut {
-			dl.Cut = append(dl.Cut, fmt.Sprintf("name of %s cut to %d bytes", megabytes(int64(len(r.OrgName))), MaxNameBytes))
+		if dl.OrgName, cut = CutText(r.OrgName, MaxNameBytes); cut {
+			dl.Cut = append(dl.Cut, fmt.Sprintf("name of %s cut to %d bytes", Megabytes(int64(len(r.OrgName))), MaxNameBytes))
 		}
-		if dl.ECMId, cut = cutText(string(r.ECMId), MaxIDBytes); cut {
+		if dl.ECMId, cut = CutText(string(r.ECMId), MaxIDBytes); cut {
 			dl.Cut = append(dl.Cut, fmt.Sprintf("ECMId of %d bytes cut to %d", len(r.ECMId), MaxIDBytes))
 		}
 		out = append(out, dl)
@@ -176,26 +175,8 @@ func ParseDownloads(data []byte, appID string) ([]Download, error) {
 	return out, nil
 }
 
-// LoadDownloads fetches one page (zero-based) of the app's organizations.
-// Parameter names are case-sensitive on the portal: PageSize, page.
-func (c *Client) LoadDownloads(ctx context.Context, page, size int) ([]Download, error) {
-	form := url.Values{}
-	form.Set("appId", c.app)
-	form.Set("PageSize", strconv.Itoa(size))
-	form.Set("page", strconv.Itoa(page))
-	a, err := c.postJSON(ctx, "/Developer/LoadDownloads", form)
-	if err != nil {
-		return nil, fmt.Errorf("load page %d: %w", page, err)
-	}
-	ds, err := ParseDownloads(a.Data, c.app)
-	if err != nil {
-		return nil, fmt.Errorf("load page %d: %w", page, err)
-	}
-	return ds, nil
-}
-
-// PageFunc fetches one page; Client.LoadDownloads is one. Callers wrap it to
-// pace and retry.
+// PageFunc fetches one page; portalhttp's Client.LoadDownloads is one.
+// Callers wrap it to pace and retry.
 type PageFunc func(ctx context.Context, page, size int) ([]Download, error)
 
 // MaxListRestarts is how often a listing starts over when the list shifted
@@ -256,4 +237,17 @@ func listOnce(ctx context.Context, load PageFunc, size int, onPage func(page, go
 		all = append(all, ds...)
 	}
 	return nil, &MalformedError{What: fmt.Sprintf("more than %d pages", MaxPages)}
+}
+
+// Megabytes writes n bytes in MB, to one decimal when under ten; under a
+// megabyte, in bytes.
+func Megabytes(n int64) string {
+	if n < 1<<20 {
+		return strconv.FormatInt(n, 10) + " bytes"
+	}
+	mb := float64(n) / (1 << 20)
+	if mb < 10 {
+		return strconv.FormatFloat(mb, 'f', 1, 64) + " MB"
+	}
+	return strconv.FormatFloat(mb, 'f', 0, 64) + " MB"
 }

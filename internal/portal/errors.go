@@ -59,6 +59,13 @@ type RateLimitError struct {
 	RetryAfter time.Duration
 }
 
+// Throttled returns RetryAfter: the pace waits it out (pace.ThrottleError).
+func (e *RateLimitError) Throttled() time.Duration { return e.RetryAfter }
+
+// Retryable is true: the call may succeed after the wait
+// (pace.RetryableError).
+func (e *RateLimitError) Retryable() bool { return true }
+
 func (e *RateLimitError) Error() string {
 	if e.RetryAfter > 0 {
 		return fmt.Sprintf("rate limited by the portal (429, retry after %s)", e.RetryAfter)
@@ -73,6 +80,9 @@ type ServerError struct {
 
 func (e *ServerError) Error() string { return fmt.Sprintf("portal server error (HTTP %d)", e.Status) }
 
+// Retryable is true: a 5xx may pass later (pace.RetryableError).
+func (e *ServerError) Retryable() bool { return true }
+
 // NetworkError is a failure to reach the portal at all: DNS, connection,
 // TLS, or a time-out.
 type NetworkError struct {
@@ -83,6 +93,10 @@ func (e *NetworkError) Error() string { return "cannot reach the portal: " + e.E
 
 // Unwrap returns the transport error.
 func (e *NetworkError) Unwrap() error { return e.Err }
+
+// Retryable is true: the portal may be reachable later
+// (pace.RetryableError).
+func (e *NetworkError) Retryable() bool { return true }
 
 // MalformedError is an answer that is not what the portal sends: unexpected
 // status, JSON of the wrong shape, a missing anti-forgery token.
@@ -99,14 +113,4 @@ type AppNotFoundError struct {
 
 func (e *AppNotFoundError) Error() string {
 	return fmt.Sprintf("the portal has no management page for app %q: check --app (the numeric id in the page's URL, ?id=...) and that --portal is the vendor portal", e.AppID)
-}
-
-// Retryable reports whether a call that failed with err may succeed if
-// repeated later in the same run: rate limits, server errors and network
-// failures. A refusal, an outer failure or a lapsed session is not.
-func Retryable(err error) bool {
-	var rl *RateLimitError
-	var se *ServerError
-	var ne *NetworkError
-	return errors.As(err, &rl) || errors.As(err, &se) || errors.As(err, &ne)
 }

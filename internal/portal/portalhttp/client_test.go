@@ -1,4 +1,4 @@
-package portal_test
+package portalhttp_test
 
 import (
 	"context"
@@ -8,16 +8,18 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/activator-dev/activator/internal/pace"
 	"github.com/activator-dev/activator/internal/portal"
+	"github.com/activator-dev/activator/internal/portal/portalhttp"
 	"github.com/activator-dev/activator/internal/sim"
 )
 
-func newClient(t *testing.T, cfg sim.Config) (*sim.Sim, *portal.Client) {
+func newClient(t *testing.T, cfg sim.Config) (*sim.Sim, *portalhttp.Client) {
 	t.Helper()
 	s := sim.New(cfg)
 	srv := httptest.NewServer(s)
 	t.Cleanup(srv.Close)
-	c, err := portal.New(portal.Options{BaseURL: srv.URL, AppID: s.AppID(), Cookies: s.NewSession()})
+	c, err := portalhttp.New(portalhttp.Options{BaseURL: srv.URL, AppID: s.AppID(), Cookies: s.NewSession()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,7 +115,7 @@ func TestApproveAnswersAgainstSimulator(t *testing.T) {
 	}
 	ec := `{"keys":[{"kty":"EC","crv":"P-256","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0","kid":"ec"}]}`
 	_, err = c.Approve(ctx, portal.Activation{OrgID: pending, TestJWKS: ec, ProdJWKS: ec})
-	if err == nil || portal.Retryable(err) || errors.Is(err, portal.ErrNotSignedIn) {
+	if err == nil || pace.Retryable(err) || errors.Is(err, portal.ErrNotSignedIn) {
 		t.Fatalf("EC key set: %v", err)
 	}
 }
@@ -146,13 +148,13 @@ func TestFaultsAreTyped(t *testing.T) {
 	c.LoadDownloads(ctx, 0, 20)
 	_, err := c.LoadDownloads(ctx, 0, 20)
 	var rl *portal.RateLimitError
-	if !errors.As(err, &rl) || rl.RetryAfter <= 0 || !portal.Retryable(err) {
+	if !errors.As(err, &rl) || rl.RetryAfter <= 0 || !pace.Retryable(err) {
 		t.Fatalf("rate limit: %v", err)
 	}
 	s.SetFaults(sim.Faults{ErrorRate: 1})
 	_, err = c.LoadDownloads(ctx, 0, 20)
 	var se *portal.ServerError
-	if !errors.As(err, &se) || se.Status < 500 || !portal.Retryable(err) {
+	if !errors.As(err, &se) || se.Status < 500 || !pace.Retryable(err) {
 		t.Fatalf("5xx: %v", err)
 	}
 }
@@ -161,7 +163,7 @@ func TestUnknownApp(t *testing.T) {
 	s := sim.New(sim.Config{Orgs: 5, Seed: 1})
 	srv := httptest.NewServer(s)
 	defer srv.Close()
-	c, _ := portal.New(portal.Options{BaseURL: srv.URL, AppID: "1", Cookies: s.NewSession()})
+	c, _ := portalhttp.New(portalhttp.Options{BaseURL: srv.URL, AppID: "1", Cookies: s.NewSession()})
 	var ae *portal.AppNotFoundError
 	if err := c.Connect(context.Background()); !errors.As(err, &ae) {
 		t.Fatalf("unknown app: %v", err)
@@ -231,7 +233,7 @@ func TestCheckNeedsMoreThanAPageWithAToken(t *testing.T) {
 				w.Write([]byte(tt.json))
 			}))
 			defer srv.Close()
-			c, _ := portal.New(portal.Options{BaseURL: srv.URL, AppID: "50741", Cookies: "a=b"})
+			c, _ := portalhttp.New(portalhttp.Options{BaseURL: srv.URL, AppID: "50741", Cookies: "a=b"})
 			err := c.Connect(context.Background())
 			if tt.connectErr != (err != nil) {
 				t.Fatalf("Connect: %v", err)
@@ -261,7 +263,7 @@ func TestHugeAnswers(t *testing.T) {
 		wantErr  string
 	}{
 		{"20 MB name is cut", 20 << 20, ""},
-		{"page over the limit", portal.MaxAnswerBytes + 1<<20, "answer too large (33 MB"},
+		{"page over the limit", portalhttp.MaxAnswerBytes + 1<<20, "answer too large (33 MB"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

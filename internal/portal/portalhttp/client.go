@@ -1,18 +1,19 @@
-// Package portal is a client for the vendor management portal's undocumented
-// JSON calls: the management page (for the anti-forgery token),
-// LoadDownloads and ApproveDownload.
+// Package portalhttp is the HTTP client for the vendor management portal's
+// undocumented JSON calls: the management page (for the anti-forgery
+// token), LoadDownloads and ApproveDownload. What the calls mean, their
+// answers and the errors they are classified into are package portal's.
 //
 // The portal is a browser application, not an API: a session is a set of
 // cookies from a browser sign-in, every JSON call carries the page's
 // anti-forgery token, and a lapsed session shows up as a redirect to the
 // sign-in page or as HTML where JSON was expected. The client never follows
 // redirects, so a lapsed session is always recognised as such and never
-// parsed as success. Every answer is classified into a typed error the caller
-// can branch on; see errors.go.
+// parsed as success. Every answer is classified into one of package
+// portal's typed errors, which the caller can branch on.
 //
 // The client knows HTTP and JSON only. Pacing, retries and bookkeeping belong
 // to its callers. Cookie and token values are never part of an error or log.
-package portal
+package portalhttp
 
 import (
 	"context"
@@ -30,10 +31,9 @@ import (
 	"strings"
 	"sync"
 	"time"
-)
 
-// DefaultBaseURL is Epic's developer portal.
-const DefaultBaseURL = "https://fhir.epic.com"
+	"github.com/activator-dev/activator/internal/portal"
+)
 
 // DefaultTimeout bounds one portal call. ApproveDownload has been seen to
 // take a few seconds at busy times; a minute leaves room without letting a
@@ -43,12 +43,6 @@ const DefaultTimeout = 60 * time.Second
 // MaxAnswerBytes bounds how much of one answer is read. A 500-organization
 // page is about 100 KB; 32 MB allows pages of tens of thousands.
 const MaxAnswerBytes = 32 << 20
-
-// TokenHeader is the request header that carries the anti-forgery token.
-const TokenHeader = "RequestVerificationToken"
-
-// TokenField is the hidden input on the management page that holds it.
-const TokenField = "__RequestVerificationToken"
 
 // Options configure a Client.
 type Options struct {
@@ -92,7 +86,7 @@ type Client struct {
 func New(o Options) (*Client, error) {
 	u, err := url.Parse(strings.TrimRight(o.BaseURL, "/"))
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return nil, fmt.Errorf("portal URL %q is not an http(s) URL: use e.g. --portal %s", o.BaseURL, DefaultBaseURL)
+		return nil, fmt.Errorf("portal URL %q is not an http(s) URL: use e.g. --portal %s", o.BaseURL, portal.DefaultBaseURL)
 	}
 	if o.AppID == "" {
 		return nil, errors.New("no app id: pass --app (the number after ?id= on the app's Review & Manage Downloads page) or set ACTIVATOR_APP")
@@ -174,30 +168,30 @@ func (c *Client) Connect(ctx context.Context) error {
 	}
 	switch {
 	case isRedirect(resp.StatusCode):
-		return &SessionError{Reason: "the management page redirected to " + locationPath(resp)}
+		return &portal.SessionError{Reason: "the management page redirected to " + locationPath(resp)}
 	case resp.StatusCode == http.StatusNotFound:
-		return &AppNotFoundError{AppID: c.app}
+		return &portal.AppNotFoundError{AppID: c.app}
 	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
-		return &SessionError{Reason: fmt.Sprintf("the management page answered HTTP %d", resp.StatusCode)}
+		return &portal.SessionError{Reason: fmt.Sprintf("the management page answered HTTP %d", resp.StatusCode)}
 	}
 	if err := statusError(resp); err != nil {
 		return err
 	}
 	if resp.StatusCode != http.StatusOK {
-		return &MalformedError{What: fmt.Sprintf("the management page answered HTTP %d", resp.StatusCode)}
+		return &portal.MalformedError{What: fmt.Sprintf("the management page answered HTTP %d", resp.StatusCode)}
 	}
 	tok := FindToken(string(body))
 	if tok != "" && hasPasswordInput(string(body)) {
 		// A sign-in form served in place of the management page carries an
 		// anti-forgery token of its own; the management page asks for no
 		// password.
-		return &SessionError{Reason: "the portal showed its sign-in page"}
+		return &portal.SessionError{Reason: "the portal showed its sign-in page"}
 	}
 	if tok == "" {
 		if looksLikeSignIn(string(body)) {
-			return &SessionError{Reason: "the portal showed its sign-in page"}
+			return &portal.SessionError{Reason: "the portal showed its sign-in page"}
 		}
-		return &MalformedError{What: "the management page has no anti-forgery token; is --portal the vendor portal (" + DefaultBaseURL + ")?"}
+		return &portal.MalformedError{What: "the management page has no anti-forgery token; is --portal the vendor portal (" + portal.DefaultBaseURL + ")?"}
 	}
 	c.setToken(tok)
 	return nil
@@ -223,7 +217,7 @@ func FindToken(page string) string {
 				value = html.UnescapeString(v)
 			}
 		}
-		if name == TokenField && value != "" {
+		if name == portal.TokenField && value != "" {
 			return value
 		}
 	}
@@ -292,7 +286,7 @@ func (c *Client) do(req *http.Request) (*http.Response, []byte, error) {
 		if ctxErr := req.Context().Err(); ctxErr != nil {
 			return nil, nil, ctxErr
 		}
-		return nil, nil, &NetworkError{Err: stripURL(err)}
+		return nil, nil, &portal.NetworkError{Err: stripURL(err)}
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxAnswerBytes+1))
@@ -300,10 +294,10 @@ func (c *Client) do(req *http.Request) (*http.Response, []byte, error) {
 		if ctxErr := req.Context().Err(); ctxErr != nil {
 			return nil, nil, ctxErr
 		}
-		return nil, nil, &NetworkError{Err: fmt.Errorf("read answer: %w", err)}
+		return nil, nil, &portal.NetworkError{Err: fmt.Errorf("read answer: %w", err)}
 	}
 	if len(body) > MaxAnswerBytes {
-		return nil, nil, &MalformedError{What: tooLarge(resp.ContentLength)}
+		return nil, nil, &portal.MalformedError{What: tooLarge(resp.ContentLength)}
 	}
 	return resp, body, nil
 }
@@ -312,22 +306,9 @@ func (c *Client) do(req *http.Request) (*http.Response, []byte, error) {
 // portal said (Content-Length).
 func tooLarge(length int64) string {
 	if length > MaxAnswerBytes {
-		return fmt.Sprintf("answer too large (%s; at most %s is read)", megabytes(length), megabytes(MaxAnswerBytes))
+		return fmt.Sprintf("answer too large (%s; at most %s is read)", portal.Megabytes(length), portal.Megabytes(MaxAnswerBytes))
 	}
-	return fmt.Sprintf("answer too large (over %s, which is all that is read)", megabytes(MaxAnswerBytes))
-}
-
-// megabytes writes n bytes in MB, to one decimal when under ten; under a
-// megabyte, in bytes.
-func megabytes(n int64) string {
-	if n < 1<<20 {
-		return strconv.FormatInt(n, 10) + " bytes"
-	}
-	mb := float64(n) / (1 << 20)
-	if mb < 10 {
-		return strconv.FormatFloat(mb, 'f', 1, 64) + " MB"
-	}
-	return strconv.FormatFloat(mb, 'f', 0, 64) + " MB"
+	return fmt.Sprintf("answer too large (over %s, which is all that is read)", portal.Megabytes(MaxAnswerBytes))
 }
 
 // stripURL drops the request URL from a transport error: the message stays
@@ -354,9 +335,9 @@ func locationPath(resp *http.Response) string {
 func statusError(resp *http.Response) error {
 	switch {
 	case resp.StatusCode == http.StatusTooManyRequests:
-		return &RateLimitError{RetryAfter: retryAfter(resp.Header.Get("Retry-After"), time.Now())}
+		return &portal.RateLimitError{RetryAfter: retryAfter(resp.Header.Get("Retry-After"), time.Now())}
 	case resp.StatusCode >= 500:
-		return &ServerError{Status: resp.StatusCode}
+		return &portal.ServerError{Status: resp.StatusCode}
 	}
 	return nil
 }
@@ -392,7 +373,7 @@ func (c *Client) postJSON(ctx context.Context, path string, form url.Values) (*a
 		}
 		sent := c.currentToken()
 		req.Header.Set("Accept", "application/json, text/javascript, */*; q=0.01")
-		req.Header.Set(TokenHeader, sent)
+		req.Header.Set(portal.TokenHeader, sent)
 		resp, body, err := c.do(req)
 		if err != nil {
 			return nil, err
@@ -440,11 +421,11 @@ type answer struct {
 func parseAnswer(resp *http.Response, body []byte) (*answer, error) {
 	switch {
 	case isRedirect(resp.StatusCode):
-		return nil, &SessionError{Reason: "the portal redirected to " + locationPath(resp)}
+		return nil, &portal.SessionError{Reason: "the portal redirected to " + locationPath(resp)}
 	case resp.StatusCode == http.StatusUnauthorized:
-		return nil, &SessionError{Reason: "the portal answered HTTP 401"}
+		return nil, &portal.SessionError{Reason: "the portal answered HTTP 401"}
 	case resp.StatusCode == http.StatusForbidden:
-		return nil, &SessionError{Reason: "the portal refused the anti-forgery token (HTTP 403)"}
+		return nil, &portal.SessionError{Reason: "the portal refused the anti-forgery token (HTTP 403)"}
 	}
 	if err := statusError(resp); err != nil {
 		return nil, err
@@ -452,24 +433,24 @@ func parseAnswer(resp *http.Response, body []byte) (*answer, error) {
 	if code := respondedStatus(resp); code == http.StatusUnauthorized || code == http.StatusForbidden {
 		// ASP.NET (OWIN) answers an XMLHttpRequest without a valid session
 		// with an empty 200 and the real status in X-Responded-JSON.
-		return nil, &SessionError{Reason: fmt.Sprintf("the portal answered %d (X-Responded-JSON)", code)}
+		return nil, &portal.SessionError{Reason: fmt.Sprintf("the portal answered %d (X-Responded-JSON)", code)}
 	}
 	if isHTML(resp, body) {
-		return nil, &SessionError{Reason: "the portal answered with an HTML page where JSON was expected"}
+		return nil, &portal.SessionError{Reason: "the portal answered with an HTML page where JSON was expected"}
 	}
 	if resp.StatusCode != http.StatusOK {
-		return nil, &MalformedError{What: fmt.Sprintf("HTTP %d", resp.StatusCode)}
+		return nil, &portal.MalformedError{What: fmt.Sprintf("HTTP %d", resp.StatusCode)}
 	}
 	var a answer
 	if err := json.Unmarshal(body, &a); err != nil {
-		return nil, &MalformedError{What: "the answer is not JSON: " + err.Error()}
+		return nil, &portal.MalformedError{What: "the answer is not JSON: " + err.Error()}
 	}
 	if a.Success == nil {
-		return nil, &MalformedError{What: "the answer has no Success member"}
+		return nil, &portal.MalformedError{What: "the answer has no Success member"}
 	}
 	if !*a.Success {
-		msg, _ := cutText(a.Message, MaxMessageBytes)
-		return nil, &PortalError{Message: msg}
+		msg, _ := portal.CutText(a.Message, portal.MaxMessageBytes)
+		return nil, &portal.PortalError{Message: msg}
 	}
 	return &a, nil
 }

@@ -42,7 +42,7 @@ func TestAssertionNewAndCheck(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			args := append(append([]string{"assertion", "new"}, base...), tt.args...)
-			code, out, errOut := runDiagCLI(t, diagEnv{env: env}, args...)
+			code, out, errOut := runCmd(t, testRun{env: env}, args...)
 			if code != tt.wantCode || !strings.Contains(errOut, tt.wantErrOut) {
 				t.Fatalf("exit %d (want %d), stderr %q (want %q)", code, tt.wantCode, errOut, tt.wantErrOut)
 			}
@@ -65,7 +65,7 @@ func TestAssertionNewAndCheck(t *testing.T) {
 				jwks = keyFixture("test-rsa-a-rs256.jwks.json")
 			}
 			checkArgs := append(append([]string{"assertion", "check", jwt}, base...), "--jwks", jwks, "-o", "json")
-			code, out, errOut = runDiagCLI(t, diagEnv{}, checkArgs...)
+			code, out, errOut = runCmd(t, testRun{}, checkArgs...)
 			var rep struct {
 				Header         map[string]any
 				SignatureValid bool `json:"signature_valid"`
@@ -98,7 +98,7 @@ func TestAssertionNewAndCheck(t *testing.T) {
 func TestAssertionCheckCommand(t *testing.T) {
 	// A JWT copied from a log line, with an assertion that expired.
 	now := time.Now()
-	code, jwt, _ := runDiagCLI(t, diagEnv{now: func() time.Time { return now.Add(-10 * time.Minute) }},
+	code, jwt, _ := runCmd(t, testRun{now: func() time.Time { return now.Add(-10 * time.Minute) }},
 		"assertion", "new", "--client-id", diagClientID, "--token-url", diagTokenURL, "--key", keyFixture("test-rsa-a.pkcs8.pem"), "--kid", "test-rsa-a")
 	if code != ExitOK {
 		t.Fatal("assertion new failed")
@@ -124,7 +124,7 @@ func TestAssertionCheckCommand(t *testing.T) {
 			args := append([]string{"assertion", "check"}, tt.args[0])
 			args = append(args, "--client-id", diagClientID, "--token-url", diagTokenURL, "--jwks", keyFixture("test-rsa-a.jwks.json"))
 			args = append(args, tt.args[1:]...)
-			code, out, errOut := runDiagCLI(t, diagEnv{stdin: tt.stdin}, args...)
+			code, out, errOut := runCmd(t, testRun{stdin: tt.stdin}, args...)
 			if code != tt.wantCode {
 				t.Fatalf("exit %d, want %d\n%s%s", code, tt.wantCode, out, errOut)
 			}
@@ -146,7 +146,7 @@ func TestAssertionCheckCommand(t *testing.T) {
 func TestAssertionNewPipesIntoCheck(t *testing.T) {
 	base := []string{"--client-id", "c1", "--token-url", "https://ehr.example.org/oauth2/token"}
 	pub := filepath.Join(t.TempDir(), "jwks.json")
-	code, out, errOut := runDiagCLI(t, diagEnv{}, "jwks", "from-pem", keyFixture("test-rsa-a.pkcs8.pem"))
+	code, out, errOut := runCmd(t, testRun{}, "jwks", "from-pem", keyFixture("test-rsa-a.pkcs8.pem"))
 	if code != ExitOK {
 		t.Fatalf("jwks from-pem: exit %d\n%s", code, errOut)
 	}
@@ -155,12 +155,12 @@ func TestAssertionNewPipesIntoCheck(t *testing.T) {
 	}
 	for _, extra := range [][]string{nil, {"--jwks", pub}} {
 		args := append(append([]string{"assertion", "new", "--key", keyFixture("test-rsa-a.pkcs8.pem")}, base...), extra...)
-		code, jwt, errOut := runDiagCLI(t, diagEnv{}, args...)
+		code, jwt, errOut := runCmd(t, testRun{}, args...)
 		if code != ExitOK || !strings.Contains(errOut, "using kid") {
 			t.Fatalf("%v: exit %d\n%s", args, code, errOut)
 		}
 		check := append(append([]string{"assertion", "check", "-"}, base...), extra...)
-		code, out, errOut := runDiagCLI(t, diagEnv{stdin: jwt}, check...)
+		code, out, errOut := runCmd(t, testRun{stdin: jwt}, check...)
 		if code != ExitOK {
 			t.Fatalf("%v | %v: exit %d\n%s%s", args, check, code, out, errOut)
 		}

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bytes"
 	"context"
 	"encoding/csv"
 	"encoding/json"
@@ -69,11 +68,8 @@ func newBrandsEnv(t *testing.T, orgs []sim.Org, generated int) *brandsEnv {
 // run runs the real command line in-process against the simulator.
 func (e *brandsEnv) run(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
-	var out, errOut bytes.Buffer
-	ios := &IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut}
 	all := append([]string{"--portal", e.srv.URL, "--app", sim.DefaultAppID, "--cookie", e.cookie, "--state", e.state}, args...)
-	code := Run(context.Background(), all, ios, func(string) string { return "" })
-	return code, out.String(), errOut.String()
+	return runCmd(t, testRun{}, all...)
 }
 
 // report decodes a --output json report.

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"context"
 	"database/sql"
 	"os"
 	"path/filepath"
@@ -30,11 +29,11 @@ func TestLoginRemembersPortalAndApp(t *testing.T) {
 	}
 	bare := map[string]string{"ACTIVATOR_STATE": filepath.Join(state, "state.db")}
 
-	code, _, stderr := runLogin(t, bare, "", "orgs", "sync")
+	code, _, stderr := runCmd(t, testRun{env: bare, stdin: ""}, "orgs", "sync")
 	if code != ExitUsage || !strings.Contains(stderr, "no app id: pass --app") {
 		t.Fatalf("orgs sync before any login: exit %d\n%s", code, stderr)
 	}
-	code, _, stderr = runLogin(t, bare, "", "login", "--portal", srv.URL, "--app", sim.DefaultAppID, "--cookie-file", cookies)
+	code, _, stderr = runCmd(t, testRun{env: bare, stdin: ""}, "login", "--portal", srv.URL, "--app", sim.DefaultAppID, "--cookie-file", cookies)
 	if code != ExitOK {
 		t.Fatalf("login --cookie-file: exit %d\n%s", code, stderr)
 	}
@@ -42,26 +41,26 @@ func TestLoginRemembersPortalAndApp(t *testing.T) {
 	if err != nil || d.Portal != srv.URL || d.App != sim.DefaultAppID {
 		t.Fatalf("defaults after login = %+v, %v", d, err)
 	}
-	code, stdout, stderr := runLogin(t, bare, "", "orgs", "sync")
+	code, stdout, stderr := runCmd(t, testRun{env: bare, stdin: ""}, "orgs", "sync")
 	if code != ExitOK || !strings.Contains(stdout, "Synced 5 organizations") {
 		t.Fatalf("orgs sync after login: exit %d\n%s%s", code, stdout, stderr)
 	}
-	code, _, stderr = runLogin(t, bare, "", "whoami")
+	code, _, stderr = runCmd(t, testRun{env: bare, stdin: ""}, "whoami")
 	if code != ExitOK || !strings.Contains(stderr, "for app "+sim.DefaultAppID) {
 		t.Fatalf("whoami: exit %d\n%s", code, stderr)
 	}
-	code, stdout, _ = runLogin(t, bare, "", "status")
+	code, stdout, _ = runCmd(t, testRun{env: bare, stdin: ""}, "status")
 	if code != ExitOK || !strings.HasPrefix(stdout, "App "+sim.DefaultAppID+" on "+srv.URL+"\n") {
 		t.Fatalf("status: exit %d\n%s", code, stdout)
 	}
 	// The environment wins over the defaults.
 	env := map[string]string{"ACTIVATOR_STATE": bare["ACTIVATOR_STATE"], "ACTIVATOR_APP": "777"}
-	code, stdout, _ = runLogin(t, env, "", "status")
+	code, stdout, _ = runCmd(t, testRun{env: env, stdin: ""}, "status")
 	if code != ExitOK || !strings.HasPrefix(stdout, "App 777 on "+srv.URL+"\n") {
 		t.Fatalf("status with ACTIVATOR_APP: exit %d\n%s", code, stdout)
 	}
 	// Another portal named: the defaults' app is not taken for it.
-	code, _, stderr = runLogin(t, bare, "", "orgs", "sync", "--portal", "https://portal.invalid")
+	code, _, stderr = runCmd(t, testRun{env: bare, stdin: ""}, "orgs", "sync", "--portal", "https://portal.invalid")
 	if code != ExitUsage || !strings.Contains(stderr, "no app id") {
 		t.Fatalf("orgs sync on another portal: exit %d\n%s", code, stderr)
 	}
@@ -130,8 +129,6 @@ func TestReadCommandsWriteNothing(t *testing.T) {
 // runBare runs a command against state at ReadAt with no --portal or --app.
 func (e *historyEnv) runBare(t *testing.T, state string, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
-	var out, errOut strings.Builder
 	full := append([]string{"--config", e.config, "--state", state}, args...)
-	code = runAt(context.Background(), full, func() time.Time { return ReadAt }, &out, &errOut)
-	return code, out.String(), errOut.String()
+	return runCmd(t, testRun{now: func() time.Time { return ReadAt }}, full...)
 }

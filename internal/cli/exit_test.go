@@ -14,16 +14,6 @@ import (
 	"github.com/activator-dev/activator/internal/sim"
 )
 
-// runCLI runs the command line in-process with a fresh environment.
-func runCLI(t *testing.T, env map[string]string, args ...string) (code int, stdout, stderr string) {
-	t.Helper()
-	var out, errOut bytes.Buffer
-	ios := &IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut}
-	getenv := func(k string) string { return env[k] }
-	code = Run(context.Background(), args, ios, getenv)
-	return code, out.String(), errOut.String()
-}
-
 // TestExitCodes checks the documented exit code and a one-line message for
 // each kind of bad input or portal trouble.
 func TestExitCodes(t *testing.T) {
@@ -92,7 +82,7 @@ func TestExitCodes(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			code, _, stderr := runCLI(t, tt.env, tt.args...)
+			code, _, stderr := runCmd(t, testRun{env: tt.env}, tt.args...)
 			if code != tt.code {
 				t.Fatalf("exit %d, want %d; stderr: %s", code, tt.code, stderr)
 			}

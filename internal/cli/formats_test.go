@@ -55,7 +55,7 @@ func TestOutputFormatRefused(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args[:2], " "), func(t *testing.T) {
-			code, out, errOut := runDiagCLI(t, diagEnv{}, tt.args...)
+			code, out, errOut := runCmd(t, testRun{}, tt.args...)
 			if code != ExitUsage || out != "" || !strings.Contains(errOut, tt.want) || strings.Count(strings.TrimSpace(errOut), "\n") > 0 {
 				t.Fatalf("exit %d, stdout %q, stderr %q; want exit 2 and %q", code, out, errOut, tt.want)
 			}

@@ -1,11 +1,8 @@
 package cli
 
 import (
-	"bytes"
-	"context"
 	"encoding/csv"
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -13,53 +10,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
 )
-
-// diagEnv is what a diagnostics command runs with in tests.
-type diagEnv struct {
-	client *http.Client
-	now    func() time.Time
-	env    map[string]string
-	stdin  string
-}
-
-// runDiagCLI runs the command line in-process with injected dependencies,
-// the way Run does, and returns the exit code and both streams.
-func runDiagCLI(t *testing.T, de diagEnv, args ...string) (code int, stdout, stderr string) {
-	t.Helper()
-	var out, errOut bytes.Buffer
-	if de.client == nil {
-		de.client = &http.Client{Timeout: 10 * time.Second}
-	}
-	if de.now == nil {
-		de.now = time.Now
-	}
-	f := &Factory{
-		IO:         &IOStreams{In: strings.NewReader(de.stdin), Out: &out, ErrOut: &errOut},
-		Getenv:     func(k string) string { return de.env[k] },
-		Now:        de.now,
-		HTTPClient: de.client,
-	}
-	defer f.Close()
-	root := NewCmdRoot(f)
-	root.SetArgs(args)
-	root.SetIn(f.IO.In)
-	root.SetOut(&out)
-	root.SetErr(&errOut)
-	err := root.ExecuteContext(context.Background())
-	if err == nil {
-		return ExitOK, out.String(), errOut.String()
-	}
-	if !f.ran {
-		err = UsageError(err)
-	}
-	code, msg := classify(err)
-	if msg != "" {
-		fmt.Fprintln(&errOut, "activator: "+oneLine(msg))
-	}
-	return code, out.String(), errOut.String()
-}
 
 // keyFixture is the path of a test key file of internal/keys/testdata.
 func keyFixture(name string) string {
@@ -106,7 +57,7 @@ func TestJWKSCheckCommand(t *testing.T) {
 	})
 	srv := httptest.NewTLSServer(mux)
 	defer srv.Close()
-	de := diagEnv{client: srv.Client()}
+	de := testRun{client: srv.Client()}
 
 	tests := []struct {
 		name       string
@@ -135,7 +86,7 @@ func TestJWKSCheckCommand(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			code, out, errOut := runDiagCLI(t, de, tt.args...)
+			code, out, errOut := runCmd(t, de, tt.args...)
 			if code != tt.wantCode {
 				t.Fatalf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", code, tt.wantCode, out, errOut)
 			}
@@ -156,7 +107,7 @@ func TestJWKSCheckCommand(t *testing.T) {
 
 func TestJWKSCheckOutputFormats(t *testing.T) {
 	path := goldenJWKS(t, "kid-duplicate")
-	code, out, _ := runDiagCLI(t, diagEnv{}, "jwks", "check", "--output", "json", path)
+	code, out, _ := runCmd(t, testRun{}, "jwks", "check", "--output", "json", path)
 	if code != ExitFailures {
 		t.Fatalf("exit %d", code)
 	}
@@ -172,7 +123,7 @@ func TestJWKSCheckOutputFormats(t *testing.T) {
 	if rep.Errors != 1 || len(rep.Keys) != 2 || rep.Findings[0].Rule != "jwks.kid-duplicate" {
 		t.Errorf("report = %+v", rep)
 	}
-	code, out, _ = runDiagCLI(t, diagEnv{}, "jwks", "check", "-o", "csv", path)
+	code, out, _ = runCmd(t, testRun{}, "jwks", "check", "-o", "csv", path)
 	if code != ExitFailures {
 		t.Fatalf("exit %d", code)
 	}

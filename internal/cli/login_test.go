@@ -1,8 +1,6 @@
 package cli
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"net/http/httptest"
@@ -11,7 +9,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/activator-dev/activator/internal/browser"
 	"github.com/activator-dev/activator/internal/portal/portalhttp"
@@ -31,23 +28,6 @@ func loginEnv(srvURL, stateDir string, extra ...string) map[string]string {
 		env[extra[i]] = extra[i+1]
 	}
 	return env
-}
-
-// runLogin runs the command line in-process with env and stdin.
-func runLogin(t *testing.T, env map[string]string, stdin string, args ...string) (code int, stdout, stderr string) {
-	t.Helper()
-	var out, errOut bytes.Buffer
-	ios := &IOStreams{In: strings.NewReader(stdin), Out: &out, ErrOut: &errOut}
-	start := time.Now()
-	code = Run(context.Background(), args, ios, func(k string) string { return env[k] })
-	shown := append([]string(nil), args...)
-	for i := range shown {
-		if i > 0 && shown[i-1] == "--cookie" {
-			shown[i] = "[hidden]"
-		}
-	}
-	t.Logf("activator %s: exit %d in %s\n%s", strings.Join(shown, " "), code, time.Since(start).Round(time.Millisecond), errOut.String())
-	return code, out.String(), errOut.String()
 }
 
 // needBrowser returns the browser the tests drive; a machine without one
@@ -114,7 +94,7 @@ func TestLoginHeadlessLifecycle(t *testing.T) {
 	creds := []string{"ACTIVATOR_USERNAME", sim.DefaultUsername, "ACTIVATOR_PASSWORD", sim.DefaultPassword}
 	env := loginEnv(srv.URL, state, creds...)
 
-	code, stdout, stderr := runLogin(t, env, "", "login", "--headless", "--browser", exe, "--timeout", "30s", "--verbose")
+	code, stdout, stderr := runCmd(t, testRun{env: env, stdin: ""}, "login", "--headless", "--browser", exe, "--timeout", "30s", "--verbose")
 	if code != ExitOK || !strings.Contains(stderr, "Signed in to "+srv.URL+" for app "+sim.DefaultAppID) {
 		t.Fatalf("login --headless: exit %d\n%s", code, stderr)
 	}
@@ -132,10 +112,10 @@ func TestLoginHeadlessLifecycle(t *testing.T) {
 	}
 
 	// Every portal command uses the stored session.
-	if code, _, stderr := runLogin(t, loginEnv(srv.URL, state), "", "orgs", "sync", "--rate", "50"); code != ExitOK {
+	if code, _, stderr := runCmd(t, testRun{env: loginEnv(srv.URL, state), stdin: ""}, "orgs", "sync", "--rate", "50"); code != ExitOK {
 		t.Fatalf("orgs sync with the stored session: exit %d\n%s", code, stderr)
 	}
-	code, stdout, stderr = runLogin(t, loginEnv(srv.URL, state), "", "whoami", "--output", "json")
+	code, stdout, stderr = runCmd(t, testRun{env: loginEnv(srv.URL, state), stdin: ""}, "whoami", "--output", "json")
 	var st SessionStatus
 	if code != ExitOK || json.Unmarshal([]byte(stdout), &st) != nil || !st.SignedIn || st.Source != "stored session" || st.SavedAt == nil || st.App != sim.DefaultAppID {
 		t.Fatalf("whoami: exit %d %+v\n%s%s", code, st, stdout, stderr)
@@ -143,7 +123,7 @@ func TestLoginHeadlessLifecycle(t *testing.T) {
 	assertNoSecrets(t, stored, stdout+stderr)
 
 	// A nightly renewal: no credentials at all, only the profile.
-	code, stdout, stderr = runLogin(t, loginEnv(srv.URL, state), "", "login", "--renew", "--browser", exe, "--output", "json")
+	code, stdout, stderr = runCmd(t, testRun{env: loginEnv(srv.URL, state), stdin: ""}, "login", "--renew", "--browser", exe, "--output", "json")
 	if code != ExitOK || json.Unmarshal([]byte(stdout), &st) != nil || !st.SignedIn || st.Source != "browser profile" {
 		t.Fatalf("login --renew: exit %d %+v\n%s", code, st, stderr)
 	}
@@ -155,23 +135,23 @@ func TestLoginHeadlessLifecycle(t *testing.T) {
 
 	// The portal ends every session: whoami and renew both say so.
 	s.ExpireSessions()
-	code, _, stderr = runLogin(t, loginEnv(srv.URL, state), "", "whoami")
+	code, _, stderr = runCmd(t, testRun{env: loginEnv(srv.URL, state), stdin: ""}, "whoami")
 	if code != ExitSession || !strings.Contains(stderr, "not signed in") || !strings.Contains(stderr, "activator login") {
 		t.Fatalf("whoami after the lapse: exit %d\n%s", code, stderr)
 	}
-	code, _, stderr = runLogin(t, loginEnv(srv.URL, state), "", "login", "--headless", "--renew", "--browser", exe)
+	code, _, stderr = runCmd(t, testRun{env: loginEnv(srv.URL, state), stdin: ""}, "login", "--headless", "--renew", "--browser", exe)
 	if code != ExitSession || !strings.Contains(stderr, "sign in again with `activator login`") {
 		t.Fatalf("renew after the lapse: exit %d\n%s", code, stderr)
 	}
-	if code, _, stderr := runLogin(t, loginEnv(srv.URL, state), "", "orgs", "sync", "--rate", "50"); code != ExitSession {
+	if code, _, stderr := runCmd(t, testRun{env: loginEnv(srv.URL, state), stdin: ""}, "orgs", "sync", "--rate", "50"); code != ExitSession {
 		t.Fatalf("orgs sync after the lapse: exit %d\n%s", code, stderr)
 	}
 
 	// The next sign-in lets the stopped command run again.
-	if code, _, stderr := runLogin(t, env, "", "login", "--headless", "--browser", exe); code != ExitOK {
+	if code, _, stderr := runCmd(t, testRun{env: env, stdin: ""}, "login", "--headless", "--browser", exe); code != ExitOK {
 		t.Fatalf("login after the lapse: exit %d\n%s", code, stderr)
 	}
-	if code, _, stderr := runLogin(t, loginEnv(srv.URL, state), "", "orgs", "sync", "--rate", "50"); code != ExitOK {
+	if code, _, stderr := runCmd(t, testRun{env: loginEnv(srv.URL, state), stdin: ""}, "orgs", "sync", "--rate", "50"); code != ExitOK {
 		t.Fatalf("orgs sync after signing in again: exit %d\n%s", code, stderr)
 	}
 }
@@ -213,7 +193,7 @@ func TestLoginScripted(t *testing.T) {
 			defer srv.Close()
 			state := t.TempDir()
 			args := append([]string{"login", "--headless", "--browser", exe, "--timeout", "30s"}, tt.args...)
-			got, stdout, stderr := runLogin(t, loginEnv(srv.URL, state, tt.env...), tt.stdin, args...)
+			got, stdout, stderr := runCmd(t, testRun{env: loginEnv(srv.URL, state, tt.env...), stdin: tt.stdin}, args...)
 			if got != tt.want || !strings.Contains(stderr, tt.msg) {
 				t.Fatalf("exit %d, want %d with %q\n%s", got, tt.want, tt.msg, stderr)
 			}
@@ -266,7 +246,7 @@ func TestLoginBadInput(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			state := t.TempDir()
-			code, _, stderr := runLogin(t, loginEnv(srv.URL, state, tt.env...), tt.stdin, append([]string{"login"}, tt.args...)...)
+			code, _, stderr := runCmd(t, testRun{env: loginEnv(srv.URL, state, tt.env...), stdin: tt.stdin}, append([]string{"login"}, tt.args...)...)
 			if code != tt.code || !strings.Contains(stderr, tt.msg) {
 				t.Fatalf("exit %d, want %d with %q\n%s", code, tt.code, tt.msg, stderr)
 			}
@@ -290,25 +270,25 @@ func TestWhoamiLogout(t *testing.T) {
 	env := loginEnv(srv.URL, state)
 	cookie := s.NewSession()
 
-	code, _, stderr := runLogin(t, env, "", "whoami")
+	code, _, stderr := runCmd(t, testRun{env: env, stdin: ""}, "whoami")
 	if code != ExitSession || !strings.Contains(stderr, "no session: run `activator login`") {
 		t.Fatalf("whoami without a session: exit %d\n%s", code, stderr)
 	}
-	code, stdout, _ := runLogin(t, env, "", "whoami", "-o", "json")
+	code, stdout, _ := runCmd(t, testRun{env: env, stdin: ""}, "whoami", "-o", "json")
 	var st SessionStatus
 	if code != ExitSession || json.Unmarshal([]byte(stdout), &st) != nil || st.SignedIn || st.Source != "none" || st.Reason == "" {
 		t.Fatalf("whoami -o json without a session: exit %d %s", code, stdout)
 	}
 
 	// A refused --cookie is not stored.
-	code, _, stderr = runLogin(t, env, "", "login", "--cookie", ".AspNet.Cookies=forged")
+	code, _, stderr = runCmd(t, testRun{env: env, stdin: ""}, "login", "--cookie", ".AspNet.Cookies=forged")
 	if code != ExitSession || !strings.Contains(stderr, "nothing was saved") {
 		t.Fatalf("login with a refused cookie: exit %d\n%s", code, stderr)
 	}
 	if _, err := os.Stat(filepath.Join(state, session.FileName)); !errors.Is(err, os.ErrNotExist) {
 		t.Fatal("a refused session was saved")
 	}
-	code, stdout, stderr = runLogin(t, env, "", "login", "--cookie", cookie)
+	code, stdout, stderr = runCmd(t, testRun{env: env, stdin: ""}, "login", "--cookie", cookie)
 	if code != ExitOK {
 		t.Fatalf("login --cookie: exit %d\n%s", code, stderr)
 	}
@@ -317,19 +297,19 @@ func TestWhoamiLogout(t *testing.T) {
 
 	// Without --portal and --app, whoami and login --check use the stored session's.
 	for _, args := range [][]string{{"whoami"}, {"login", "--check"}} {
-		code, stdout, stderr = runLogin(t, map[string]string{"ACTIVATOR_STATE": env["ACTIVATOR_STATE"]}, "", args...)
+		code, stdout, stderr = runCmd(t, testRun{env: map[string]string{"ACTIVATOR_STATE": env["ACTIVATOR_STATE"]}, stdin: ""}, args...)
 		if code != ExitOK || !strings.Contains(stderr, "Signed in to "+srv.URL+" for app "+sim.DefaultAppID+" (stored session, saved ") {
 			t.Fatalf("%v: exit %d\n%s", args, code, stderr)
 		}
 		assertNoSecrets(t, stored, stdout+stderr)
 	}
-	code, stdout, _ = runLogin(t, env, "", "whoami", "--output", "csv")
+	code, stdout, _ = runCmd(t, testRun{env: env, stdin: ""}, "whoami", "--output", "csv")
 	if code != ExitOK || !strings.HasPrefix(stdout, "signedIn,portal,app,savedAt,source\ntrue,"+srv.URL+","+sim.DefaultAppID+",") {
 		t.Fatalf("whoami --output csv: exit %d\n%s", code, stdout)
 	}
 
 	s.ExpireSessions()
-	code, stdout, stderr = runLogin(t, env, "", "whoami", "-o", "json")
+	code, stdout, stderr = runCmd(t, testRun{env: env, stdin: ""}, "whoami", "-o", "json")
 	if code != ExitSession || json.Unmarshal([]byte(stdout), &st) != nil || st.SignedIn || st.Source != "stored session" || !strings.Contains(st.Reason, "redirected") {
 		t.Fatalf("whoami after the lapse: exit %d %+v\n%s", code, st, stderr)
 	}
@@ -337,7 +317,7 @@ func TestWhoamiLogout(t *testing.T) {
 	profile := filepath.Join(state, browser.ProfileDirName)
 	os.MkdirAll(filepath.Join(profile, "Default"), 0o700)
 	os.WriteFile(filepath.Join(profile, "Default", "Cookies"), []byte("x"), 0o600)
-	code, stdout, stderr = runLogin(t, env, "", "logout", "-o", "json")
+	code, stdout, stderr = runCmd(t, testRun{env: env, stdin: ""}, "logout", "-o", "json")
 	var lr LogoutResult
 	if code != ExitOK || json.Unmarshal([]byte(stdout), &lr) != nil || !lr.SessionDeleted || !lr.ProfileDeleted {
 		t.Fatalf("logout: exit %d %s\n%s", code, stdout, stderr)
@@ -347,11 +327,11 @@ func TestWhoamiLogout(t *testing.T) {
 			t.Fatalf("logout left %s", p)
 		}
 	}
-	code, _, stderr = runLogin(t, env, "", "logout")
+	code, _, stderr = runCmd(t, testRun{env: env, stdin: ""}, "logout")
 	if code != ExitOK || !strings.Contains(stderr, "No stored session") {
 		t.Fatalf("second logout: exit %d\n%s", code, stderr)
 	}
-	code, _, stderr = runLogin(t, env, "", "whoami")
+	code, _, stderr = runCmd(t, testRun{env: env, stdin: ""}, "whoami")
 	if code != ExitSession || !strings.Contains(stderr, "no session") {
 		t.Fatalf("whoami after logout: exit %d\n%s", code, stderr)
 	}
@@ -364,7 +344,7 @@ func TestLogoutRefusesOtherDirectories(t *testing.T) {
 	notes := filepath.Join(t.TempDir(), "notes")
 	os.MkdirAll(notes, 0o700)
 	os.WriteFile(filepath.Join(notes, "thesis.tex"), []byte("x"), 0o600)
-	code, _, stderr := runLogin(t, loginEnv("http://127.0.0.1:1", state), "", "logout", "--profile", notes)
+	code, _, stderr := runCmd(t, testRun{env: loginEnv("http://127.0.0.1:1", state), stdin: ""}, "logout", "--profile", notes)
 	if code != ExitUsage || !strings.Contains(stderr, "does not look like a browser profile") {
 		t.Fatalf("exit %d\n%s", code, stderr)
 	}
@@ -383,7 +363,7 @@ func TestLoginKeepsASessionThroughAFailingListing(t *testing.T) {
 	state := t.TempDir()
 	env := loginEnv(srv.URL, state)
 	s.SetFaults(sim.Faults{ErrorRate: 1})
-	code, _, stderr := runLogin(t, env, "", "login", "--cookie", s.NewSession())
+	code, _, stderr := runCmd(t, testRun{env: env, stdin: ""}, "login", "--cookie", s.NewSession())
 	if code != ExitOK || !strings.Contains(stderr, "did not confirm the session with a listing call") {
 		t.Fatalf("login: exit %d\n%s", code, stderr)
 	}
@@ -391,7 +371,7 @@ func TestLoginKeepsASessionThroughAFailingListing(t *testing.T) {
 
 	s.SetFaults(sim.Faults{})
 	other := t.TempDir()
-	code, _, stderr = runLogin(t, loginEnv(srv.URL, other), "", "login", "--cookie", ".AspNet.Cookies=stale")
+	code, _, stderr = runCmd(t, testRun{env: loginEnv(srv.URL, other), stdin: ""}, "login", "--cookie", ".AspNet.Cookies=stale")
 	if code != ExitSession {
 		t.Fatalf("stale session: exit %d\n%s", code, stderr)
 	}

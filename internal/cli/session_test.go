@@ -27,7 +27,7 @@ func TestStoredSessionUsedAndKept(t *testing.T) {
 		t.Fatal(err)
 	}
 	env := map[string]string{"ACTIVATOR_PORTAL": srv.URL, "ACTIVATOR_APP": sim.DefaultAppID, "ACTIVATOR_STATE": state, "XDG_CONFIG_HOME": dir}
-	code, stdout, stderr := runCLI(t, env, "orgs", "sync", "--rate", "50")
+	code, stdout, stderr := runCmd(t, testRun{env: env}, "orgs", "sync", "--rate", "50")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
@@ -49,7 +49,7 @@ func TestStoredSessionUsedAndKept(t *testing.T) {
 
 	// A session stored for another portal is not sent elsewhere.
 	env["ACTIVATOR_PORTAL"] = "https://fhir.example.org"
-	code, _, stderr = runCLI(t, env, "orgs", "sync")
+	code, _, stderr = runCmd(t, testRun{env: env}, "orgs", "sync")
 	if code != ExitSession || !strings.Contains(stderr, "the stored session is for") {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}

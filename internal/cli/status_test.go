@@ -1,12 +1,9 @@
 package cli
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -55,13 +52,6 @@ func (c *testClock) Advance(d time.Duration) {
 // test clock: times move with the portal calls, whose number the protocol
 // fixes, so the history reads like a real one and stays the same.
 const portalCallTime = 250 * time.Millisecond
-
-// runAt runs the command line in-process, like Run, with the Factory's
-// clock and HTTP client given by the test.
-func runAt(ctx context.Context, args []string, now func() time.Time, stdout, stderr io.Writer) int {
-	ios := &IOStreams{In: strings.NewReader(""), Out: stdout, ErrOut: stderr}
-	return RunWith(ctx, args, &Factory{IO: ios, Getenv: func(string) string { return "" }, Now: now, HTTPClient: &http.Client{Timeout: time.Minute}})
-}
 
 // historyEnv is an app with three days of history, built once with real
 // commands against the simulator and a fixed clock:
@@ -134,10 +124,9 @@ func buildHistory() (*historyEnv, error) {
 	cookie := s.NewSession()
 	step := func(at time.Time, want int, args ...string) error {
 		clock.Set(at)
-		var out, errOut bytes.Buffer
 		full := append([]string{"--config", e.config, "--portal", e.portal, "--app", sim.DefaultAppID, "--state", e.state, "--cookie", cookie}, args...)
-		if code := runAt(context.Background(), full, clock.Now, &out, &errOut); code != want {
-			return fmt.Errorf("%s: exit %d, want %d\n%s%s", strings.Join(args, " "), code, want, out.String(), errOut.String())
+		if code, out, errOut := runCmd(nil, testRun{now: clock.Now}, full...); code != want {
+			return fmt.Errorf("%s: exit %d, want %d\n%s%s", strings.Join(args, " "), code, want, out, errOut)
 		}
 		return nil
 	}
@@ -185,10 +174,8 @@ func (e *historyEnv) copyState(t *testing.T) string {
 // run runs a command against state at ReadAt.
 func (e *historyEnv) run(t *testing.T, state string, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
-	var out, errOut bytes.Buffer
 	full := append([]string{"--config", e.config, "--portal", e.portal, "--app", sim.DefaultAppID, "--state", state}, args...)
-	code = runAt(context.Background(), full, func() time.Time { return ReadAt }, &out, &errOut)
-	return code, out.String(), errOut.String()
+	return runCmd(t, testRun{now: func() time.Time { return ReadAt }}, full...)
 }
 
 // normalize replaces what differs between machines and runs: the

@@ -92,7 +92,7 @@ func TestTokenCommand(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			args := append([]string{"token", "--token-url", url16770, "--client-id", nonProdID}, tt.args...)
 			now := func() time.Time { return time.Now().Add(tt.clock) }
-			code, out, errOut := runDiagCLI(t, diagEnv{now: now}, args...)
+			code, out, errOut := runCmd(t, testRun{now: now}, args...)
 			if code != tt.wantCode {
 				t.Fatalf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", code, tt.wantCode, out, errOut)
 			}
@@ -122,7 +122,7 @@ func TestTokenCommandShowsTokenOnlyWhenAsked(t *testing.T) {
 		if show {
 			a = append(a, "--show-token")
 		}
-		code, out, errOut := runDiagCLI(t, diagEnv{}, a...)
+		code, out, errOut := runCmd(t, testRun{}, a...)
 		if code != ExitOK {
 			t.Fatalf("exit %d: %s%s", code, out, errOut)
 		}

@@ -26,6 +26,7 @@ var page = template.Must(template.New("report").Funcs(template.FuncMap{
 	"jkuText":     jkuText,
 	"statusClass": StatusClass,
 	"keysCell":    keysCell,
+	"hours":       hours,
 }).Parse(pageTemplate))
 
 // Tile is one of the summary numbers at the top of the page.
@@ -154,4 +155,12 @@ func keysCell(o Org) []string {
 		return []string{"non-prod: " + np}
 	}
 	return []string{"non-prod: " + np, "prod: " + p}
+}
+
+// hours says a number of hours for a person: "30 h", or days past two.
+func hours(h float64) string {
+	if h >= 48 {
+		return fmt.Sprintf("%.1f days", h/24)
+	}
+	return fmt.Sprintf("%.0f h", h)
 }

@@ -114,6 +114,9 @@ type Report struct {
 	// Brands is the public Brands bundle the FHIR base URLs come from;
 	// null when none was imported.
 	Brands *BrandsSource `json:"brands"`
+	// Probes sums up the newest probe of each listed organization's
+	// authorization server; null when none was ever probed.
+	Probes *ProbeSummary `json:"probes"`
 	// History is the counts per status at every sync, oldest first.
 	History []SyncPoint `json:"history"`
 	// Orgs is one row per organization ever seen, by OrgId.
@@ -279,6 +282,9 @@ type Org struct {
 	OnJWKSetURL bool `json:"onJwkSetUrl"`
 	// FHIRBaseURLs come from the public Brands bundle.
 	FHIRBaseURLs []string `json:"fhirBaseUrls"`
+	// Probe is the newest probe of the organization's authorization
+	// server, nil when it was never probed.
+	Probe *ProbeState `json:"probe"`
 }
 
 // StatusClass groups an Approved value for colours and the chart.
@@ -411,6 +417,9 @@ func Build(ctx context.Context, s *store.Store, app store.App, o Options) (*Repo
 	r.Counts = countList(counts, o)
 	r.sortAttention()
 	r.KeySets = keySetUse(st.sets, r.Orgs)
+	if err := r.addProbes(ctx, s, app); err != nil {
+		return nil, err
+	}
 	return r, nil
 }
 

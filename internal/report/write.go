@@ -212,7 +212,7 @@ var CSVHeader = []string{
 	"orgId", "name", "ecmId", "status", "statusName", "listed", "goneSince",
 	"mode", "nonProdMode", "prodMode", "kids", "nonProdThumbprints", "prodThumbprints", "lastUploadRun",
 	"lastChangeAt", "lastChange", "attention", "lastErrorResult", "lastError", "lastErrorSince",
-	"onJwkSetUrl", "fhirBaseUrls",
+	"onJwkSetUrl", "fhirBaseUrls", "probe", "probedAt", "probeEvidence",
 }
 
 // WriteCSV writes one row per organization. Every cell is neutralised
@@ -255,7 +255,10 @@ func csvRow(o Org) []string {
 		o.OrgID, o.Name, o.ECMId, strconv.Itoa(o.Status), o.StatusName, strconv.FormatBool(o.Listed), timeCell(o.GoneSince),
 		o.Mode, mode(o.NonProd), mode(o.Prod), strings.Join(o.Kids, " "), thumbs(o.NonProd), thumbs(o.Prod), "",
 		"", "", o.Attention, "", "", "",
-		strconv.FormatBool(o.OnJWKSetURL), strings.Join(o.FHIRBaseURLs, " "),
+		strconv.FormatBool(o.OnJWKSetURL), strings.Join(o.FHIRBaseURLs, " "), "", "", "",
+	}
+	if o.Probe != nil {
+		row[22], row[23], row[24] = o.Probe.Class, timeCell(&o.Probe.At), o.Probe.Evidence
 	}
 	if lastRun > 0 {
 		row[13] = strconv.FormatInt(lastRun, 10)

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -122,8 +123,14 @@ func newScriptSim(cfg sim.Config, setenv func(k, v string)) (*sim.Sim, *sim.Toke
 	tokens := s.ServeTokens(sim.TokenConfig{Instant: true})
 	setenv("TOKEN_CLIENT_ID", tokens.ClientID(sim.EnvNonProd))
 	setenv("TOKEN_CLIENT_ID_PROD", tokens.ClientID(sim.EnvProd))
+	authorizers.Store(s, s.ServeAuthorize(sim.AuthorizeConfig{Instant: true, SlowDelay: 10 * time.Second}))
+	setenv("REDIRECT_URI", sim.DefaultRedirectURI)
 	return s, tokens
 }
+
+// authorizers holds each script simulator's authorize endpoints (keys
+// known at once unless `sim propagation` says otherwise).
+var authorizers sync.Map // *sim.Sim -> *sim.Authorize
 
 // cmdSim drives and inspects the simulator from a script:
 //
@@ -149,6 +156,8 @@ func newScriptSim(cfg sim.Config, setenv func(k, v string)) (*sim.Sim, *sim.Toke
 //	sim form PATH FIELD...        print FIELD=value of every recorded call to PATH
 //	sim waitcalls PATH N          wait until N calls to PATH were received
 //	sim dupes N                   at most N orgs were activated successfully more than once
+//	sim authorize ORG VARIANT     the org's authorization server: normal, late, failing, slow, identity or never
+//	sim propagation ORG DUR       the org knows the app's client id DUR after production changed
 func cmdSim(ts *testscript.TestScript, neg bool, args []string) {
 	if len(args) == 0 {
 		ts.Fatalf("usage: sim command [args]")
@@ -303,6 +312,21 @@ func cmdSim(ts *testscript.TestScript, neg bool, args []string) {
 			}
 		}
 		check(d <= atoi(args[1]), "%d organizations activated more than once, want at most %s", d, args[1])
+	case "authorize":
+		a, _ := authorizers.Load(s)
+		v := args[2]
+		if v == "normal" {
+			v = sim.AuthorizeNormal
+		}
+		if !slices.Contains(sim.AuthorizeVariants, v) {
+			ts.Fatalf("sim authorize: unknown variant %q", args[2])
+		}
+		a.(*sim.Authorize).SetVariant(args[1], v)
+	case "propagation":
+		a, _ := authorizers.Load(s)
+		d, err := time.ParseDuration(args[2])
+		ts.Check(err)
+		a.(*sim.Authorize).SetDelay(args[1], d)
 	case "waitcalls":
 		// Block until at least N calls to PATH were received (30 s at most).
 		deadline := time.Now().Add(30 * time.Second)

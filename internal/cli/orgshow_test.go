@@ -109,7 +109,7 @@ func TestFHIRBaseURLs(t *testing.T) {
     ]`}},
 		{"status JSON", []string{"status", "--output", "json"}, "", []string{`"source": "brands.json"`}},
 		{"report CSV", []string{"report", "--format", "csv", "--out", "-"}, "", []string{
-			",true,https://fhir.upstate.test/api/FHIR/R4/ https://fhir.upstate.test/proxy/R4/\n"}},
+			",true,https://fhir.upstate.test/api/FHIR/R4/ https://fhir.upstate.test/proxy/R4/,,,\n"}},
 		{"report HTML", []string{"report", "--out", filepath.Join(dir, "r.html")}, filepath.Join(dir, "r.html"), []string{
 			"<th>FHIR base URL</th>", "<div>https://fhir.upstate.test/proxy/R4/</div>", "FHIR base URLs from the Brands bundle imported 2026-03-02 09:00 UTC"}},
 	}

@@ -292,6 +292,7 @@ func printStatus(w io.Writer, r *report.Report, limit int) error {
 		return err
 	}
 	printAttention(w, r, limit)
+	printProbeStatus(w, r, limit)
 	printKeySets(w, r)
 	printJKUOrgs(w, r, limit)
 	return nil

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -216,7 +217,7 @@ feed:
 	// OnResult stopped the probe (a wait that would outlast the limit
 	// ends before it).
 	sum.TimedOut = sum.NotReached > 0 && ctx.Err() == nil && stopErr == nil
-	slices.SortFunc(sum.Results, func(a, b Result) int { return cmp.Compare(a.OrgID, b.OrgID) })
+	slices.SortFunc(sum.Results, func(a, b Result) int { return compareOrgIDs(a.OrgID, b.OrgID) })
 	switch {
 	case stopErr != nil:
 		return sum, stopErr
@@ -277,4 +278,20 @@ func interleave(targets []Target) []Target {
 		}
 	}
 	return out
+}
+
+// compareOrgIDs orders OrgIds numerically, as the portal lists them, and
+// any that are not numbers after those, as text.
+func compareOrgIDs(a, b string) int {
+	x, errA := strconv.ParseInt(a, 10, 64)
+	y, errB := strconv.ParseInt(b, 10, 64)
+	switch {
+	case errA == nil && errB == nil:
+		return cmp.Compare(x, y)
+	case errA == nil:
+		return -1
+	case errB == nil:
+		return 1
+	}
+	return cmp.Compare(a, b)
 }

@@ -1,0 +1,51 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/activator-dev/activator/internal/probe"
+	"github.com/activator-dev/activator/internal/report"
+)
+
+// printProbeStatus is status's section on the newest probes: the counts
+// per class and each organization not knowing the app yet, with how long
+// after activation. Nothing when no probe was ever made.
+func printProbeStatus(w io.Writer, r *report.Report, limit int) {
+	p := r.Probes
+	if p == nil {
+		return
+	}
+	var parts []string
+	for _, c := range probe.Classes {
+		parts = append(parts, fmt.Sprintf("%d %s", p.Counts[c], probeClassWords[c]))
+	}
+	fmt.Fprintf(w, "\nProbe (%s, %s): %s\n", stamp(p.LastAt), ago(r.GeneratedAt, p.LastAt), strings.Join(parts, ", "))
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	n := cut(len(p.NotKnown), limit)
+	for _, o := range p.NotKnown[:n] {
+		since := "activation time unknown"
+		if o.ActivatedAt != nil {
+			since = span(o.SinceActivation()) + " after activation"
+		}
+		fmt.Fprintf(tw, "  %s\t%s\tnot known yet %s (probed %s)\n", o.OrgID, o.Name, since, stamp(o.ProbedAt))
+	}
+	tw.Flush()
+	more(w, len(p.NotKnown), n, "--all, or `activator report`")
+}
+
+// span says a duration for a person: minutes, hours, or days past two.
+func span(d time.Duration) string {
+	switch {
+	case d < time.Minute:
+		return "less than a minute"
+	case d < time.Hour:
+		return plural(int(d/time.Minute), "minute")
+	case d < 48*time.Hour:
+		return plural(int(d/time.Hour), "hour")
+	}
+	return plural(int(d/(24*time.Hour)), "day")
+}

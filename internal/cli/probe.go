@@ -386,7 +386,7 @@ func printProbe(w io.Writer, p *probe.Pass, v probeVerdict, s ProbeSettings, now
 	if len(rest) > 0 {
 		t := newTable(w, false, "ORGID", "NAME", "PROBE", "ACTIVATED", "EVIDENCE")
 		for _, r := range rest {
-			t.add(r.OrgID, r.Name, probeClassWords[r.Class], ago(r.At, r.ActivatedAt), r.Evidence)
+			t.add(r.OrgID, printable(r.Name), probeClassWords[r.Class], ago(r.At, r.ActivatedAt), printable(r.Evidence))
 		}
 		fmt.Fprintln(w)
 		t.flush()
@@ -394,7 +394,7 @@ func printProbe(w io.Writer, p *probe.Pass, v probeVerdict, s ProbeSettings, now
 	if msg := v.warning(); msg != "" {
 		fmt.Fprintf(w, "\nWarning: %s.\n", msg)
 		for _, r := range v.warn {
-			fmt.Fprintf(w, "  %s %s: activated %s (%s)\n", r.OrgID, r.Name, stamp(r.ActivatedAt), ago(now, r.ActivatedAt))
+			fmt.Fprintf(w, "  %s %s: activated %s (%s)\n", r.OrgID, printable(r.Name), stamp(r.ActivatedAt), ago(now, r.ActivatedAt))
 		}
 	}
 	fmt.Fprintln(w, "The probe tells whether each server knows the app's client id; whether the uploaded keys are valid is checked only when a token is requested.")

@@ -31,7 +31,7 @@ func printProbeStatus(w io.Writer, r *report.Report, limit int) {
 		if o.ActivatedAt != nil {
 			since = span(o.SinceActivation()) + " after activation"
 		}
-		fmt.Fprintf(tw, "  %s\t%s\tnot known yet %s (probed %s)\n", o.OrgID, o.Name, since, stamp(o.ProbedAt))
+		fmt.Fprintf(tw, "  %s\t%s\tnot known yet %s (probed %s)\n", o.OrgID, printable(o.Name), since, stamp(o.ProbedAt))
 	}
 	tw.Flush()
 	more(w, len(p.NotKnown), n, "--all, or `activator report`")

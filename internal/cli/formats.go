@@ -24,6 +24,7 @@ var commandFormats = map[string][]string{
 	"activator orgs sync":       {OutputTable, OutputJSON},
 	"activator orgs list":       {OutputTable, OutputJSON, OutputCSV},
 	"activator orgs show":       {OutputTable, OutputJSON, OutputCSV},
+	"activator probe":           {OutputTable, OutputJSON},
 	"activator runs":            {OutputTable, OutputJSON, OutputCSV},
 	"activator runs list":       {OutputTable, OutputJSON, OutputCSV},
 	"activator runs show":       {OutputTable, OutputJSON, OutputCSV},
@@ -37,6 +38,7 @@ var commandFormats = map[string][]string{
 var formatHints = map[string]string{
 	"activator status": "or `activator report --format csv` for one row per organization",
 	"activator report": "the report's own format is --format csv|json|html",
+	"activator probe":  "or `activator report --format csv` for one row per organization with its newest probe",
 }
 
 // outputFormats are the --output formats of a command.

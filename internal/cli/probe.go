@@ -168,9 +168,6 @@ title, signInForm, failure) with client ids masked.`,
 }
 
 func (o *ProbeOptions) check() error {
-	if o.Output == OutputCSV {
-		return UsageErrorf("probe has no CSV form: use --output json, or `activator report --format csv` for one row per organization with its last probe")
-	}
 	for _, id := range o.Orgs {
 		if id == "" || strings.Trim(id, "0123456789") != "" {
 			return UsageErrorf("--org %q is not an OrgId (a number, the part before the underscore of a download Id; not the ECMId)", id)

@@ -125,33 +125,9 @@ type prober struct {
 // time limit. It returns what it learned; the error is ctx's when it was
 // cancelled, or OnResult's.
 func Run(ctx context.Context, targets []Target, opts Options) (*Summary, error) {
-	if opts.ClientID == "" {
-		return nil, errors.New("no client id to probe with")
-	}
-	redirect, err := url.Parse(opts.RedirectURI)
-	if err != nil || redirect.Scheme == "" || redirect.Host == "" {
-		return nil, fmt.Errorf("the redirect URI %q is not an absolute URL", opts.RedirectURI)
-	}
-	if opts.Scope == "" {
-		opts.Scope = DefaultScope
-	}
-	if opts.HostRate <= 0 {
-		opts.HostRate = DefaultHostRate
-	}
-	if opts.Concurrency < 1 {
-		opts.Concurrency = DefaultConcurrency
-	}
-	if opts.Timeout <= 0 {
-		opts.Timeout = DefaultTimeout
-	}
-	if opts.TimeLimit <= 0 {
-		opts.TimeLimit = DefaultTimeLimit
-	}
-	if opts.MaxRedirects <= 0 {
-		opts.MaxRedirects = DefaultMaxRedirects
-	}
-	if opts.Now == nil {
-		opts.Now = time.Now
+	redirect, err := opts.withDefaults()
+	if err != nil {
+		return nil, err
 	}
 	base := opts.Client
 	if base == nil {
@@ -294,4 +270,38 @@ func compareOrgIDs(a, b string) int {
 		return 1
 	}
 	return cmp.Compare(a, b)
+}
+
+// withDefaults checks the options, fills the empty ones with their
+// defaults and returns the parsed redirect URI.
+func (o *Options) withDefaults() (*url.URL, error) {
+	if o.ClientID == "" {
+		return nil, errors.New("no client id to probe with")
+	}
+	redirect, err := url.Parse(o.RedirectURI)
+	if err != nil || redirect.Scheme == "" || redirect.Host == "" {
+		return nil, fmt.Errorf("the redirect URI %q is not an absolute URL", o.RedirectURI)
+	}
+	if o.Scope == "" {
+		o.Scope = DefaultScope
+	}
+	if o.HostRate <= 0 {
+		o.HostRate = DefaultHostRate
+	}
+	if o.Concurrency < 1 {
+		o.Concurrency = DefaultConcurrency
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = DefaultTimeout
+	}
+	if o.TimeLimit <= 0 {
+		o.TimeLimit = DefaultTimeLimit
+	}
+	if o.MaxRedirects <= 0 {
+		o.MaxRedirects = DefaultMaxRedirects
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return redirect, nil
 }

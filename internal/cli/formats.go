@@ -18,6 +18,7 @@ var commandFormats = map[string][]string{
 	"activator assertion check": {OutputTable, OutputJSON, OutputCSV},
 	"activator brands":          {OutputTable, OutputJSON, OutputCSV},
 	"activator jwks check":      {OutputTable, OutputJSON, OutputCSV},
+	"activator jwks from-pem":   {OutputTable, OutputJSON}, // the key set is JSON either way
 	"activator login":           {OutputTable, OutputJSON, OutputCSV},
 	"activator whoami":          {OutputTable, OutputJSON, OutputCSV},
 	"activator logout":          {OutputTable, OutputJSON},

@@ -95,6 +95,9 @@ session, run the same command again to resume.`,
   activator activate --jwks https://app.example.com/.well-known/jwks.json --yes --output json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := opts.check(); err != nil {
+				return err
+			}
 			if runF != nil {
 				return runF(opts)
 			}
@@ -134,6 +137,7 @@ type keySet struct {
 	nonProdSource, prodSrc string
 }
 
+// check validates the flags, before anything is read or called.
 func (o *ActivateOptions) check() error {
 	if o.Rate <= 0 || o.Rate > 50 {
 		return UsageErrorf("--rate %g is out of range: use a value above 0 and at most 50 calls per second", o.Rate)
@@ -227,9 +231,6 @@ func (o *ActivateOptions) loadKeys(ctx context.Context) (*keySet, error) {
 
 func activateRun(ctx context.Context, o *ActivateOptions) error {
 	f := o.F
-	if err := o.check(); err != nil {
-		return err
-	}
 	if _, err := f.CheckPortal(); err != nil {
 		return err
 	}

@@ -81,6 +81,9 @@ OrgId, new name), ones no longer listed, and status changes.`,
   activator orgs sync --output json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := opts.check(); err != nil {
+				return err
+			}
 			if runF != nil {
 				return runF(opts)
 			}
@@ -92,14 +95,19 @@ OrgId, new name), ones no longer listed, and status changes.`,
 	return cmd
 }
 
-func syncRun(ctx context.Context, opts *SyncOptions) error {
-	f := opts.F
+// check validates the flags.
+func (opts *SyncOptions) check() error {
 	if opts.PageSize < 1 || opts.PageSize > 1000 {
 		return UsageErrorf("--page-size %d is out of range: use 1 to 1000", opts.PageSize)
 	}
 	if opts.Rate <= 0 {
 		return UsageErrorf("--rate must be above 0")
 	}
+	return nil
+}
+
+func syncRun(ctx context.Context, opts *SyncOptions) error {
+	f := opts.F
 	rep, err := f.syncOrgs(ctx, opts.PageSize, f.newPacer(opts.Rate, pace.DefaultRetries))
 	if err != nil {
 		return err
@@ -200,6 +208,9 @@ type ListOptions struct {
 	Status []string
 	New    bool
 	Gone   bool
+
+	// keep is --status and --gone as a filter, set from the flags.
+	keep func(store.Org) bool
 }
 
 // NewCmdOrgsList builds `orgs list`.
@@ -218,6 +229,11 @@ goneSince (when no longer listed), fhirBaseUrls}.`,
   activator orgs list --output csv > orgs.csv`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			keep, err := opts.filter()
+			if err != nil {
+				return err
+			}
+			opts.keep = keep
 			if runF != nil {
 				return runF(opts)
 			}
@@ -247,10 +263,7 @@ type OrgJSON struct {
 
 func listRun(ctx context.Context, opts *ListOptions) error {
 	f := opts.F
-	keep, err := opts.filter()
-	if err != nil {
-		return err
-	}
+	keep := opts.keep
 	s, app, err := f.ReadAppStore(ctx)
 	if err != nil {
 		return err

@@ -1,0 +1,169 @@
+package cli
+
+import (
+	"context"
+	"io"
+	"reflect"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/activator-dev/activator/internal/activate"
+	"github.com/activator-dev/activator/internal/pace"
+	"github.com/activator-dev/activator/internal/portal"
+	"github.com/activator-dev/activator/internal/store"
+	"github.com/spf13/cobra"
+)
+
+// runFlags runs cmd with args, its runF recording the options: what a
+// command makes of its flags, apart from what it does. A refused
+// combination must be a usage error (exit 2) and must not reach runF.
+func runFlags(t *testing.T, cmd *cobra.Command, args []string, called *bool, wantErr string) {
+	t.Helper()
+	cmd.SetArgs(args)
+	cmd.SetOut(io.Discard)
+	cmd.SetErr(io.Discard)
+	err := cmd.ExecuteContext(context.Background())
+	if wantErr == "" {
+		if err != nil || !*called {
+			t.Fatalf("%v: err %v, runF called %v", args, err, *called)
+		}
+		return
+	}
+	if err == nil || !strings.Contains(err.Error(), wantErr) {
+		t.Fatalf("%v: err %v, want %q", args, err, wantErr)
+	}
+	if code, _ := classify(err); code != ExitUsage {
+		t.Errorf("%v: exit %d, want %d", args, code, ExitUsage)
+	}
+	if *called {
+		t.Errorf("%v: runF called despite the error", args)
+	}
+}
+
+func TestActivateFlags(t *testing.T) {
+	defaults := func(o ActivateOptions) ActivateOptions {
+		if o.Rate == 0 {
+			o.Rate = pace.DefaultRate
+		}
+		if o.Concurrency == 0 {
+			o.Concurrency = activate.DefaultConcurrency
+		}
+		o.MaxFailures, o.Retries, o.PageSize, o.Settle = activate.DefaultMaxFailures, pace.DefaultRetries, portal.DefaultPageSize, DefaultSettle
+		return o
+	}
+	tests := []struct {
+		name    string
+		args    []string
+		want    ActivateOptions // with defaults() applied; F is not compared
+		wantErr string
+	}{
+		{name: "one key set", args: []string{"--jwks", "k.json"}, want: ActivateOptions{JWKS: "k.json"}},
+		{name: "older names", args: []string{"--jwks-url", "https://app.example.com/jwks.json"}, want: ActivateOptions{JWKSURL: "https://app.example.com/jwks.json"}},
+		{name: "per environment, split", args: []string{"--nonprod-jwks", "a.json", "--prod-jwks", "b.json", "--split"},
+			want: ActivateOptions{NonProdJWKS: "a.json", ProdJWKS: "b.json", Split: true}},
+		{name: "JWK Set URL", args: []string{"--jku", "--reactivate", "--yes"}, want: ActivateOptions{JKU: true, Reactivate: true, Yes: true}},
+		{name: "orgs and pace", args: []string{"--jwks", "k.json", "--org", "1,2", "--org", "30", "--rate", "10", "--concurrency", "4", "--dry-run", "--force"},
+			want: ActivateOptions{JWKS: "k.json", Orgs: []string{"1", "2", "30"}, Rate: 10, Concurrency: 4, DryRun: true, Force: true}},
+		{name: "no keys", args: nil, wantErr: "no keys: pass --jwks"},
+		{name: "jku with keys", args: []string{"--jku", "--jwks", "k.json"}, wantErr: "--jku uploads no keys"},
+		{name: "jku split", args: []string{"--jku", "--split"}, wantErr: "--split is for direct JWKS mode"},
+		{name: "two sources", args: []string{"--jwks", "k.json", "--jwks-file", "l.json"}, wantErr: "give one key source"},
+		{name: "one source and per environment", args: []string{"--jwks", "k.json", "--prod-jwks", "b.json"}, wantErr: "give one key source"},
+		{name: "half per environment", args: []string{"--nonprod-jwks", "a.json"}, wantErr: "--nonprod-jwks and --prod-jwks go together"},
+		{name: "rate zero", args: []string{"--jku", "--rate", "0"}, wantErr: "--rate 0 is out of range"},
+		{name: "rate too high", args: []string{"--jku", "--rate", "51"}, wantErr: "--rate 51 is out of range"},
+		{name: "concurrency", args: []string{"--jku", "--concurrency", "9"}, wantErr: "--concurrency 9 is out of range"},
+		{name: "max failures", args: []string{"--jku", "--max-failures", "0"}, wantErr: "--max-failures must be at least 1"},
+		{name: "retries", args: []string{"--jku", "--retries", "21"}, wantErr: "--retries 21 is out of range"},
+		{name: "settle", args: []string{"--jku", "--settle", "-1m"}, wantErr: "--settle -1m0s is negative"},
+		{name: "page size", args: []string{"--jku", "--page-size", "1001"}, wantErr: "--page-size 1001 is out of range"},
+		{name: "ECMId-like org", args: []string{"--jku", "--org", "1441_2"}, wantErr: `--org "1441_2" is not an OrgId`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got *ActivateOptions
+			called := false
+			cmd := NewCmdActivate(&Factory{}, func(o *ActivateOptions) error { got, called = o, true; return nil })
+			runFlags(t, cmd, tt.args, &called, tt.wantErr)
+			if tt.wantErr != "" {
+				return
+			}
+			g := *got
+			g.F = nil
+			if want := defaults(tt.want); !reflect.DeepEqual(g, want) {
+				t.Fatalf("options\n %+v\nwant\n %+v", g, want)
+			}
+		})
+	}
+}
+
+func TestOrgsSyncFlags(t *testing.T) {
+	tests := []struct {
+		args    []string
+		page    int
+		rate    float64
+		wantErr string
+	}{
+		{args: nil, page: portal.DefaultPageSize, rate: pace.DefaultRate},
+		{args: []string{"--page-size", "1000", "--rate", "0.5"}, page: 1000, rate: 0.5},
+		{args: []string{"--page-size", "0"}, wantErr: "--page-size 0 is out of range"},
+		{args: []string{"--rate", "0"}, wantErr: "--rate must be above 0"},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			var got *SyncOptions
+			called := false
+			cmd := NewCmdOrgsSync(&Factory{}, func(o *SyncOptions) error { got, called = o, true; return nil })
+			runFlags(t, cmd, tt.args, &called, tt.wantErr)
+			if tt.wantErr == "" && (got.PageSize != tt.page || got.Rate != tt.rate) {
+				t.Fatalf("page size %d, rate %g", got.PageSize, got.Rate)
+			}
+		})
+	}
+}
+
+func TestOrgsListFlags(t *testing.T) {
+	gone := time.Now()
+	orgs := map[string]store.Org{
+		"pending": {OrgID: "1", Status: portal.StatusNotResponded},
+		"enabled": {OrgID: "2", Status: portal.StatusEnabled},
+		"nonprod": {OrgID: "3", Status: portal.StatusNonProdOnly},
+		"odd":     {OrgID: "4", Status: 7},
+		"gone":    {OrgID: "5", Status: portal.StatusEnabled, GoneSince: &gone},
+	}
+	tests := []struct {
+		args    []string
+		kept    []string
+		wantErr string
+	}{
+		{args: nil, kept: []string{"enabled", "nonprod", "odd", "pending"}},
+		{args: []string{"--status", "enabled,3"}, kept: []string{"enabled", "nonprod"}},
+		{args: []string{"--status", "pending", "--status", "unknown"}, kept: []string{"odd", "pending"}},
+		{args: []string{"--gone"}, kept: []string{"gone"}},
+		{args: []string{"--status", "not-responded", "--gone"}, kept: nil},
+		{args: []string{"--status", "approved"}, wantErr: `--status "approved" is not one of`},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			var got *ListOptions
+			called := false
+			cmd := NewCmdOrgsList(&Factory{}, func(o *ListOptions) error { got, called = o, true; return nil })
+			runFlags(t, cmd, tt.args, &called, tt.wantErr)
+			if tt.wantErr != "" {
+				return
+			}
+			var kept []string
+			for name, o := range orgs {
+				if got.keep(o) {
+					kept = append(kept, name)
+				}
+			}
+			sort.Strings(kept)
+			if !reflect.DeepEqual(kept, tt.kept) {
+				t.Fatalf("kept %v, want %v", kept, tt.kept)
+			}
+		})
+	}
+}

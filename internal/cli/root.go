@@ -213,6 +213,7 @@ step in a local SQLite database, and notices new and renamed organizations.`,
 		NewCmdToken(f),
 		NewCmdStatus(f), NewCmdRuns(f), NewCmdReport(f),
 		NewCmdLogin(f), NewCmdLogout(f), NewCmdWhoami(f),
+		NewCmdDoctor(f, nil),
 		NewCmdVersion(f),
 	)
 	return root

@@ -21,6 +21,11 @@ type Activation struct {
 	ProdJWKS    string
 }
 
+// FormFields are the names of the thirteen fields Form sends, in order.
+var FormFields = []string{"OrgId", "AppId", "Testhash", "Testhash256", "Prodhash", "Prodhash256",
+	"NonProdOnly", "ProdOnly", "FhirIdGenerationScheme", "OverrideNonProdClientId", "OverrideProdClientId",
+	"TestJWKS", "ProdJWKS"}
+
 // Form returns the thirteen fields the portal expects, all present,
 // booleans as true/false, the unused ones empty.
 func (a Activation) Form(appID string) url.Values {

@@ -80,6 +80,12 @@ func (s *Sim) generate() {
 	enabled := n / DefaultEnabledEvery
 	nonProd := n / DefaultNonProdEvery
 	declined := min(DefaultDeclinedCount, n/25)
+	switch {
+	case s.cfg.Declined > 0:
+		declined = s.cfg.Declined
+	case s.cfg.Declined < 0:
+		declined = 0
+	}
 	perm := r.Perm(n)
 	k := 0
 	take := func(count int, f func(*org)) {

@@ -84,8 +84,11 @@
 //   - GET /Developer/Management?id={AppId} for an app other than the
 //     simulated one (or without id) answers a 404 HTML page.
 //   - The page imitates the real markup (Knockout.js data-bind attributes,
-//     the title, the app name, the hidden __RequestVerificationToken input)
-//     but loads no scripts, so it never calls LoadDownloads by itself.
+//     the title, the app name, the hidden __RequestVerificationToken input;
+//     a <meta> tag instead with Config.TokenInMeta). It loads one script,
+//     /Scripts/manage.js, which holds the ApproveDownload route and its
+//     thirteen form fields as the Save button would send them, and does
+//     nothing when loaded, so the page never calls anything by itself.
 //
 // LoadDownloads
 //   - Only the form body is read; parameters in the query string are
@@ -94,6 +97,9 @@
 //     a non-negative one, reads as absent. No cap on PageSize unless
 //     Config.PageSizeMax is set.
 //   - Downloads are ordered by numeric OrgId, ascending.
+//   - Config.RenameFields renames download members (a portal update);
+//     Config.Declined sets how many organizations carry the unknown
+//     Approved value 2.
 //   - ECMId is a JSON number. Besides Id, OrgName, Approved and ECMId each
 //     download carries AppId, AppName, DownloadDate (in ASP.NET's
 //     "\/Date(ms)\/" form) and IsAutoSync, to prove clients tolerate extra

@@ -105,6 +105,10 @@ func (s *Sim) handleLoadDownloads(w *recorder, r *http.Request) {
 	var res loadResult
 	res.Success = true
 	res.Data.Downloads = s.page(page, size)
+	if len(s.cfg.RenameFields) > 0 {
+		writeJSON(w, renamed(res, s.cfg.RenameFields))
+		return
+	}
 	writeJSON(w, res)
 }
 
@@ -134,4 +138,22 @@ func (s *Sim) page(page, size int) []download {
 		out = append(out, d)
 	}
 	return out
+}
+
+// renamed is a LoadDownloads answer with download members renamed.
+func renamed(res loadResult, names map[string]string) any {
+	out := make([]map[string]json.RawMessage, 0, len(res.Data.Downloads))
+	for _, d := range res.Data.Downloads {
+		b, _ := json.Marshal(d)
+		var m map[string]json.RawMessage
+		_ = json.Unmarshal(b, &m)
+		for from, to := range names {
+			if v, ok := m[from]; ok {
+				delete(m, from)
+				m[to] = v
+			}
+		}
+		out = append(out, m)
+	}
+	return map[string]any{"Success": true, "Data": map[string]any{"Downloads": out}}
 }

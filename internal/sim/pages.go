@@ -68,7 +68,9 @@ const codeHTML = `{{template "top" "Verify your identity"}}
 {{template "bottom"}}`
 
 const managementHTML = `{{template "top" "Review & Manage Downloads"}}
-<form id="__AjaxAntiForgeryForm" action="#" method="post"><input name="__RequestVerificationToken" type="hidden" value="{{.Token}}" /></form>
+{{if .TokenInMeta}}<meta name="__RequestVerificationToken" content="{{.Token}}" />
+{{else}}<form id="__AjaxAntiForgeryForm" action="#" method="post"><input name="__RequestVerificationToken" type="hidden" value="{{.Token}}" /></form>
+{{end}}<script src="/Scripts/manage.js"></script>
 <div id="manage-downloads" data-app-id="{{.AppID}}">
 <h1>Review &amp; Manage Downloads</h1>
 <h2 class="app-name" data-bind="text: AppName">{{.AppName}}</h2>
@@ -141,6 +143,7 @@ type (
 	}
 	managementData struct {
 		Token, AppID, AppName string
+		TokenInMeta           bool
 	}
 	errorData struct {
 		Title, Detail string

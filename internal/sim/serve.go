@@ -82,6 +82,19 @@ func parseArgs(args []string, stderr io.Writer) (options, error) {
 	fs.BoolVar(&o.tokens.Compliant, "compliant-tokens", false, "token endpoints answer as a SMART reference server does (error_description says why; scope, typ JWT and kid required) instead of Epic's bare invalid_client")
 	fs.StringVar(&o.landing, "landing", "return", "where a sign-in lands: return (the page that asked for it), home ("+HomePath+"), or notice (a page with a Continue button first)")
 	fs.StringVar(&o.signInAddr, "signin-addr", "", "serve the sign-in on a second origin at `host:port` (an identity provider; use another host name than --addr, e.g. localhost:8090)")
+	fs.Func("rename-field", "rename a LoadDownloads member, `OLD=NEW` (repeatable), as a portal update might", func(v string) error {
+		from, to, ok := strings.Cut(v, "=")
+		if !ok || from == "" || to == "" {
+			return fmt.Errorf("want OLD=NEW, e.g. OrgName=Name")
+		}
+		if o.cfg.RenameFields == nil {
+			o.cfg.RenameFields = map[string]string{}
+		}
+		o.cfg.RenameFields[from] = to
+		return nil
+	})
+	fs.IntVar(&o.cfg.Declined, "declined", 0, "organizations with the unknown Approved value 2 (0 = a couple, -1 = none)")
+	fs.BoolVar(&o.cfg.TokenInMeta, "token-in-meta", false, "put the management page's anti-forgery token in a <meta> tag instead of the hidden input")
 	fs.StringVar(&o.sessionFile, "session-file", "", "write a ready Cookie header value for a new session to this `file` (mode 0600)")
 	if err := fs.Parse(args); err != nil {
 		return o, err

@@ -93,6 +93,16 @@ type Config struct {
 	// Sim.IdentityProvider is served: the portal's sign-in redirects there,
 	// as single sign-on through another host does.
 	SignInOrigin string
+	// RenameFields renames members of every LoadDownloads download (old
+	// name -> new name), as a portal update might: {"OrgName": "Name"}.
+	RenameFields map[string]string
+	// Declined is how many generated organizations carry the Approved
+	// value 2, which the notes do not explain (DefaultDeclinedCount, scaled
+	// down for small portals, when zero; none when negative).
+	Declined int
+	// TokenInMeta moves the management page's anti-forgery token from its
+	// hidden input to a <meta name="__RequestVerificationToken"> tag.
+	TokenInMeta bool
 	// PageSizeMax, when positive, caps the PageSize a LoadDownloads request
 	// may ask for, the way many servers silently do. 0 means no cap.
 	PageSizeMax int
@@ -203,6 +213,7 @@ func (s *Sim) routes() {
 	s.mux.HandleFunc(CallbackPath, s.portal(s.handleCallback))
 	s.mux.HandleFunc(NoticePath, s.portal(s.handleNotice))
 	s.mux.HandleFunc(HomePath, s.portal(s.handleApps))
+	s.mux.HandleFunc(ScriptPath, s.portal(s.handleScript))
 	s.mux.HandleFunc("/Developer/Management", s.portal(s.handleManagement))
 	s.mux.HandleFunc("/Developer/LoadDownloads", s.portal(s.handleLoadDownloads))
 	s.mux.HandleFunc("/Developer/ApproveDownload", s.portal(s.handleApproveDownload))

@@ -21,6 +21,7 @@ func (c *Client) LoadDownloads(ctx context.Context, page, size int) ([]portal.Do
 	if err != nil {
 		return nil, fmt.Errorf("load page %d: %w", page, err)
 	}
+	c.shape.Observe(a.Data, c.app)
 	ds, err := portal.ParseDownloads(a.Data, c.app)
 	if err != nil {
 		return nil, fmt.Errorf("load page %d: %w", page, err)
@@ -50,3 +51,7 @@ func (c *Client) Approve(ctx context.Context, a portal.Activation) (string, erro
 	}
 	return msg, nil
 }
+
+// Shape is what the listing's answers looked like since the client was
+// made or the shape last Reset.
+func (c *Client) Shape() *portal.Shape { return c.shape }

@@ -79,6 +79,11 @@ type Client struct {
 	tokenMu  sync.Mutex
 	reloadMu sync.Mutex
 	token    string
+	// tokenSource and page are where the last management page held the
+	// token, and that page (guarded by tokenMu).
+	tokenSource, page string
+	// shape is what the listing's answers looked like.
+	shape *portal.Shape
 }
 
 // New returns a client. It checks the base URL and app id but does not call
@@ -108,7 +113,7 @@ func New(o Options) (*Client, error) {
 			return http.ErrUseLastResponse
 		},
 	}
-	return &Client{base: u, app: o.AppID, hc: hc, jar: jar, ua: o.UserAgent, trace: o.Trace}, nil
+	return &Client{base: u, app: o.AppID, hc: hc, jar: jar, ua: o.UserAgent, trace: o.Trace, shape: portal.NewShape()}, nil
 }
 
 // ParseCookieHeader parses a Cookie header value into cookies, skipping
@@ -180,7 +185,14 @@ func (c *Client) Connect(ctx context.Context) error {
 	if resp.StatusCode != http.StatusOK {
 		return &portal.MalformedError{What: fmt.Sprintf("the management page answered HTTP %d", resp.StatusCode)}
 	}
-	tok := FindToken(string(body))
+	tok, src := FindToken(string(body)), TokenInHiddenInput
+	if tok == "" && !hasPasswordInput(string(body)) {
+		// Not where the notes say; a meta tag is where ASP.NET pages that
+		// send the token from script often keep it.
+		if tok = FindMetaToken(string(body)); tok != "" {
+			src = TokenInMetaTag
+		}
+	}
 	if tok != "" && hasPasswordInput(string(body)) {
 		// A sign-in form served in place of the management page carries an
 		// anti-forgery token of its own; the management page asks for no
@@ -194,7 +206,92 @@ func (c *Client) Connect(ctx context.Context) error {
 		return &portal.MalformedError{What: "the management page has no anti-forgery token; is --portal the vendor portal (" + portal.DefaultBaseURL + ")?"}
 	}
 	c.setToken(tok)
+	c.tokenMu.Lock()
+	c.tokenSource, c.page = src, string(body)
+	c.tokenMu.Unlock()
 	return nil
+}
+
+// Where the management page held its anti-forgery token (TokenSource).
+const (
+	// TokenInHiddenInput is the hidden input __RequestVerificationToken,
+	// where the notes saw it.
+	TokenInHiddenInput = "hidden input"
+	// TokenInMetaTag is a <meta> tag named __RequestVerificationToken,
+	// RequestVerificationToken or csrf-token.
+	TokenInMetaTag = "meta tag"
+)
+
+// TokenSource says where the last management page held its token, ""
+// before Connect.
+func (c *Client) TokenSource() string {
+	c.tokenMu.Lock()
+	defer c.tokenMu.Unlock()
+	return c.tokenSource
+}
+
+// ManagementPage is the HTML of the management page Connect last loaded.
+func (c *Client) ManagementPage() string {
+	c.tokenMu.Lock()
+	defer c.tokenMu.Unlock()
+	return c.page
+}
+
+// HasCookie reports whether the session holds a cookie called name for the
+// portal (the anti-forgery cookie, say); its value is never returned.
+func (c *Client) HasCookie(name string) bool {
+	for _, ck := range c.jar.Cookies(c.base) {
+		if ck.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// Fetch reads a page or script of the portal's own origin with the session
+// (GET, no redirect followed). It changes nothing on the portal; `doctor`
+// reads the management page's scripts with it.
+func (c *Client) Fetch(ctx context.Context, path string) (status int, body string, err error) {
+	req, err := c.newRequest(ctx, http.MethodGet, path, nil)
+	if err != nil {
+		return 0, "", err
+	}
+	resp, b, err := c.do(req)
+	if err != nil {
+		return 0, "", err
+	}
+	if err := statusError(resp); err != nil {
+		return resp.StatusCode, "", err
+	}
+	return resp.StatusCode, string(b), nil
+}
+
+var metaTag = regexp.MustCompile(`(?is)<meta\b[^>]*>`)
+
+// metaTokenNames are the meta tag names a page may keep its anti-forgery
+// token in.
+var metaTokenNames = []string{portal.TokenField, portal.TokenHeader, "csrf-token"}
+
+// FindMetaToken returns the anti-forgery token of a <meta> tag, or "".
+func FindMetaToken(page string) string {
+	for _, tag := range metaTag.FindAllString(page, -1) {
+		var name, content string
+		for _, m := range attrRe.FindAllStringSubmatch(tag, -1) {
+			v := m[2] + m[3] + m[4]
+			switch strings.ToLower(m[1]) {
+			case "name":
+				name = v
+			case "content":
+				content = html.UnescapeString(v)
+			}
+		}
+		for _, n := range metaTokenNames {
+			if strings.EqualFold(name, n) && content != "" {
+				return content
+			}
+		}
+	}
+	return ""
 }
 
 var (

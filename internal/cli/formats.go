@@ -21,6 +21,7 @@ var commandFormats = map[string][]string{
 	"activator jwks from-pem":   {OutputTable, OutputJSON}, // the key set is JSON either way
 	"activator login":           {OutputTable, OutputJSON, OutputCSV},
 	"activator whoami":          {OutputTable, OutputJSON, OutputCSV},
+	"activator doctor":          {OutputTable, OutputJSON},
 	"activator logout":          {OutputTable, OutputJSON},
 	"activator orgs sync":       {OutputTable, OutputJSON},
 	"activator orgs list":       {OutputTable, OutputJSON, OutputCSV},

@@ -254,9 +254,9 @@ func activateRun(ctx context.Context, o *ActivateOptions) error {
 		Options: activate.Options{Store: s, App: app, Pacer: p, Concurrency: o.Concurrency, MaxFailures: o.MaxFailures,
 			Mode: ks.mode, NonProdJWKS: ks.nonProdJSON, ProdJWKS: ks.prodJSON, NonProdKeys: ks.nonProdKeys, ProdKeys: ks.prodKeys,
 			Now: f.Now, OnEvent: func(e activate.Event) { bar.event(e) }},
-		Connect: func(ctx context.Context) (*portalhttp.Client, error) { return f.connect(ctx, p) },
+		Connect: func(ctx context.Context) (*portalhttp.Client, error) { return connect(ctx, f, p.Rate()) },
 		Sync: func(ctx context.Context, c *portalhttp.Client) (*orgsync.Report, error) {
-			return f.syncWith(ctx, c, p, o.PageSize)
+			return syncWith(ctx, f, c, p, o.PageSize)
 		},
 		KeySets: ks.keySets(),
 		Args:    o.describe(),
@@ -365,8 +365,9 @@ func (o *ActivateOptions) describe() string {
 	return strings.Join(parts, " ")
 }
 
-// syncWith lists the organizations with an already connected client.
-func (f *Factory) syncWith(ctx context.Context, c *portalhttp.Client, p *pace.Pacer, pageSize int) (*orgsync.Report, error) {
+// syncWith lists the organizations with an already connected client,
+// with a progress bar.
+func syncWith(ctx context.Context, f *Factory, c *portalhttp.Client, p *pace.Pacer, pageSize int) (*orgsync.Report, error) {
 	s, app, err := f.AppStore(ctx)
 	if err != nil {
 		return nil, err

@@ -329,7 +329,7 @@ func describeApps(apps []store.App) string {
 
 // otherApps says which apps the database holds when it holds nothing for
 // app (ID 0): "" when it holds app, or nothing at all.
-func (f *Factory) otherApps(ctx context.Context, s *store.Store, app store.App) string {
+func otherApps(ctx context.Context, s *store.Store, app store.App) string {
 	if app.ID != 0 {
 		return ""
 	}

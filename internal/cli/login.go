@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/activator-dev/activator/internal/browser"
+	"github.com/activator-dev/activator/internal/orgsync"
 	"github.com/activator-dev/activator/internal/pace"
 	"github.com/activator-dev/activator/internal/portal"
 	"github.com/activator-dev/activator/internal/portal/portalhttp"
@@ -33,6 +34,9 @@ type LoginOptions struct {
 	Profile       string
 	Timeout       time.Duration
 	Selectors     browser.Selectors
+
+	// timeoutSet says --timeout was given (--renew has its own default).
+	timeoutSet bool
 }
 
 // Session sources named in messages and in --output json.
@@ -86,7 +90,8 @@ otherwise. Without --portal or --app, login itself uses those defaults.`,
   activator login --check`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return loginRun(cmd.Context(), cmd, opts)
+			opts.timeoutSet = cmd.Flags().Changed("timeout")
+			return loginRun(cmd.Context(), opts)
 		},
 	}
 	fl := cmd.Flags()
@@ -109,10 +114,10 @@ otherwise. Without --portal or --app, login itself uses those defaults.`,
 	return cmd
 }
 
-func loginRun(ctx context.Context, cmd *cobra.Command, opts *LoginOptions) error {
+func loginRun(ctx context.Context, opts *LoginOptions) error {
 	f := opts.F
 	if opts.Check {
-		return whoamiRun(ctx, cmd, f)
+		return whoamiRun(ctx, f)
 	}
 	if _, err := f.CheckPortal(); err != nil {
 		return err
@@ -125,7 +130,7 @@ func loginRun(ctx context.Context, cmd *cobra.Command, opts *LoginOptions) error
 	}
 	if opts.Renew {
 		opts.Headless = true
-		if !cmd.Flags().Changed("timeout") {
+		if !opts.timeoutSet {
 			opts.Timeout = browser.DefaultRenewTimeout
 		}
 	}
@@ -309,30 +314,18 @@ func (f *Factory) verifyAndSave(ctx context.Context, path, cookies string, expir
 }
 
 // checkSession proves that the portal accepts cookies as a session for the
-// app: the management page with its anti-forgery token, then the smallest
-// LoadDownloads call, paced and retried (a session just captured after a
-// second factor is not thrown away for one 502). A refusal is a
-// *portal.SessionError. When the management page accepted the session and
-// only the confirming listing failed for another reason, it warns and
-// accepts. The browser sign-in calls it on each page of the portal.
+// app (orgsync.CheckSession), warning when only the confirming listing
+// failed. The browser sign-in calls it on each page of the portal.
 func (f *Factory) checkSession(ctx context.Context, cookies string) error {
 	c, err := portalhttp.New(f.portalOptions(cookies))
 	if err != nil {
 		return UsageError(err)
 	}
-	p := f.newPacer(pace.DefaultRate, DefaultConnectRetries)
-	if _, err := p.Do(ctx, func() error { return c.Connect(ctx) }); err != nil {
-		return err
+	warn, err := orgsync.CheckSession(ctx, c, f.newPacer(pace.DefaultRate, orgsync.DefaultConnectRetries))
+	if warn != nil {
+		f.Logf("Warning: the portal did not confirm the session with a listing call (%v); it is saved anyway.", warn)
 	}
-	if _, err := p.Do(ctx, func() error { _, err := c.LoadDownloads(ctx, 0, 1); return err }); err != nil {
-		if errors.Is(err, portal.ErrNotSignedIn) {
-			return err
-		}
-		// The management page accepted the session; only the confirming
-		// listing failed, for a reason that is not the session.
-		f.Logf("Warning: the portal did not confirm the session with a listing call (%v); it is saved anyway.", err)
-	}
-	return nil
+	return err
 }
 
 // saveSession stores a session the portal accepted and says so.
@@ -424,12 +417,12 @@ accepts it and 3 when it does not (or there is none). Cookie values are never sh
   activator whoami --output json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return whoamiRun(cmd.Context(), cmd, f)
+			return whoamiRun(cmd.Context(), f)
 		},
 	}
 }
 
-func whoamiRun(ctx context.Context, cmd *cobra.Command, f *Factory) error {
+func whoamiRun(ctx context.Context, f *Factory) error {
 	if _, err := f.CheckPortal(); err != nil {
 		return err
 	}
@@ -453,7 +446,7 @@ func whoamiRun(ctx context.Context, cmd *cobra.Command, f *Factory) error {
 	if err != nil {
 		return UsageError(err)
 	}
-	if _, err := f.newPacer(pace.DefaultRate, DefaultConnectRetries).Do(ctx, func() error { return c.Check(ctx) }); err != nil {
+	if _, err := f.newPacer(pace.DefaultRate, orgsync.DefaultConnectRetries).Do(ctx, func() error { return c.Check(ctx) }); err != nil {
 		if errors.Is(err, portal.ErrNotSignedIn) {
 			return f.notSignedIn(source, stored, err)
 		}

@@ -108,7 +108,15 @@ func (opts *SyncOptions) check() error {
 
 func syncRun(ctx context.Context, opts *SyncOptions) error {
 	f := opts.F
-	rep, err := f.syncOrgs(ctx, opts.PageSize, f.newPacer(opts.Rate, pace.DefaultRetries))
+	if _, err := f.AppRow(ctx); err != nil {
+		return err
+	}
+	p := f.newPacer(opts.Rate, pace.DefaultRetries)
+	c, err := connect(ctx, f, p.Rate())
+	if err != nil {
+		return err
+	}
+	rep, err := syncWith(ctx, f, c, p, opts.PageSize)
 	if err != nil {
 		return err
 	}
@@ -119,36 +127,17 @@ func syncRun(ctx context.Context, opts *SyncOptions) error {
 	return nil
 }
 
-// DefaultConnectRetries is how often the first call to the portal is
-// retried on a 5xx or a network error before the command gives up.
-const DefaultConnectRetries = 2
-
 // connect returns a client whose session has been checked against the
-// management page.
-func (f *Factory) connect(ctx context.Context, p *pace.Pacer) (*portalhttp.Client, error) {
+// management page, the first call paced at rate with a couple of retries.
+func connect(ctx context.Context, f *Factory, rate float64) (*portalhttp.Client, error) {
 	c, err := f.PortalClient()
 	if err != nil {
 		return nil, err
 	}
-	// A portal that cannot be reached at all is said quickly: the first
-	// call gets a couple of retries, not a whole run's worth.
-	first := f.newPacer(p.Rate(), DefaultConnectRetries)
-	if _, err := first.Do(ctx, func() error { return c.Connect(ctx) }); err != nil {
+	if err := orgsync.Connect(ctx, c, f.newPacer(rate, orgsync.DefaultConnectRetries)); err != nil {
 		return nil, err
 	}
 	return c, nil
-}
-
-// syncOrgs connects, lists every organization, paced, and records the sync.
-func (f *Factory) syncOrgs(ctx context.Context, pageSize int, p *pace.Pacer) (*orgsync.Report, error) {
-	if _, err := f.AppRow(ctx); err != nil {
-		return nil, err
-	}
-	c, err := f.connect(ctx, p)
-	if err != nil {
-		return nil, err
-	}
-	return f.syncWith(ctx, c, p, pageSize)
 }
 
 func printSyncReport(f *Factory, r *orgsync.Report) {
@@ -284,7 +273,7 @@ func listRun(ctx context.Context, opts *ListOptions) error {
 		return err
 	}
 	if len(orgs) == 0 && f.Output == OutputTable {
-		if hint := f.otherApps(ctx, s, app); hint != "" {
+		if hint := otherApps(ctx, s, app); hint != "" {
 			fmt.Fprintf(f.IO.ErrOut, "No organizations stored for app %s on %s: %s.\n", app.AppID, app.Portal, hint)
 			return nil
 		}

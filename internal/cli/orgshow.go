@@ -87,7 +87,7 @@ func orgsShowRun(ctx context.Context, opts *OrgsShowOptions) error {
 	if err != nil {
 		return err
 	}
-	r, err := report.Build(ctx, s, app, f.reportOptions())
+	r, err := report.Build(ctx, s, app, reportOptions(f))
 	if err != nil {
 		return err
 	}
@@ -104,7 +104,7 @@ func orgsShowRun(ctx context.Context, opts *OrgsShowOptions) error {
 	if err != nil {
 		return err
 	}
-	opt := f.reportOptions()
+	opt := reportOptions(f)
 	js := OrgShowJSON{Org: org, Events: make([]OrgEventJSON, 0, len(evs)), Outcomes: make([]OutcomeJSON, 0, len(outs))}
 	var lines []historyLine
 	for _, e := range evs {

@@ -88,7 +88,7 @@ func reportRun(ctx context.Context, opts *ReportOptions) error {
 			return UsageErrorf("--out %s is a directory: give a file name, e.g. --out %s", opts.Out, filepath.Join(opts.Out, "report."+format))
 		}
 	}
-	r, hint, err := f.buildReport(ctx)
+	r, hint, err := buildReport(ctx, f)
 	if err != nil {
 		return err
 	}

@@ -73,7 +73,7 @@ func runsRun(ctx context.Context, opts *RunsOptions) error {
 	if err != nil {
 		return err
 	}
-	runs, err := report.Runs(ctx, s, app, opts.Limit, f.reportOptions())
+	runs, err := report.Runs(ctx, s, app, opts.Limit, reportOptions(f))
 	if err != nil {
 		return err
 	}
@@ -94,7 +94,7 @@ func runsRun(ctx context.Context, opts *RunsOptions) error {
 		return t.flush()
 	}
 	if len(runs) == 0 {
-		if hint := f.otherApps(ctx, s, app); hint != "" {
+		if hint := otherApps(ctx, s, app); hint != "" {
 			fmt.Fprintf(f.IO.ErrOut, "No runs recorded for app %s on %s: %s.\n", app.AppID, app.Portal, hint)
 			return nil
 		}
@@ -236,7 +236,7 @@ func runsShowRun(ctx context.Context, opts *RunsShowOptions) error {
 	if err != nil {
 		return err
 	}
-	sum := report.SummarizeRun(run, outs, f.reportOptions())
+	sum := report.SummarizeRun(run, outs, reportOptions(f))
 	js := RunShowJSON{Run: sum, Outcomes: make([]OutcomeJSON, 0, len(outs))}
 	for _, o := range outs {
 		js.Outcomes = append(js.Outcomes, outcomeJSON(o, names))

@@ -70,7 +70,7 @@ Times are RFC 3339. Lists are never null.`,
 
 func statusRun(ctx context.Context, opts *StatusOptions) error {
 	f := opts.F
-	r, hint, err := f.buildReport(ctx)
+	r, hint, err := buildReport(ctx, f)
 	if err != nil {
 		return err
 	}
@@ -99,19 +99,19 @@ type statusJSON struct {
 }
 
 // reportOptions are the report package's options for this command line.
-func (f *Factory) reportOptions() report.Options {
+func reportOptions(f *Factory) report.Options {
 	return report.Options{Portal: f.Portal, AppID: f.App, Now: f.Now(), StatusName: StatusName, Alive: processAlive}
 }
 
 // buildReport reads the app's whole state, writing nothing; hint names the
 // apps the database does hold when it holds nothing for this one.
-func (f *Factory) buildReport(ctx context.Context) (r *report.Report, hint string, err error) {
+func buildReport(ctx context.Context, f *Factory) (r *report.Report, hint string, err error) {
 	s, app, err := f.ReadAppStore(ctx)
 	if err != nil {
 		return nil, "", err
 	}
-	r, err = report.Build(ctx, s, app, f.reportOptions())
-	return r, f.otherApps(ctx, s, app), err
+	r, err = report.Build(ctx, s, app, reportOptions(f))
+	return r, otherApps(ctx, s, app), err
 }
 
 // processAlive reports whether pid still runs: a run marked running whose

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/activator-dev/activator/internal/orgsync"
 	"github.com/activator-dev/activator/internal/doctor"
 	"github.com/activator-dev/activator/internal/pace"
 	"github.com/activator-dev/activator/internal/portal"
@@ -85,7 +86,7 @@ func doctorRun(ctx context.Context, opts *DoctorOptions) error {
 	if err != nil {
 		return err
 	}
-	p := f.newPacer(opts.Rate, DefaultConnectRetries)
+	p := f.newPacer(opts.Rate, orgsync.DefaultConnectRetries)
 	rep, err := doctor.Run(ctx, doctor.Options{
 		Client:   c,
 		PageSize: opts.PageSize,

@@ -4,8 +4,8 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/activator-dev/activator/internal/orgsync"
 	"github.com/activator-dev/activator/internal/doctor"
+	"github.com/activator-dev/activator/internal/orgsync"
 	"github.com/activator-dev/activator/internal/pace"
 	"github.com/activator-dev/activator/internal/portal"
 	"github.com/activator-dev/activator/internal/portal/portalhttp"

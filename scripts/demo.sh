@@ -23,10 +23,10 @@ run() { echo; echo "\$ activator $*"; "$bin/activator" "$@"; }
 echo "Simulated portal at $url (500 organizations); state in $dir/state.db"
 run orgs sync
 run orgs list --status nonprod-only
-run activate --jwks-file testdata/keys/mixed.jwks.json --dry-run
-run activate --jwks-file testdata/keys/mixed.jwks.json --rate 20 --yes --quiet || true
+run activate --jwks testdata/keys/mixed.jwks.json --dry-run
+run activate --jwks testdata/keys/mixed.jwks.json --rate 20 --yes --quiet || true
 echo; echo "# Re-running with the same keys makes no ApproveDownload call but the stragglers':"
-run activate --jwks-file testdata/keys/mixed.jwks.json --rate 20 --yes --quiet --output json || true
+run activate --jwks testdata/keys/mixed.jwks.json --rate 20 --yes --quiet --output json || true
 run status
 run report --out "$dir/report.html"
 echo; echo "Open $dir/report.html in a browser for the chart of statuses over time."

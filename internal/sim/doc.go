@@ -28,6 +28,8 @@
 //	POST /_sim/remove       {"OrgID":"392"}
 //	POST /_sim/approved     {"OrgID":"392","Approved":2}
 //	GET  /_sim/stragglers   OrgIDs that always refuse, JSON
+//	GET  /_sim/propagation  key-change delays of the token endpoints, JSON
+//	POST /_sim/propagation  {"nonProd":"0s","prod":"90s"}; fields left out keep their value
 //
 // Other files of this package add simulated services (a token endpoint, the
 // Brands bundle) through Sim.Handle.

@@ -52,7 +52,59 @@ type options struct {
 	signInAddr  string
 	landing     string
 	sessionFile string
+	propagation string
 }
+
+// usageText is the top of `portalsim --help`: everything a person needs to
+// use the simulator without reading its source. The flags follow it.
+const usageText = `usage: portalsim [flags]
+
+Runs a simulated vendor management portal (the Epic on FHIR developer site) on
+loopback, for demos of activator and for trying it without the real portal. It
+holds --orgs generated organizations for app --app, and forgets everything when
+it stops.
+
+Start it and point activator at it:
+
+  portalsim --session-file /tmp/sim-session.txt &      # prints: listening on http://127.0.0.1:8089
+  activator login --portal http://127.0.0.1:8089 --app 50741 --cookie-file /tmp/sim-session.txt
+  activator orgs sync
+  activator activate --jwks testdata/keys/rsa-a.jwks.json --dry-run
+
+Signing in: the sign-in form at /Account/Login accepts --username and --password
+(default "developer" / "correct horse"; with --second-factor CODE a second page asks
+for CODE). ` + "`activator login --portal URL --app 50741`" + ` in a browser window, or
+--headless with ACTIVATOR_USERNAME and ACTIVATOR_PASSWORD, signs in there;
+--session-file writes a ready session (a Cookie header value, mode 0600) for
+--cookie-file, and POST /_sim/session answers a new one.
+
+Changing the portal while it runs (JSON over HTTP; the real portal has none of these):
+
+  curl -s -X POST $URL/_sim/orgs -d '{"OrgID":"90001","Name":"New Clinic"}'             # an organization arrives
+  curl -s -X POST $URL/_sim/orgs -d '{"OrgID":"90002","Name":"Early","Approved":1}'      # arrives already enabled
+  curl -s -X POST $URL/_sim/orgs -d '{"OrgID":"90003","Name":"Refuses","Straggler":true}' # always refuses
+  curl -s -X POST $URL/_sim/rename -d '{"OrgID":"90001","Name":"New Clinic Health"}'     # renamed, same OrgID
+  curl -s -X POST $URL/_sim/approved -d '{"OrgID":"90001","Approved":2}'                 # an unknown status
+  curl -s -X POST $URL/_sim/remove -d '{"OrgID":"90001"}'                                # no longer listed
+  curl -s -X POST $URL/_sim/faults -d '{"Latency":"300ms","RateLimit":2,"ErrorRate":0.05}'    # break the portal
+  curl -s -X POST $URL/_sim/faults -d '{"SessionRequests":10}'                         # sessions lapse
+  curl -s -X POST $URL/_sim/expire                                                     # every session lapses now
+  curl -s $URL/_sim/orgs; curl -s $URL/_sim/stragglers; curl -s $URL/_sim/calls        # look
+
+Token endpoints (SMART Backend Services) of each organization:
+
+  POST $URL/fhir/{OrgID}/nonprod/oauth2/token   client id ` + DefaultNonProdClientID + `
+  POST $URL/fhir/{OrgID}/oauth2/token           client id ` + DefaultProdClientID + `
+
+They accept assertions signed with the keys the organization holds once the key
+change has propagated: --propagation (default 60m for non-production, 12h for
+production, as on the real portal; 0 for at once), or at run time
+  curl -s -X POST $URL/_sim/propagation -d '{"nonProd":"0s","prod":"0s"}'
+e.g. activator token --token-url $URL/fhir/{OrgID}/oauth2/token --client-id ` + DefaultProdClientID + ` --key KEY.pem
+The public Brands bundle is at $URL` + BrandsPath + ` (activator brands --bundle $URL` + BrandsPath + `).
+
+Flags:
+`
 
 // parseArgs reads portalsim's flags into options.
 func parseArgs(args []string, stderr io.Writer) (options, error) {
@@ -60,7 +112,7 @@ func parseArgs(args []string, stderr io.Writer) (options, error) {
 	fs := flag.NewFlagSet("portalsim", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: portalsim [flags]\n\nRuns a simulated vendor management portal for demos and tests.")
+		fmt.Fprint(stderr, usageText)
 		fs.PrintDefaults()
 	}
 	fs.StringVar(&o.addr, "addr", DefaultAddr, "`host:port` to listen on (port 0 picks a free one)")
@@ -96,6 +148,7 @@ func parseArgs(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.cfg.Declined, "declined", 0, "organizations with the unknown Approved value 2 (0 = a couple, -1 = none)")
 	fs.BoolVar(&o.cfg.TokenInMeta, "token-in-meta", false, "put the management page's anti-forgery token in a <meta> tag instead of the hidden input")
 	fs.StringVar(&o.sessionFile, "session-file", "", "write a ready Cookie header value for a new session to this `file` (mode 0600)")
+	fs.StringVar(&o.propagation, "propagation", "60m,12h", "how long a key change takes to reach the organizations' token endpoints: `NONPROD,PROD` or one duration for both; 0 for at once")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -124,7 +177,36 @@ func parseArgs(args []string, stderr io.Writer) (options, error) {
 	if o.cfg.PageSizeMax < 0 {
 		return o, fmt.Errorf("--page-size-max %d is negative; use 0 for no cap", o.cfg.PageSizeMax)
 	}
+	np, p, err := parsePropagation(o.propagation)
+	if err != nil {
+		return o, err
+	}
+	o.tokens.NonProdSync, o.tokens.ProdSync = np, p
 	return o, nil
+}
+
+// parsePropagation reads --propagation: "NONPROD,PROD" or one duration for
+// both.
+func parsePropagation(v string) (nonProd, prod time.Duration, err error) {
+	a, b, two := strings.Cut(v, ",")
+	if !two {
+		b = a
+	}
+	for _, f := range []struct {
+		s   string
+		dst *time.Duration
+	}{{a, &nonProd}, {b, &prod}} {
+		s := strings.TrimSpace(f.s)
+		if s == "0" {
+			s = "0s"
+		}
+		d, err := time.ParseDuration(s)
+		if err != nil || d < 0 {
+			return 0, 0, fmt.Errorf("--propagation %q: give NONPROD,PROD or one duration of 0 or more, e.g. 60m,12h or 0", v)
+		}
+		*f.dst = d
+	}
+	return nonProd, prod, nil
 }
 
 // listenerHost is the host:port a browser should use for a listener opened
@@ -161,7 +243,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	s := New(o.cfg)
 	s.ServeBrands(BrandsConfig{})
-	s.ServeTokens(o.tokens)
+	tokens := s.ServeTokens(o.tokens)
+	tokens.SetPropagation(o.tokens.NonProdSync, o.tokens.ProdSync) // 0 means at once here, not the default
 	ln, err := net.Listen("tcp", o.addr)
 	if err != nil {
 		fmt.Fprintf(stderr, "portalsim: listen on %s: %v; choose another --addr\n", o.addr, err)

@@ -133,6 +133,9 @@ type TokenEndpoints struct {
 	mu       sync.Mutex
 	seen     map[string]int64 // "org/env/jti" -> exp
 	attempts []TokenAttempt
+	// nonProdSync and prodSync are cfg's delays, changeable at run time
+	// (SetPropagation, POST /_sim/propagation).
+	nonProdSync, prodSync time.Duration
 }
 
 // ServeTokens adds every organization's token endpoint to the simulator.
@@ -155,8 +158,10 @@ func (s *Sim) ServeTokens(cfg TokenConfig) *TokenEndpoints {
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = http.DefaultClient
 	}
-	t := &TokenEndpoints{s: s, cfg: cfg, seen: map[string]int64{}}
+	t := &TokenEndpoints{s: s, cfg: cfg, seen: map[string]int64{}, nonProdSync: cfg.NonProdSync, prodSync: cfg.ProdSync}
 	t.compliant.Store(cfg.Compliant)
+	s.Handle("GET /_sim/propagation", http.HandlerFunc(t.controlPropagation))
+	s.Handle("POST /_sim/propagation", http.HandlerFunc(t.controlPropagation))
 	for _, m := range []string{http.MethodGet, http.MethodPost} {
 		s.Handle(m+" "+BrandsFHIRPrefix+"{org}/oauth2/token", http.HandlerFunc(t.handle))
 		s.Handle(m+" "+BrandsFHIRPrefix+"{org}/{env}/oauth2/token", http.HandlerFunc(t.handle))
@@ -178,6 +183,57 @@ func (t *TokenEndpoints) ClientID(env string) string {
 		return t.cfg.ProdClientID
 	}
 	return t.cfg.NonProdClientID
+}
+
+// SetPropagation sets how long a key change takes to reach the
+// organizations' non-production and production systems, for the changes
+// already made too (0: at once).
+func (t *TokenEndpoints) SetPropagation(nonProd, prod time.Duration) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.nonProdSync, t.prodSync = nonProd, prod
+}
+
+// Propagation returns the key-change delays in effect.
+func (t *TokenEndpoints) Propagation() (nonProd, prod time.Duration) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.nonProdSync, t.prodSync
+}
+
+// propagationJSON is the body of GET and POST /_sim/propagation.
+type propagationJSON struct {
+	NonProd string `json:"nonProd"`
+	Prod    string `json:"prod"`
+}
+
+// controlPropagation answers GET /_sim/propagation with the delays in
+// effect, and POST with new ones (fields left out keep their value).
+func (t *TokenEndpoints) controlPropagation(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodPost {
+		var req propagationJSON
+		if !readControl(w, r, &req) {
+			return
+		}
+		np, p := t.Propagation()
+		for _, f := range []struct {
+			v   string
+			dst *time.Duration
+		}{{req.NonProd, &np}, {req.Prod, &p}} {
+			if f.v == "" {
+				continue
+			}
+			d, err := time.ParseDuration(f.v)
+			if err != nil || d < 0 {
+				controlError(w, http.StatusBadRequest, fmt.Errorf("propagation %q is not a duration of 0 or more, e.g. \"0s\", \"90s\" or \"12h\"", f.v))
+				return
+			}
+			*f.dst = d
+		}
+		t.SetPropagation(np, p)
+	}
+	np, p := t.Propagation()
+	writeJSON(w, propagationJSON{NonProd: np.String(), Prod: p.String()})
 }
 
 // SetCompliant switches between Epic's bare answers and a SMART reference
@@ -330,9 +386,10 @@ type orgKeySet struct {
 
 // orgKeys returns the keys an organization's environment holds now.
 func (t *TokenEndpoints) orgKeys(ctx context.Context, o Org, env string, now time.Time) (*orgKeySet, *tokenRefusal) {
-	enabled, mode, stored, changed, delay := o.NonProd, o.NonProdMode, o.TestJWKS, o.NonProdChanged, t.cfg.NonProdSync
+	npDelay, pDelay := t.Propagation()
+	enabled, mode, stored, changed, delay := o.NonProd, o.NonProdMode, o.TestJWKS, o.NonProdChanged, npDelay
 	if env == EnvProd {
-		enabled, mode, stored, changed, delay = o.Prod, o.ProdMode, o.ProdJWKS, o.ProdChanged, t.cfg.ProdSync
+		enabled, mode, stored, changed, delay = o.Prod, o.ProdMode, o.ProdJWKS, o.ProdChanged, pDelay
 	}
 	if !enabled || mode == ModeNone {
 		return nil, refuse("invalid_client", "the app has no client credential in %s", env).says("No usable keys found")

@@ -155,6 +155,9 @@ var authorizers sync.Map // *sim.Sim -> *sim.Authorize
 //	sim orgs STATUS N             exactly N orgs have Approved STATUS
 //	sim form PATH FIELD...        print FIELD=value of every recorded call to PATH
 //	sim waitcalls PATH N          wait until N calls to PATH were received
+//	sim hold before|after|release hold every ApproveDownload before or after it
+//	                              changes the org, until the client goes away
+//	sim waitheld N                wait until exactly N ApproveDownload calls are held
 //	sim dupes N                   at most N orgs were activated successfully more than once
 //	sim authorize ORG VARIANT     the org's authorization server: normal, late, failing, slow, identity or never
 //	sim propagation ORG DUR       the org knows the app's client id DUR after production changed
@@ -327,6 +330,20 @@ func cmdSim(ts *testscript.TestScript, neg bool, args []string) {
 		d, err := time.ParseDuration(args[2])
 		ts.Check(err)
 		a.(*sim.Authorize).SetDelay(args[1], d)
+	case "hold":
+		mode := args[1]
+		if mode == "release" {
+			mode = sim.HoldNone
+		}
+		ts.Check(s.HoldApprovals(mode))
+	case "waitheld":
+		deadline := time.Now().Add(30 * time.Second)
+		for s.Held() != atoi(args[1]) {
+			if time.Now().After(deadline) {
+				ts.Fatalf("waited 30s for %s held calls, saw %d", args[1], s.Held())
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
 	case "waitcalls":
 		// Block until at least N calls to PATH were received (30 s at most).
 		deadline := time.Now().Add(30 * time.Second)

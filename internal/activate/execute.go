@@ -231,37 +231,7 @@ func (e *executor) process(ctx context.Context, it plan.Item) {
 		if c.SendProd {
 			a.ProdJWKS = e.o.ProdJWKS
 		}
-		started := e.o.Now()
-		var msg string
-		// The call itself is not cancelled by Ctrl-C: it finishes and is
-		// recorded. Only the waiting before it is.
-		callCtx := context.WithoutCancel(ctx)
-		attempts, err := e.o.Pacer.Do(ctx, func() error {
-			var err error
-			msg, err = e.o.Portal.Approve(callCtx, a)
-			return err
-		})
-		if attempts == 0 {
-			// Stopped while waiting for the pace: no call was made.
-			e.mu.Lock()
-			e.res.NotRun++
-			e.mu.Unlock()
-			return
-		}
-		if errors.As(err, new(*pace.HoldError)) {
-			// The portal asked for a long pause and changed nothing: the
-			// org is not reached (nothing to record), and the run stops.
-			e.mu.Lock()
-			e.res.Calls++
-			e.res.NotRun++
-			if e.res.Stop == nil {
-				e.res.Stop = err
-			}
-			e.mu.Unlock()
-			return
-		}
-		out := &store.Outcome{RunID: e.o.RunID, OrgID: it.OrgID, Action: it.Action, Envs: c.Envs, Mode: e.o.Mode,
-			Attempts: attempts, Started: started, Finished: e.o.Now(), Result: store.ResultOK, Message: msg}
+		out := &store.Outcome{RunID: e.o.RunID, OrgID: it.OrgID, Action: it.Action, Envs: c.Envs, Mode: e.o.Mode}
 		if e.o.Mode == plan.ModeJWKS {
 			if c.Envs != plan.EnvProd {
 				out.NonProdKeys = e.o.NonProdKeys
@@ -270,6 +240,53 @@ func (e *executor) process(ctx context.Context, it plan.Item) {
 				out.ProdKeys = e.o.ProdKeys
 			}
 		}
+		var msg string
+		var intentErr error
+		// The call itself is not cancelled by Ctrl-C: it finishes and is
+		// recorded. Only the waiting before it is. Its intent is committed
+		// just before it is first sent (after the pace), so that a process
+		// that dies during the call leaves a pending record the next run
+		// resolves; without that record, no call is made.
+		callCtx := context.WithoutCancel(ctx)
+		attempts, err := e.o.Pacer.Do(ctx, func() error {
+			if out.ID == 0 {
+				out.Started = e.o.Now()
+				if intentErr = e.o.Store.RecordIntent(callCtx, e.o.App.ID, out); intentErr != nil {
+					return intentErr
+				}
+			}
+			var err error
+			msg, err = e.o.Portal.Approve(callCtx, a)
+			return err
+		})
+		switch {
+		case attempts == 0 || intentErr != nil:
+			// Stopped while waiting for the pace, or the intent could not
+			// be recorded: no call was made.
+			e.mu.Lock()
+			e.res.NotRun++
+			if intentErr != nil && e.res.Stop == nil {
+				e.res.Stop = fmt.Errorf("state database: %w", intentErr)
+			}
+			e.mu.Unlock()
+			return
+		case errors.As(err, new(*pace.HoldError)):
+			// The portal asked for a long pause and changed nothing: the
+			// org is not reached (its intent is dropped), and the run stops.
+			dropErr := e.o.Store.DropIntent(callCtx, out.ID)
+			e.mu.Lock()
+			e.res.Calls++
+			e.res.NotRun++
+			if e.res.Stop == nil {
+				e.res.Stop = err
+			}
+			if dropErr != nil {
+				e.res.Stop = fmt.Errorf("state database: %w", dropErr)
+			}
+			e.mu.Unlock()
+			return
+		}
+		out.Attempts, out.Finished, out.Result, out.Message = attempts, e.o.Now(), store.ResultOK, msg
 		var refused *portal.RefusedError
 		switch {
 		case err == nil:
@@ -279,7 +296,7 @@ func (e *executor) process(ctx context.Context, it plan.Item) {
 			out.Result, out.Message = store.ResultFailed, describe(err)
 		}
 		// Commit before anything else happens: this is the resume point.
-		recErr := e.o.Store.RecordOutcome(context.WithoutCancel(ctx), e.o.App.ID, out)
+		recErr := e.o.Store.FinishOutcome(callCtx, out)
 		last := i == len(it.Calls)-1 || err != nil
 		e.finish(it, out, err, recErr, last)
 		if err != nil || recErr != nil {

@@ -38,6 +38,9 @@ type RunOptions struct {
 
 	// OnSynced is told the first sync's report, before planning.
 	OnSynced func(*orgsync.Report)
+	// OnResolved is told the calls of earlier runs whose outcome was
+	// never heard, as the first sync settled them (only when there are).
+	OnResolved func([]Resolved)
 	// Confirm is shown the plan before anything changes. false (or an
 	// error) ends Run there: no run is recorded and no org is called. A
 	// nil Confirm goes ahead.
@@ -52,6 +55,9 @@ type RunResult struct {
 	// Sync is the first sync's report; Plan the plan made from it.
 	Sync *orgsync.Report
 	Plan *plan.Plan
+	// Resolved are the calls of earlier runs whose outcome was never
+	// heard, settled from the first sync before planning.
+	Resolved []Resolved
 	// Started says whether the run was recorded and its calls made:
 	// false when Confirm declined. The fields below are set only then.
 	Started bool
@@ -99,6 +105,12 @@ func Run(ctx context.Context, in plan.Input, o RunOptions) (*RunResult, error) {
 	}
 	if o.OnSynced != nil {
 		o.OnSynced(rr.Sync)
+	}
+	if rr.Resolved, err = o.resolvePending(ctx, rr.Sync); err != nil {
+		return nil, err
+	}
+	if len(rr.Resolved) > 0 && o.OnResolved != nil {
+		o.OnResolved(rr.Resolved)
 	}
 	if rr.Plan, err = o.makePlan(ctx, in); err != nil {
 		return nil, err
@@ -155,8 +167,12 @@ func (o *RunOptions) makePlan(ctx context.Context, in plan.Input) (*plan.Plan, e
 	return plan.Make(in)
 }
 
+// envState is what the planner knows an environment holds. An unconfirmed
+// upload is not known: the planner calls the organization again wherever
+// it would call one holding other keys (the call is idempotent), which
+// confirms it.
 func envState(e *store.EnvState) *plan.EnvState {
-	if e == nil {
+	if e == nil || e.Unconfirmed {
 		return nil
 	}
 	return &plan.EnvState{Mode: e.Mode, Keys: e.Keys, At: e.At}
@@ -239,6 +255,9 @@ func end(ctx context.Context, rr *RunResult) (outcome, msg string) {
 	case stop != nil && (errors.Is(stop, context.Canceled) || (errors.Is(ctx.Err(), context.Canceled) && errors.Is(stop, context.Cause(ctx)))):
 		// Ctrl-C: the context's cause.
 		return store.RunInterrupted, fmt.Sprintf("interrupted: the calls in flight finished and were recorded; re-run the same command to resume (%d organizations not reached)", rr.NotRun)
+	case stop != nil && errors.Is(stop, store.ErrDiskFull):
+		// Nothing more can be recorded, so no further call was made.
+		return store.RunAborted, fmt.Sprintf("run stopped: %v (%d organizations not reached)", stop, rr.NotRun)
 	case stop != nil:
 		return store.RunAborted, fmt.Sprintf("run stopped: %v; re-run the same command to resume once the portal answers", stop)
 	case len(rr.Refused)+len(rr.Failed)+len(rr.Mismatched) > 0:

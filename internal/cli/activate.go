@@ -265,6 +265,11 @@ func activateRun(ctx context.Context, o *ActivateOptions) error {
 				printSyncLine(f.IO.ErrOut, rep)
 			}
 		},
+		OnResolved: func(rs []activate.Resolved) {
+			if !f.Quiet {
+				printResolved(f.IO.ErrOut, rs)
+			}
+		},
 		Confirm: func(pl *plan.Plan) (bool, error) {
 			ok, err := o.confirmPlan(pl, ks)
 			if ok {
@@ -293,6 +298,15 @@ func activateRun(ctx context.Context, o *ActivateOptions) error {
 		return &ExitError{Code: code, Err: errors.New(rr.Message)}
 	}
 	return nil
+}
+
+// printResolved says how the calls an earlier run never heard back from
+// were settled.
+func printResolved(w io.Writer, rs []activate.Resolved) {
+	fmt.Fprintf(w, "Settled %s an earlier run made without recording the answer (the process stopped during the call):\n", plural(len(rs), "call"))
+	for _, r := range rs {
+		fmt.Fprintf(w, "  %s %s: %s\n", r.OrgID, printable(r.Name), printable(r.Message))
+	}
 }
 
 // confirmPlan shows the plan and asks to go ahead: false after --dry-run,

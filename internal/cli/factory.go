@@ -574,6 +574,8 @@ func classify(err error) (int, string) {
 		return ExitUsage, err.Error()
 	case errors.Is(err, store.ErrNotDatabase), errors.Is(err, store.ErrNewerSchema), errors.Is(err, store.ErrStateAccess):
 		return ExitUsage, err.Error()
+	case errors.Is(err, store.ErrDiskFull):
+		return ExitUnavailable, err.Error()
 	case errors.As(err, &le), errors.As(err, new(*orgsync.EmptyListingError)):
 		return ExitUnavailable, err.Error()
 	case errors.As(err, &ne), errors.As(err, &se), errors.As(err, &rl):

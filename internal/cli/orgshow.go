@@ -208,7 +208,7 @@ func printOrg(w io.Writer, r *report.Report, o report.Org, lines []historyLine) 
 	}
 	for _, j := range r.JWKSetURL {
 		if j.OrgID == o.OrgID {
-			fmt.Fprintf(tw, "  JWK Set URL\t%s: switch with `activator activate --jwks FILE|URL --reactivate --org %s`\n", jkuLine(j), o.OrgID)
+			fmt.Fprintf(tw, "  Keys\t%s: upload them with `activator activate --jwks FILE|URL --reactivate --org %s`\n", jkuLine(j), o.OrgID)
 		}
 	}
 	if err := tw.Flush(); err != nil {

@@ -176,7 +176,8 @@ func resultsLine(r report.RunResults) string {
 	for _, p := range []struct {
 		n    int
 		word string
-	}{{r.Refused, "refused"}, {r.Failed, "failed"}, {r.Mismatched, "mismatched"}} {
+	}{{r.Refused, "refused"}, {r.Failed, "failed"}, {r.Mismatched, "mismatched"},
+		{r.Unknown, "outcome unknown"}, {r.Unconfirmed, "probably activated (unconfirmed)"}} {
 		if p.n > 0 {
 			parts = append(parts, fmt.Sprintf("%d %s", p.n, p.word))
 		}
@@ -240,7 +241,8 @@ func attentionText(a report.Attention) string {
 		return fmt.Sprintf("unknown status %d: never acted on; check it on the portal", a.Status)
 	}
 	why := map[string]string{report.ReasonRefused: "refused by the organization", report.ReasonMismatch: "status mismatch after activation",
-		report.ReasonFailed: "call failed", report.ReasonNotShown: "not shown as enabled by the portal"}[a.Reason]
+		report.ReasonFailed: "call failed", report.ReasonNotShown: "not shown as enabled by the portal",
+		report.ReasonPending: "outcome unknown"}[a.Reason]
 	if why == "" {
 		why = a.Reason
 	}
@@ -253,7 +255,8 @@ func attentionText(a report.Attention) string {
 	return why + ": " + a.Message
 }
 
-// jkuLine says why an organization counts as on the JWK Set URL.
+// jkuLine says what is known of an organization enabled without keys
+// uploaded by activator.
 func jkuLine(j report.JKUOrg) string {
 	if j.Reason == report.JKUUploaded {
 		line := "last upload used the JWK Set URL"
@@ -262,7 +265,7 @@ func jkuLine(j report.JKUOrg) string {
 		}
 		return line
 	}
-	return "no upload recorded (enabled before activator, or by hand)"
+	return report.NoUploadText
 }
 
 // more prints "and N more" when a list was cut.
@@ -383,11 +386,13 @@ func printKeySets(w io.Writer, r *report.Report) {
 	}
 }
 
-// printJKUOrgs prints the organizations still on the JWK Set URL.
+// printJKUOrgs prints the organizations enabled without keys uploaded by
+// activator (and, before them, those probably holding its keys).
 func printJKUOrgs(w io.Writer, r *report.Report, limit int) {
-	fmt.Fprintf(w, "\nStill on the JWK Set URL (%d)\n", len(r.JWKSetURL))
+	printUnconfirmed(w, r)
+	fmt.Fprintf(w, "\nEnabled without keys uploaded by activator (%d)\n", len(r.JWKSetURL))
 	if len(r.JWKSetURL) == 0 {
-		fmt.Fprintln(w, "  none: every organization with keys enabled holds uploaded keys")
+		fmt.Fprintln(w, "  none: every organization with keys enabled holds keys activator uploaded")
 		return
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
@@ -397,5 +402,27 @@ func printJKUOrgs(w io.Writer, r *report.Report, limit int) {
 	}
 	tw.Flush()
 	more(w, len(r.JWKSetURL), n, "--all, or `activator report`")
-	fmt.Fprintln(w, "  Switch them to direct JWKS: activator activate --jwks FILE|URL --reactivate")
+	fmt.Fprintln(w, "  Upload the keys to them (direct JWKS): activator activate --jwks FILE|URL --reactivate")
+}
+
+// printUnconfirmed lists the organizations whose last upload's answer was
+// never heard but which the portal then showed enabled.
+func printUnconfirmed(w io.Writer, r *report.Report) {
+	var rows []report.Org
+	for _, o := range r.Orgs {
+		if o.Listed && ((o.NonProd != nil && o.NonProd.Unconfirmed) || (o.Prod != nil && o.Prod.Unconfirmed)) {
+			rows = append(rows, o)
+		}
+	}
+	if len(rows) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "\nProbably ours, unconfirmed (%d): a run stopped during the call, and the portal then showed it enabled\n", len(rows))
+	for _, o := range rows {
+		u := o.NonProd
+		if u == nil || !u.Unconfirmed {
+			u = o.Prod
+		}
+		fmt.Fprintf(w, "  %s  %s  run %d, %s; `activator activate ... --reactivate --org %s` confirms it\n", o.OrgID, printable(o.Name), u.RunID, stamp(u.At), o.OrgID)
+	}
 }

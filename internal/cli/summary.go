@@ -26,8 +26,11 @@ type RunSummary struct {
 	Failed     []activate.Failure `json:"failed"`
 	Mismatched []activate.Failure `json:"mismatched"`
 	NotRun     int                `json:"notRun"`
-	Throttled  int                `json:"throttled"`
-	Message    string             `json:"message,omitempty"`
+	// Resolved are calls of earlier runs whose answer was never recorded,
+	// settled by this run from the portal's listing.
+	Resolved  []activate.Resolved `json:"resolved"`
+	Throttled int                 `json:"throttled"`
+	Message   string              `json:"message,omitempty"`
 }
 
 // SyncSummary counts what the run's sync noticed.
@@ -45,10 +48,14 @@ func syncSummary(r *orgsync.Report) SyncSummary {
 
 // newRunSummary is the summary of a run that started.
 func newRunSummary(rr *activate.RunResult, mode string) *RunSummary {
-	return &RunSummary{RunID: rr.RunID, Outcome: rr.Outcome, Mode: mode, Sync: syncSummary(rr.Sync),
+	s := &RunSummary{RunID: rr.RunID, Outcome: rr.Outcome, Mode: mode, Sync: syncSummary(rr.Sync),
 		Planned: len(rr.Plan.Items), Calls: rr.Calls, Activated: len(rr.Activated) - len(rr.Mismatched),
 		Skipped: rr.Plan.SkipCounts(), Refused: nonNil(rr.Refused), Failed: nonNil(rr.Failed), Mismatched: nonNil(rr.Mismatched),
-		NotRun: rr.NotRun}
+		NotRun: rr.NotRun, Resolved: rr.Resolved}
+	if s.Resolved == nil {
+		s.Resolved = []activate.Resolved{}
+	}
+	return s
 }
 
 func nonNil(f []activate.Failure) []activate.Failure {

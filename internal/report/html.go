@@ -76,7 +76,7 @@ func WriteHTML(w io.Writer, r *Report) error {
 	}
 	d.Tiles = append(d.Tiles,
 		Tile{Key: "attention", Label: "Needing attention", Note: "refused, mismatched, failed or unknown", Count: len(r.Attention)},
-		Tile{Key: "jku", Label: "On the JWK Set URL", Note: "enabled without uploaded keys", Count: len(r.JWKSetURL)})
+		Tile{Key: "jku", Label: "Keys not uploaded by activator", Note: "enabled: JWK Set URL, or keys entered by hand", Count: len(r.JWKSetURL)})
 	if r.Gone > 0 {
 		d.Tiles = append(d.Tiles, Tile{Key: "gone", Label: "No longer listed", Note: "seen before, gone now", Count: r.Gone})
 	}
@@ -122,16 +122,19 @@ func reasonText(reason string) string {
 		return "call failed"
 	case ReasonUnknown:
 		return "unknown status"
+	case ReasonPending:
+		return "outcome unknown"
 	}
 	return reason
 }
 
-// jkuText says why an organization is counted as on the JWK Set URL.
+// jkuText says what is known of an organization enabled without keys
+// uploaded by activator.
 func jkuText(j JKUOrg) string {
 	if j.Reason == JKUUploaded {
 		return fmt.Sprintf("last upload used the JWK Set URL (run %d)", j.RunID)
 	}
-	return "no upload recorded: enabled before activator or by hand"
+	return NoUploadText
 }
 
 // keysCell names the keys an organization holds, one line per

@@ -26,17 +26,28 @@ const (
 	ReasonRefused  = store.ResultRefused  // the organization refused the upload
 	ReasonMismatch = store.ResultMismatch // the portal showed another status after activation
 	ReasonFailed   = store.ResultFailed   // the call failed (network, portal error)
-	ReasonUnknown  = "unknown-status"     // an Approved value activator never acts on
+	// ReasonPending: a run stopped during a call before its answer was
+	// recorded; the next activate run settles it from the portal's listing.
+	ReasonPending = store.ResultPending
+	ReasonUnknown = "unknown-status" // an Approved value activator never acts on
 	// ReasonNotShown: the portal does not show an environment enabled that
 	// this tool activated (the portal reset it, or has not caught up yet).
 	ReasonNotShown = "not-shown"
 )
 
-// Why an organization is listed as still on the JWK Set URL.
+// Why an organization is listed in JWKSetURL: enabled without keys this
+// tool uploaded.
 const (
 	JKUUploaded = "jku-upload" // its last recorded upload used the JWK Set URL
-	JKUNoUpload = "no-upload"  // enabled without any upload recorded here
+	// JKUNoUpload: enabled, but no upload by activator is recorded. The
+	// portal's listing does not say how: the JWK Set URL, or keys entered
+	// by hand.
+	JKUNoUpload = "no-upload"
 )
+
+// NoUploadText says what is known of an organization enabled without an
+// upload recorded here.
+const NoUploadText = "enabled, keys not uploaded by activator: JWK Set URL or keys entered by hand"
 
 // Per-environment and per-organization upload modes.
 const (
@@ -108,8 +119,10 @@ type Report struct {
 	// KeySets are the key sets ever uploaded and how many organizations
 	// hold each now, per environment.
 	KeySets []KeySetUse `json:"keySets"`
-	// JWKSetURL lists the organizations with keys enabled that still rely
-	// on the JWK Set URL, or whose keys no upload recorded here explains.
+	// JWKSetURL lists the organizations with keys enabled that do not hold
+	// keys uploaded by activator: those whose last upload used the JWK Set
+	// URL, and those enabled without any upload recorded here (the JWK Set
+	// URL, or keys entered by hand: the portal does not say which).
 	JWKSetURL []JKUOrg `json:"jwkSetUrl"`
 	// Brands is the public Brands bundle the FHIR base URLs come from;
 	// null when none was imported.
@@ -208,8 +221,8 @@ type JKUOrg struct {
 	Status     int    `json:"status"`
 	StatusName string `json:"statusName"`
 	// Reason is jku-upload (the last recorded upload used the JWK Set URL)
-	// or no-upload (enabled, but no upload recorded here: activated before
-	// activator, or by hand).
+	// or no-upload (enabled, but no upload by activator recorded: the JWK
+	// Set URL or keys entered by hand, the listing does not say which).
 	Reason string `json:"reason"`
 	// NonProd and Prod are each enabled environment's mode: jwks, jku or
 	// none; empty for an environment that is not enabled.
@@ -235,6 +248,10 @@ type Upload struct {
 	Kids        []string  `json:"kids,omitempty"`
 	At          time.Time `json:"at"`
 	RunID       int64     `json:"runId"`
+	// Unconfirmed is set when the run making the upload stopped during the
+	// call and a later run found the portal showing it enabled: probably
+	// this upload, never confirmed by an answer.
+	Unconfirmed bool `json:"unconfirmed,omitempty"`
 }
 
 // LastChange is the newest thing that happened to an organization: a sync
@@ -473,7 +490,7 @@ func (st *orgState) upload(e *store.EnvState) *Upload {
 	if e == nil {
 		return nil
 	}
-	u := &Upload{Mode: e.Mode, At: e.At, RunID: e.Run}
+	u := &Upload{Mode: e.Mode, At: e.At, RunID: e.Run, Unconfirmed: e.Unconfirmed}
 	if e.Mode == ModeJWKS {
 		u.Thumbprints = splitList(e.Keys)
 		u.Kids = st.kids[e.Keys]
@@ -628,6 +645,9 @@ func (r *Report) addAttention(row *Org) {
 		a.Reason, a.Message, a.RunID = row.LastError.Result, row.LastError.Message, row.LastError.RunID
 		at := row.LastError.At
 		a.LastTried, a.Since = &at, row.LastError.Since
+		if a.Reason == ReasonPending {
+			a.Message = fmt.Sprintf("run %d stopped during this call before its answer was recorded (killed, power lost or disk full): the next activate run settles it from the portal's listing", a.RunID)
+		}
 	case !KnownStatus(row.Status):
 		a.Reason, a.Message = ReasonUnknown, fmt.Sprintf("the portal shows status %d, which activator never acts on: check the organization on the portal", row.Status)
 	case notShown(row) != nil:
@@ -643,7 +663,7 @@ func (r *Report) addAttention(row *Org) {
 	r.Attention = append(r.Attention, a)
 }
 
-var reasonOrder = map[string]int{ReasonRefused: 0, ReasonMismatch: 1, ReasonFailed: 2, ReasonNotShown: 3, ReasonUnknown: 4}
+var reasonOrder = map[string]int{ReasonPending: 0, ReasonRefused: 1, ReasonMismatch: 2, ReasonFailed: 3, ReasonNotShown: 4, ReasonUnknown: 5}
 
 // notShown returns the upload of an environment that the portal's status
 // does not show as enabled, or nil.
@@ -680,6 +700,9 @@ func (r *Report) addJKU(row *Org) {
 		envs = []*Upload{row.NonProd}
 	default:
 		return
+	}
+	if row.LastError != nil && row.LastError.Result == ReasonPending {
+		return // its last call's outcome is not known yet: listed as needing attention
 	}
 	j := JKUOrg{OrgID: row.OrgID, Name: row.Name, Status: row.Status, StatusName: row.StatusName}
 	mode := func(u *Upload) string {

@@ -45,6 +45,11 @@ type RunResults struct {
 	Refused    int `json:"refused"`
 	Failed     int `json:"failed"`
 	Mismatched int `json:"mismatched"`
+	// Unknown counts calls whose answer was never recorded (the run
+	// stopped during them) and that no later run has settled yet;
+	// Unconfirmed those a later run found enabled on the portal.
+	Unknown     int `json:"unknown"`
+	Unconfirmed int `json:"unconfirmed"`
 }
 
 // ActionVerify is the action of the outcome recorded when the portal shows
@@ -97,6 +102,10 @@ func SummarizeRun(run store.Run, outs []store.Outcome, o Options) RunSummary {
 			s.Results.Failed++
 		case store.ResultMismatch:
 			s.Results.Mismatched++
+		case store.ResultPending:
+			s.Results.Unknown++
+		case store.ResultUnconfirmed:
+			s.Results.Unconfirmed++
 		}
 	}
 	return s

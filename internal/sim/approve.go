@@ -77,7 +77,13 @@ func (s *Sim) handleApproveDownload(w *recorder, r *http.Request) {
 		writeJSON(w, failure{Success: false, Message: msg})
 		return
 	}
+	if !s.holdApproval(r, HoldBefore) {
+		return
+	}
 	stamp, outcome := s.apply(a)
+	if !s.holdApproval(r, HoldAfter) {
+		return
+	}
 	switch {
 	case injected != 0:
 		// A 502 from the front end after the organization was updated: the

@@ -43,6 +43,7 @@ func (s *Sim) controlRoutes() {
 		writeJSON(w, s.Faults())
 	})
 	s.mux.HandleFunc("POST /_sim/faults", s.controlFaults)
+	s.mux.HandleFunc("POST /_sim/hold", s.controlHold)
 	s.mux.HandleFunc("GET /_sim/orgs", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, s.Orgs())
 	})

@@ -171,6 +171,9 @@ type Sim struct {
 
 	jwksCache jwksCache
 
+	// hold holds ApproveDownload calls for crash tests (HoldApprovals).
+	hold holdState
+
 	// sleeping counts requests currently inside the Latency delay; tests use
 	// it to prove that delays overlap.
 	sleeping atomic.Int64

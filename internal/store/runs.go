@@ -25,6 +25,14 @@ const (
 	ResultFailed   = "failed"
 	ResultMismatch = "mismatch"
 	ResultVerified = "verified"
+	// ResultPending is a call's write-ahead intent: recorded before the
+	// call is sent, replaced by the outcome after its answer. One left
+	// behind by a run that died is resolved by the next run.
+	ResultPending = "pending"
+	// ResultUnconfirmed is a pending call resolved by a later run whose
+	// listing showed the organization enabled: probably this upload, never
+	// confirmed by an answer.
+	ResultUnconfirmed = "unconfirmed"
 )
 
 // Environments an ApproveDownload call sets.
@@ -73,7 +81,7 @@ func (s *Store) StartRun(ctx context.Context, app int64, r *Run) (int64, error) 
 	res, err := s.db.ExecContext(ctx, `INSERT INTO runs(app, started_at, mode, split, nonprod_keys, prod_keys, planned, outcome, pid, args)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, app, formatTime(r.Started), r.Mode, r.Split, r.NonProdKeys, r.ProdKeys, r.Planned, RunRunning, r.PID, r.Args)
 	if err != nil {
-		return 0, fmt.Errorf("record run: %w", err)
+		return 0, fmt.Errorf("record run: %w", s.writeErr(err))
 	}
 	r.ID, _ = res.LastInsertId()
 	r.Outcome = RunRunning
@@ -84,19 +92,20 @@ func (s *Store) StartRun(ctx context.Context, app int64, r *Run) (int64, error) 
 func (s *Store) FinishRun(ctx context.Context, id int64, at time.Time, outcome, message string) error {
 	_, err := s.db.ExecContext(ctx, `UPDATE runs SET finished_at = ?, outcome = ?, message = ? WHERE id = ?`, formatTime(at), outcome, message, id)
 	if err != nil {
-		return fmt.Errorf("finish run %d: %w", id, err)
+		return fmt.Errorf("finish run %d: %w", id, s.writeErr(err))
 	}
 	return nil
 }
 
-// RecordOutcome commits one call's outcome. It is its own transaction, so a
-// crash right after it returns loses nothing.
+// RecordOutcome commits one outcome (a verification; calls go through
+// RecordIntent and FinishOutcome). It is its own transaction, so a crash
+// right after it returns loses nothing.
 func (s *Store) RecordOutcome(ctx context.Context, app int64, o *Outcome) error {
 	res, err := s.db.ExecContext(ctx, `INSERT INTO outcomes(run_id, app, org_id, action, envs, mode, nonprod_keys, prod_keys, result, message, attempts, started_at, finished_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		o.RunID, app, o.OrgID, o.Action, o.Envs, o.Mode, o.NonProdKeys, o.ProdKeys, o.Result, o.Message, o.Attempts, formatTime(o.Started), formatTime(o.Finished))
 	if err != nil {
-		return fmt.Errorf("record outcome for org %s: %w", o.OrgID, err)
+		return fmt.Errorf("record outcome for org %s: %w", o.OrgID, s.writeErr(err))
 	}
 	o.ID, _ = res.LastInsertId()
 	return nil
@@ -189,6 +198,9 @@ type EnvState struct {
 	Keys string // sorted thumbprints, comma-separated; empty in jku mode
 	At   time.Time
 	Run  int64
+	// Unconfirmed is set when the upload's answer was never heard (see
+	// ResultUnconfirmed): probably held, not known.
+	Unconfirmed bool
 }
 
 // Uploaded is the last successful upload per environment of one org.
@@ -197,21 +209,21 @@ type Uploaded struct {
 	Prod    *EnvState
 }
 
-// LastUploads folds the app's successful outcomes into what each org's
-// environments last received. It is the planner's memory of what each
-// organization holds.
+// LastUploads folds the app's successful outcomes (and unconfirmed ones,
+// marked so) into what each org's environments last received. It is the
+// planner's memory of what each organization holds.
 func (s *Store) LastUploads(ctx context.Context, app int64) (map[string]*Uploaded, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT org_id, envs, mode, nonprod_keys, prod_keys, finished_at, run_id
-		FROM outcomes WHERE app = ? AND result = ? ORDER BY id`, app, ResultOK)
+	rows, err := s.db.QueryContext(ctx, `SELECT org_id, envs, mode, nonprod_keys, prod_keys, finished_at, run_id, result
+		FROM outcomes WHERE app = ? AND result IN (?, ?) ORDER BY id`, app, ResultOK, ResultUnconfirmed)
 	if err != nil {
 		return nil, fmt.Errorf("read uploads: %w", err)
 	}
 	defer rows.Close()
 	out := map[string]*Uploaded{}
 	for rows.Next() {
-		var org, envs, mode, np, p, fin string
+		var org, envs, mode, np, p, fin, result string
 		var run int64
-		if err := rows.Scan(&org, &envs, &mode, &np, &p, &fin, &run); err != nil {
+		if err := rows.Scan(&org, &envs, &mode, &np, &p, &fin, &run, &result); err != nil {
 			return nil, fmt.Errorf("read uploads: %w", err)
 		}
 		u := out[org]
@@ -220,11 +232,12 @@ func (s *Store) LastUploads(ctx context.Context, app int64) (map[string]*Uploade
 			out[org] = u
 		}
 		at := parseTime(fin)
+		unconfirmed := result == ResultUnconfirmed
 		if envs == EnvBoth || envs == EnvNonProd {
-			u.NonProd = &EnvState{Mode: mode, Keys: np, At: at, Run: run}
+			u.NonProd = &EnvState{Mode: mode, Keys: np, At: at, Run: run, Unconfirmed: unconfirmed}
 		}
 		if envs == EnvBoth || envs == EnvProd {
-			u.Prod = &EnvState{Mode: mode, Keys: p, At: at, Run: run}
+			u.Prod = &EnvState{Mode: mode, Keys: p, At: at, Run: run, Unconfirmed: unconfirmed}
 		}
 	}
 	return out, rows.Err()
@@ -240,7 +253,7 @@ func (s *Store) LastFailures(ctx context.Context, app int64) (map[string]Outcome
 	}
 	out := map[string]Outcome{}
 	for _, o := range os {
-		if o.Result != ResultOK {
+		if o.Result != ResultOK && o.Result != ResultUnconfirmed {
 			out[o.OrgID] = o
 		}
 	}
@@ -251,8 +264,8 @@ func (s *Store) LastFailures(ctx context.Context, app int64) (map[string]Outcome
 // began: "refused since".
 func (s *Store) FirstFailureSince(ctx context.Context, app int64, orgID string) (time.Time, error) {
 	var okID sql.NullInt64
-	if err := s.db.QueryRowContext(ctx, `SELECT MAX(id) FROM outcomes WHERE app = ? AND org_id = ? AND result IN (?, ?)`,
-		app, orgID, ResultOK, ResultVerified).Scan(&okID); err != nil {
+	if err := s.db.QueryRowContext(ctx, `SELECT MAX(id) FROM outcomes WHERE app = ? AND org_id = ? AND result IN (?, ?, ?)`,
+		app, orgID, ResultOK, ResultVerified, ResultUnconfirmed).Scan(&okID); err != nil {
 		return time.Time{}, err
 	}
 	var st sql.NullString

@@ -7,7 +7,11 @@
 //
 //   - the OrgId only as Endpoint.managingOrganization.identifier with system
 //     OrgIDSystem (a logical reference: no Organization resource carries it);
-//     the Endpoint's address is the organization's FHIR base URL;
+//     the Endpoint's address is the organization's FHIR base URL. The
+//     managing organization's own name is managingOrganization.display
+//     (Epic: "the name of the organization with which client secrets/keys
+//     are registered"); Endpoint.name is a patient-facing brand name, and
+//     one OrgId often has many endpoints with many names (its affiliates');
 //   - the ECMId as the brand-identifier of parent Organization resources; a
 //     value "N-M" is a sub-organization of brand N, and location
 //     Organizations point at their brand with partOf.
@@ -24,6 +28,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -53,7 +58,8 @@ type Directory struct {
 	// meta.lastUpdated); zero when it gives none.
 	Date time.Time
 	// Endpoints that name a management OrgId, one per OrgId and address,
-	// in bundle order.
+	// in bundle order; several Endpoint resources on one address are one
+	// Endpoint with all their names.
 	Endpoints []Endpoint
 	// Brands are the parent Organizations (numeric brand-identifier),
 	// ordered by ECMId.
@@ -63,8 +69,15 @@ type Directory struct {
 
 // Endpoint is a FHIR base URL for one management OrgId.
 type Endpoint struct {
-	OrgID   string
-	Name    string
+	OrgID string
+	// Name is the first Endpoint.name on the address; Names all of them,
+	// without repeats, in bundle order.
+	Name  string
+	Names []string
+	// Display is managingOrganization.display: the name of the
+	// organization the keys are registered with (the first one given on
+	// the address).
+	Display string
 	Address string
 	// ECMId is the parent brand whose Organization lists this Endpoint,
 	// empty when none does.
@@ -117,6 +130,7 @@ type (
 	rawReference struct {
 		Reference  string          `json:"reference"`
 		Identifier json.RawMessage `json:"identifier"` // one Identifier; an array is tolerated
+		Display    string          `json:"display"`
 	}
 	rawIdentifier struct {
 		System string `json:"system"`
@@ -148,6 +162,7 @@ func (a *addressField) UnmarshalJSON(b []byte) error {
 type pendingEndpoint struct {
 	keys    []string // references that point at it
 	name    string
+	display string // managingOrganization.display
 	address string
 	orgIDs  []string
 	orgRef  string // managingOrganization.reference to resolve, when no identifier
@@ -419,6 +434,7 @@ func (p *parser) endpoint(fullURL string, r *rawResource) {
 		address: strings.TrimSpace(r.Address.s),
 	}
 	if m := r.Managing; m != nil {
+		pe.display = strings.TrimSpace(m.Display)
 		pe.orgIDs = orgIDsOf(m.Identifier)
 		if len(pe.orgIDs) == 0 && m.Reference != "" {
 			if id, ok := strings.CutPrefix(m.Reference, "#"); ok {
@@ -486,7 +502,7 @@ func (p *parser) finish() {
 		}
 	}
 	type key struct{ org, addr string }
-	seen := make(map[key]bool)
+	at := make(map[key]int) // index in p.dir.Endpoints
 	for _, pe := range p.endpoints {
 		ids := pe.orgIDs
 		if len(ids) == 0 && pe.orgRef != "" {
@@ -508,11 +524,14 @@ func (p *parser) finish() {
 			}
 		}
 		for _, id := range ids {
-			if seen[key{id, pe.address}] {
+			if i, ok := at[key{id, pe.address}]; ok {
+				p.dir.Endpoints[i].merge(pe.name, pe.display, ecm)
 				continue
 			}
-			seen[key{id, pe.address}] = true
-			p.dir.Endpoints = append(p.dir.Endpoints, Endpoint{OrgID: id, Name: pe.name, Address: pe.address, ECMId: ecm})
+			at[key{id, pe.address}] = len(p.dir.Endpoints)
+			e := Endpoint{OrgID: id, Address: pe.address}
+			e.merge(pe.name, pe.display, ecm)
+			p.dir.Endpoints = append(p.dir.Endpoints, e)
 		}
 	}
 	p.dir.Brands = make([]Brand, 0, len(p.brands))
@@ -520,6 +539,24 @@ func (p *parser) finish() {
 		p.dir.Brands = append(p.dir.Brands, *b)
 	}
 	sort.Slice(p.dir.Brands, func(i, j int) bool { return lessID(p.dir.Brands[i].ECMId, p.dir.Brands[j].ECMId) })
+}
+
+// merge adds what one more Endpoint resource on the address says: its
+// name (every distinct one is kept), and the display and brand when none
+// was given before.
+func (e *Endpoint) merge(name, display, ecm string) {
+	if name != "" && !slices.Contains(e.Names, name) {
+		e.Names = append(e.Names, name)
+	}
+	if e.Name == "" {
+		e.Name = name
+	}
+	if e.Display == "" {
+		e.Display = display
+	}
+	if e.ECMId == "" {
+		e.ECMId = ecm
+	}
 }
 
 // splitBrandID reads a brand-identifier: "N" is parent brand N, "N-M" a

@@ -37,13 +37,13 @@ func TestParseSmallBundle(t *testing.T) {
 		t.Errorf("date = %v, want %v (Bundle.timestamp wins over meta.lastUpdated)", dir.Date, want)
 	}
 	wantEndpoints := []Endpoint{
-		{OrgID: "1696", Name: "Access Community Health Network", Address: "https://eprescribing.accesscommunityhealth.net/FHIR/ACCESS/api/FHIR/R4", ECMId: "762"},
-		{OrgID: "1696", Name: "Access Community Health Network", Address: "https://fhir.accesscommunityhealth.net/FHIR/ACCESS2/api/FHIR/R4/", ECMId: "762"},
-		{OrgID: "525", Name: "Acumen Physician Solutions", Address: "https://fhir.acumenmd.com/FHIR/api/FHIR/R4", ECMId: "1041"},
-		{OrgID: "1108", Name: "AdvantageCare Physicians", Address: "https://epicproxy.acpny.com/FHIRProxy/api/FHIR/R4", ECMId: "901"},
-		{OrgID: "392", Name: "Lifespan", Address: "https://lsepprdsoap.lifespan.org/FHIR/api/FHIR/R4", ECMId: "1203"},
-		{OrgID: "200", Name: "Saint Luke's Hospital", Address: "https://fhir.stlukes.example.org/api/FHIR/R4", ECMId: "55"},
-		{OrgID: "856", Name: "Sansum Clinic", Address: "https://wavesurescripts.sansumclinic.org/FHIR/api/FHIR/R4"},
+		{OrgID: "1696", Name: "Access Community Health Network", Names: []string{"Access Community Health Network"}, Address: "https://eprescribing.accesscommunityhealth.net/FHIR/ACCESS/api/FHIR/R4", ECMId: "762"},
+		{OrgID: "1696", Name: "Access Community Health Network", Names: []string{"Access Community Health Network"}, Address: "https://fhir.accesscommunityhealth.net/FHIR/ACCESS2/api/FHIR/R4/", ECMId: "762"},
+		{OrgID: "525", Name: "Acumen Physician Solutions", Names: []string{"Acumen Physician Solutions"}, Address: "https://fhir.acumenmd.com/FHIR/api/FHIR/R4", ECMId: "1041"},
+		{OrgID: "1108", Name: "AdvantageCare Physicians", Names: []string{"AdvantageCare Physicians"}, Address: "https://epicproxy.acpny.com/FHIRProxy/api/FHIR/R4", ECMId: "901"},
+		{OrgID: "392", Name: "Lifespan", Names: []string{"Lifespan"}, Address: "https://lsepprdsoap.lifespan.org/FHIR/api/FHIR/R4", ECMId: "1203"},
+		{OrgID: "200", Name: "Saint Luke's Hospital", Names: []string{"Saint Luke's Hospital"}, Address: "https://fhir.stlukes.example.org/api/FHIR/R4", ECMId: "55"},
+		{OrgID: "856", Name: "Sansum Clinic", Names: []string{"Sansum Clinic"}, Address: "https://wavesurescripts.sansumclinic.org/FHIR/api/FHIR/R4"},
 	}
 	if !reflect.DeepEqual(dir.Endpoints, wantEndpoints) {
 		t.Errorf("endpoints:\n got %+v\nwant %+v", dir.Endpoints, wantEndpoints)

@@ -1,6 +1,7 @@
 package brands
 
 import (
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -57,15 +58,24 @@ type Unknown struct {
 	Former string `json:"formerName,omitempty"`
 }
 
-// Rename is an organization named differently in the two sources.
+// Rename is an organization named differently in the two sources: its
+// management name matches neither the name of the organization its keys
+// are registered with (Endpoint.managingOrganization.display) nor any of
+// its endpoints' names, nor its brand's.
 type Rename struct {
 	OrgID string `json:"orgId"`
 	ECMId string `json:"ecmId"`
-	// Name is the management page's name, Directory the directory's
-	// (the brand's name when it has one, else an endpoint's).
+	// Name is the management page's name; Directory the directory's first
+	// name for the organization: the display when one is given, else the
+	// brand's name, else an endpoint's.
 	Name      string `json:"name"`
 	Directory string `json:"directoryName"`
-	Source    string `json:"directorySource"` // "brand" or "endpoint"
+	Source    string `json:"directorySource"` // "display", "brand" or "endpoint"
+	// Displays, EndpointNames and Brand are every name the directory has
+	// for the organization, none of which matches.
+	Displays      []string `json:"displays"`
+	EndpointNames []string `json:"endpointNames"`
+	Brand         string   `json:"brand,omitempty"`
 }
 
 // Activated reports whether an Approved value means the app is enabled
@@ -132,29 +142,48 @@ func CrossReference(orgs []store.Org, endpoints map[string][]store.Endpoint, bra
 }
 
 // rename compares the management name with the directory's names for the
-// same organization. Any match clears it; with no directory name there is
-// nothing to compare.
+// same organization, the display first: an organization's endpoints often
+// carry its affiliates' names (one OrgId serves many brands), while display
+// is the organization's own. Any match clears it; with no directory name
+// there is nothing to compare.
 func rename(o store.Org, eps []store.Endpoint, brand store.Brand, hasBrand bool) (Rename, bool) {
-	var names []string
-	if hasBrand && brand.Name != "" {
-		names = append(names, brand.Name)
+	rn := Rename{OrgID: o.OrgID, ECMId: o.ECMId, Name: o.Name, Displays: []string{}, EndpointNames: []string{}}
+	add := func(list []string, n string) []string {
+		if n = strings.TrimSpace(n); n != "" && !slices.Contains(list, n) {
+			list = append(list, n)
+		}
+		return list
 	}
 	for _, e := range eps {
-		if e.Name != "" {
-			names = append(names, e.Name)
+		rn.Displays = add(rn.Displays, e.Display)
+		for _, n := range e.Names {
+			rn.EndpointNames = add(rn.EndpointNames, n)
 		}
+		rn.EndpointNames = add(rn.EndpointNames, e.Name)
 	}
-	if len(names) == 0 {
+	if hasBrand {
+		rn.Brand = strings.TrimSpace(brand.Name)
+	}
+	var all []string
+	all = append(append(all, rn.Displays...), rn.EndpointNames...)
+	if rn.Brand != "" {
+		all = append(all, rn.Brand)
+	}
+	if len(all) == 0 {
 		return Rename{}, false
 	}
-	for _, n := range names {
+	for _, n := range all {
 		if SameName(o.Name, n) {
 			return Rename{}, false
 		}
 	}
-	rn := Rename{OrgID: o.OrgID, ECMId: o.ECMId, Name: o.Name, Directory: names[0], Source: "endpoint"}
-	if hasBrand && brand.Name != "" {
-		rn.Source = "brand"
+	switch {
+	case len(rn.Displays) > 0:
+		rn.Directory, rn.Source = rn.Displays[0], "display"
+	case rn.Brand != "":
+		rn.Directory, rn.Source = rn.Brand, "brand"
+	default:
+		rn.Directory, rn.Source = rn.EndpointNames[0], "endpoint"
 	}
 	return rn, true
 }
@@ -222,7 +251,7 @@ func (d *Directory) StoreData(source string, importedAt time.Time) *store.Brands
 		Brands:    make([]store.Brand, len(d.Brands)),
 	}
 	for i, e := range d.Endpoints {
-		out.Endpoints[i] = store.Endpoint{OrgID: e.OrgID, Address: e.Address, Name: e.Name, ECMId: e.ECMId}
+		out.Endpoints[i] = store.Endpoint{OrgID: e.OrgID, Address: e.Address, Name: e.Name, Names: e.Names, Display: e.Display, ECMId: e.ECMId}
 	}
 	for i, b := range d.Brands {
 		out.Brands[i] = store.Brand{ECMId: b.ECMId, Name: b.Name, SubOrgs: b.SubOrgs}

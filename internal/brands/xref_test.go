@@ -76,12 +76,70 @@ func TestCrossReference(t *testing.T) {
 			{OrgID: "856", Name: "Sansum Clinic", Address: "https://s/R4", ECMId: "12"},
 		},
 		Renamed: []Rename{
-			{OrgID: "392", ECMId: "1203", Name: "Brown University Health", Directory: "Lifespan", Source: "brand"},
-			{OrgID: "888", Name: "Renamed By Endpoint Only", Directory: "Former Clinic Name", Source: "endpoint"},
+			{OrgID: "392", ECMId: "1203", Name: "Brown University Health", Directory: "Lifespan", Source: "brand",
+				Displays: []string{}, EndpointNames: []string{"Lifespan"}, Brand: "Lifespan"},
+			{OrgID: "888", Name: "Renamed By Endpoint Only", Directory: "Former Clinic Name", Source: "endpoint",
+				Displays: []string{}, EndpointNames: []string{"Former Clinic Name"}},
 		},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("report:\n got %+v\nwant %+v", got, want)
+	}
+}
+
+// TestRenameRules: the display (the name of the organization the keys are
+// registered with) is compared first; endpoints' names are patient-facing
+// brand names, often the organization's affiliates'; a difference is
+// reported only when no name matches, with every name shown.
+func TestRenameRules(t *testing.T) {
+	ep := func(addr, display string, names ...string) store.Endpoint {
+		e := store.Endpoint{OrgID: "7001", Address: addr, Display: display, Names: names}
+		if len(names) > 0 {
+			e.Name = names[0]
+		}
+		return e
+	}
+	tests := []struct {
+		name  string
+		org   string
+		eps   []store.Endpoint
+		brand string
+		want  *Rename // nil: not reported
+	}{
+		{"affiliates' endpoint names, the display is the organization's", "Franklin Health System",
+			[]store.Endpoint{ep("https://a/R4", "Franklin Health System", "Franklin Memorial Hospital"), ep("https://b/R4", "Franklin Health System", "Tri-Lakes Family Medicine")}, "", nil},
+		{"a later endpoint on the same address carries the exact name", "Cascade Community Clinic Network",
+			[]store.Endpoint{ep("https://a/R4", "", "Columbia Gorge Family Clinic", "Cascade Community Clinic Network")}, "", nil},
+		{"the display differs, an endpoint name matches", "Providence Oregon",
+			[]store.Endpoint{ep("https://a/R4", "Providence Health & Services", "Providence Oregon"), ep("https://b/R4", "Providence Health & Services", "Swedish")}, "", nil},
+		{"the display matches despite abbreviations", "St. Mary's Med. Ctr.",
+			[]store.Endpoint{ep("https://a/R4", "Saint Mary's Medical Center", "Mercy Clinics")}, "", nil},
+		{"the brand matches", "Lifespan", []store.Endpoint{ep("https://a/R4", "", "Rhode Island Hospital")}, "Lifespan", nil},
+		{"nothing matches: every name is shown, the display first", "Brown University Health",
+			[]store.Endpoint{ep("https://a/R4", "Lifespan", "Rhode Island Hospital", "Lifespan Physician Group"), ep("https://b/R4", "Lifespan Corporation", "Rhode Island Hospital")}, "Lifespan Brand",
+			&Rename{OrgID: "7001", ECMId: "1203", Name: "Brown University Health", Directory: "Lifespan", Source: "display",
+				Displays: []string{"Lifespan", "Lifespan Corporation"}, EndpointNames: []string{"Rhode Island Hospital", "Lifespan Physician Group"}, Brand: "Lifespan Brand"}},
+		{"affiliates' names and no display: reported, as nothing says otherwise", "Franklin Health System",
+			[]store.Endpoint{ep("https://a/R4", "", "Franklin Memorial Hospital"), ep("https://b/R4", "", "Tri-Lakes Family Medicine")}, "",
+			&Rename{OrgID: "7001", ECMId: "1203", Name: "Franklin Health System", Directory: "Franklin Memorial Hospital", Source: "endpoint",
+				Displays: []string{}, EndpointNames: []string{"Franklin Memorial Hospital", "Tri-Lakes Family Medicine"}}},
+		{"no name at all", "Anything", []store.Endpoint{ep("https://a/R4", "")}, "", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := store.Org{OrgID: "7001", Name: tt.org, ECMId: "1203", Status: 1}
+			brands := map[string]store.Brand{}
+			if tt.brand != "" {
+				brands["1203"] = store.Brand{ECMId: "1203", Name: tt.brand}
+			}
+			r := CrossReference([]store.Org{o}, map[string][]store.Endpoint{"7001": tt.eps}, brands)
+			switch {
+			case tt.want == nil && len(r.Renamed) != 0:
+				t.Fatalf("reported as renamed: %+v", r.Renamed)
+			case tt.want != nil && (len(r.Renamed) != 1 || !reflect.DeepEqual(r.Renamed[0], *tt.want)):
+				t.Fatalf("renamed = %+v, want %+v", r.Renamed, *tt.want)
+			}
+		})
 	}
 }
 

@@ -54,7 +54,12 @@ once the whole bundle has been read.
 
 It reports activated organizations with no public endpoint (patients cannot discover
 them), endpoints whose organization is not on the management page, and organizations
-whose names differ between the two sources (likely renames).
+whose names differ between the two sources (likely renames). An Endpoint's name is a
+patient-facing brand name, often an affiliate's, and one OrgId has many: the
+management name is compared first with Endpoint.managingOrganization.display (the
+name of the organization the keys are registered with), then with every endpoint's
+name (all the Endpoint resources on an address are kept) and the brand's. A name
+difference is reported only when none of them matches, with all of them shown.
 
 With --smart-config it also asks each organization's server for
 {base}/.well-known/smart-configuration, paced, and flags servers that do not answer,
@@ -331,6 +336,25 @@ func smartSummary(r brands.SmartResult) string {
 	return strings.Join(msgs, "; ")
 }
 
+// directoryNames lists every name the directory has for a renamed
+// organization, the registered organization's own (display) first.
+func directoryNames(r brands.Rename) string {
+	var parts []string
+	if len(r.Displays) > 0 {
+		parts = append(parts, "registered as "+strings.Join(r.Displays, ", "))
+	}
+	if len(r.EndpointNames) > 0 {
+		parts = append(parts, "endpoints "+strings.Join(r.EndpointNames, ", "))
+	}
+	if r.Brand != "" {
+		parts = append(parts, "brand "+r.Brand)
+	}
+	if len(parts) == 0 {
+		return r.Source + " " + r.Directory
+	}
+	return strings.Join(parts, "; ")
+}
+
 // CSV finding kinds, one row per finding.
 const (
 	findingNoEndpoint = "no-endpoint"
@@ -355,7 +379,7 @@ func writeBrandsCSV(f *Factory, out *brandsJSON) error {
 		t.add(findingUnknownOrg, u.OrgID, u.Name, u.ECMId, "", u.Address, detail)
 	}
 	for _, r := range out.Renamed {
-		t.add(findingRenamed, r.OrgID, r.Name, r.ECMId, "", "", "directory "+r.Source+" name: "+r.Directory)
+		t.add(findingRenamed, r.OrgID, r.Name, r.ECMId, "", "", directoryNames(r))
 	}
 	for _, sc := range out.SmartConfig {
 		for _, p := range sc.Problems {
@@ -390,9 +414,9 @@ func writeBrandsTable(f *Factory, out *brandsJSON, smart bool) error {
 	if err := brandsSection(w, "Endpoints whose organization is not on the management page", "the app is not delivered there.", len(out.Unknown), t); err != nil {
 		return err
 	}
-	t = newTable(w, false, "ORGID", "MANAGEMENT NAME", "DIRECTORY NAME")
+	t = newTable(w, false, "ORGID", "MANAGEMENT NAME", "DIRECTORY NAMES")
 	for _, r := range out.Renamed {
-		t.add(r.OrgID, r.Name, r.Directory)
+		t.add(r.OrgID, r.Name, directoryNames(r))
 	}
 	if err := brandsSection(w, "Names that differ between the two sources", "likely renames.", len(out.Renamed), t); err != nil {
 		return err

@@ -107,7 +107,8 @@ func TestBrandsFromFile(t *testing.T) {
 	if !reflect.DeepEqual(r.Unknown, wantUnknown) {
 		t.Errorf("unknown = %+v, want %+v", r.Unknown, wantUnknown)
 	}
-	wantRenamed := []brands.Rename{{OrgID: "392", ECMId: "1203", Name: "Brown University Health", Directory: "Lifespan", Source: "brand"}}
+	wantRenamed := []brands.Rename{{OrgID: "392", ECMId: "1203", Name: "Brown University Health", Directory: "Lifespan", Source: "brand",
+		Displays: []string{}, EndpointNames: []string{"Lifespan"}, Brand: "Lifespan"}}
 	if !reflect.DeepEqual(r.Renamed, wantRenamed) {
 		t.Errorf("renamed = %+v, want %+v", r.Renamed, wantRenamed)
 	}
@@ -170,7 +171,7 @@ func TestBrandsFromFile(t *testing.T) {
 		{"no-endpoint", "16770", "Children's National Hospital", "1328", "enabled", "", "no endpoint in the directory; brand Children's National Hospital"},
 		{"no-endpoint", "31291", "Reno Orthopaedic Clinic", "1486", "enabled", "", "no endpoint in the directory"},
 		{"unknown-org", "856", "Sansum Clinic", "", "", "https://wavesurescripts.sansumclinic.org/FHIR/api/FHIR/R4", "not on the management page"},
-		{"renamed", "392", "Brown University Health", "1203", "", "", "directory brand name: Lifespan"},
+		{"renamed", "392", "Brown University Health", "1203", "", "", "endpoints Lifespan; brand Lifespan"},
 	}
 	if !reflect.DeepEqual(rows, wantRows) {
 		t.Errorf("csv:\n got %q\nwant %q", rows, wantRows)

@@ -353,14 +353,22 @@ func (b *Brands) handleBundle(w http.ResponseWriter, r *http.Request) {
 		for n := 0; n < o.Endpoints; n++ {
 			id := b.uuid("endpoint", o.OrgID, strconv.Itoa(n))
 			epRefs = append(epRefs, brandsReference{Reference: "urn:uuid:" + id})
+			// A second endpoint carries an affiliate's patient-facing
+			// name, as many organizations' do; display is always the
+			// organization's own name.
+			name := o.Name
+			if n > 0 {
+				name = places[int(b.hash("affiliate", o.OrgID)%uint64(len(places)))] + " Family Medicine"
+			}
 			put(&brandsResource{
 				ResourceType:   "Endpoint",
 				ID:             id,
 				Status:         "active",
 				ConnectionType: &brandsCoding{System: "http://terminology.hl7.org/CodeSystem/endpoint-connection-type", Code: "hl7-fhir-rest"},
-				Name:           o.Name,
+				Name:           name,
 				ManagingOrganization: &brandsReference{
 					Identifier: &brandsIdentifier{System: BrandsOrgIDSystem, Value: o.OrgID},
+					Display:    o.Name,
 				},
 				PayloadType: []map[string]any{{"coding": []brandsCoding{{System: "urn:hl7-org:sdwg:ccda-structuredBody:2.1", Code: "urn:hl7-org:sdwg:ccda-structuredBody:2.1"}}}},
 				Address:     BrandsBaseURL(server, o.OrgID, n),

@@ -13,7 +13,12 @@ import (
 type Endpoint struct {
 	OrgID   string
 	Address string // the FHIR base URL
-	Name    string // Endpoint.name
+	Name    string // Endpoint.name (the first one on the address)
+	// Names are the names of every Endpoint resource on the address,
+	// without repeats; Display is managingOrganization.display, the name of
+	// the organization the keys are registered with.
+	Names   []string
+	Display string
 	// ECMId is the brand whose Organization resource lists this endpoint,
 	// empty when no parent brand does.
 	ECMId string
@@ -82,14 +87,18 @@ func (s *Store) ReplaceBrands(ctx context.Context, app int64, d *BrandsData) (in
 			return 0, fmt.Errorf("store brands: %w", err)
 		}
 	}
-	ep, err := tx.PrepareContext(ctx, `INSERT INTO brand_endpoints(app, org_id, address, name, ecm_id) VALUES (?, ?, ?, ?, ?)
+	ep, err := tx.PrepareContext(ctx, `INSERT INTO brand_endpoints(app, org_id, address, name, ecm_id, names, display) VALUES (?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT(app, org_id, address) DO NOTHING`)
 	if err != nil {
 		return 0, fmt.Errorf("store brands: %w", err)
 	}
 	defer ep.Close()
 	for _, e := range d.Endpoints {
-		if _, err := ep.ExecContext(ctx, app, e.OrgID, e.Address, e.Name, e.ECMId); err != nil {
+		names, err := json.Marshal(nonNil(e.Names))
+		if err != nil {
+			return 0, fmt.Errorf("store endpoint %s of org %s: %w", e.Address, e.OrgID, err)
+		}
+		if _, err := ep.ExecContext(ctx, app, e.OrgID, e.Address, e.Name, e.ECMId, string(names), e.Display); err != nil {
 			return 0, fmt.Errorf("store endpoint %s of org %s: %w", e.Address, e.OrgID, err)
 		}
 	}
@@ -153,7 +162,7 @@ func (s *Store) Endpoints(ctx context.Context, app int64) (map[string][]Endpoint
 	if err != nil {
 		return nil, err
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT org_id, address, name, ecm_id FROM brand_endpoints
+	rows, err := s.db.QueryContext(ctx, `SELECT org_id, address, name, ecm_id, names, display FROM brand_endpoints
 		WHERE app = ? ORDER BY CAST(org_id AS INTEGER), org_id, address`, app)
 	if err != nil {
 		return nil, fmt.Errorf("list endpoints: %w", err)
@@ -162,8 +171,15 @@ func (s *Store) Endpoints(ctx context.Context, app int64) (map[string][]Endpoint
 	out := make(map[string][]Endpoint)
 	for rows.Next() {
 		var e Endpoint
-		if err := rows.Scan(&e.OrgID, &e.Address, &e.Name, &e.ECMId); err != nil {
+		var names string
+		if err := rows.Scan(&e.OrgID, &e.Address, &e.Name, &e.ECMId, &names, &e.Display); err != nil {
 			return nil, fmt.Errorf("list endpoints: %w", err)
+		}
+		if err := json.Unmarshal([]byte(names), &e.Names); err != nil {
+			return nil, fmt.Errorf("endpoint %s of org %s: names: %w", e.Address, e.OrgID, err)
+		}
+		if len(e.Names) == 0 && e.Name != "" {
+			e.Names = []string{e.Name} // stored before names were kept
 		}
 		if c, ok := smart[e.Address]; ok {
 			e.Smart = &c

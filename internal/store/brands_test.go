@@ -15,7 +15,7 @@ func sampleBrands(source string, at time.Time) *BrandsData {
 		Endpoints: []Endpoint{
 			{OrgID: "1696", Address: "https://b/R4", Name: "Access", ECMId: "762"},
 			{OrgID: "1696", Address: "https://a/R4", Name: "Access", ECMId: "762"},
-			{OrgID: "525", Address: "https://c/R4", Name: "Acumen"},
+			{OrgID: "525", Address: "https://c/R4", Name: "Acumen", Names: []string{"Acumen", "Acumen Clinics"}, Display: "Acumen Physician Solutions"},
 			{OrgID: "525", Address: "https://c/R4", Name: "Acumen duplicate"}, // same key: kept once
 		},
 		Brands: []Brand{{ECMId: "762", Name: "Access", SubOrgs: 4}, {ECMId: "1041", Name: "Acumen"}},
@@ -52,8 +52,9 @@ func TestReplaceBrandsAndRead(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantEps := map[string][]Endpoint{
-		"525":  {{OrgID: "525", Address: "https://c/R4", Name: "Acumen"}},
-		"1696": {{OrgID: "1696", Address: "https://a/R4", Name: "Access", ECMId: "762"}, {OrgID: "1696", Address: "https://b/R4", Name: "Access", ECMId: "762"}},
+		"525": {{OrgID: "525", Address: "https://c/R4", Name: "Acumen", Names: []string{"Acumen", "Acumen Clinics"}, Display: "Acumen Physician Solutions"}},
+		// Without names given, the one name is read back as the list.
+		"1696": {{OrgID: "1696", Address: "https://a/R4", Name: "Access", Names: []string{"Access"}, ECMId: "762"}, {OrgID: "1696", Address: "https://b/R4", Name: "Access", Names: []string{"Access"}, ECMId: "762"}},
 	}
 	if !reflect.DeepEqual(eps, wantEps) {
 		t.Errorf("endpoints = %+v, want %+v", eps, wantEps)

@@ -83,7 +83,7 @@ func (r *rig) plan(tb testing.TB, p *pace.Pacer, mode string) *plan.Plan {
 	}
 	in := plan.Input{Mode: mode, NonProdKeys: "k", ProdKeys: "k", Reactivate: true, Force: true}
 	for _, o := range rep.Orgs {
-		in.Orgs = append(in.Orgs, plan.Org{OrgID: o.OrgID, Name: o.Name, Status: o.Status})
+		in.Orgs = append(in.Orgs, plan.Org{OrgID: o.OrgID, Name: o.Name, Status: portal.Status(o.Status)})
 	}
 	pl, err := plan.Make(in)
 	if err != nil {

@@ -376,25 +376,25 @@ func describe(err error) string {
 // Mismatch is an org whose status after the run is not what its calls
 // should have left.
 type Mismatch struct {
-	OrgID    string `json:"orgId"`
-	Name     string `json:"name"`
-	Expected int    `json:"expected"`
-	Actual   int    `json:"actual"`
-	Missing  bool   `json:"missing,omitempty"`
+	OrgID    string        `json:"orgId"`
+	Name     string        `json:"name"`
+	Expected portal.Status `json:"expected"`
+	Actual   portal.Status `json:"actual"`
+	Missing  bool          `json:"missing,omitempty"`
 }
 
 // Verify compares the statuses listed after the run with what each fully
 // activated org should show (keys enabled).
-func Verify(activated []plan.Item, after map[string]int) []Mismatch {
+func Verify(activated []plan.Item, after map[string]portal.Status) []Mismatch {
 	var out []Mismatch
 	for _, it := range activated {
 		st, ok := after[it.OrgID]
 		if !ok {
-			out = append(out, Mismatch{OrgID: it.OrgID, Name: it.Name, Expected: plan.StatusEnabled, Missing: true})
+			out = append(out, Mismatch{OrgID: it.OrgID, Name: it.Name, Expected: portal.StatusEnabled, Missing: true})
 			continue
 		}
-		if st != plan.StatusEnabled {
-			out = append(out, Mismatch{OrgID: it.OrgID, Name: it.Name, Expected: plan.StatusEnabled, Actual: st})
+		if st != portal.StatusEnabled {
+			out = append(out, Mismatch{OrgID: it.OrgID, Name: it.Name, Expected: portal.StatusEnabled, Actual: st})
 		}
 	}
 	return out

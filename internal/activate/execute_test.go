@@ -16,8 +16,8 @@ import (
 
 func TestVerify(t *testing.T) {
 	items := []plan.Item{{OrgID: "1", Name: "A"}, {OrgID: "2", Name: "B"}, {OrgID: "3", Name: "C"}}
-	got := Verify(items, map[string]int{"1": 1, "2": 3})
-	want := []Mismatch{{OrgID: "2", Name: "B", Expected: 1, Actual: 3}, {OrgID: "3", Name: "C", Expected: 1, Missing: true}}
+	got := Verify(items, map[string]portal.Status{"1": portal.StatusEnabled, "2": portal.StatusNonProdOnly})
+	want := []Mismatch{{OrgID: "2", Name: "B", Expected: portal.StatusEnabled, Actual: portal.StatusNonProdOnly}, {OrgID: "3", Name: "C", Expected: portal.StatusEnabled, Missing: true}}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("Verify = %+v, want %+v", got, want)
 	}

@@ -45,11 +45,11 @@ func (o *RunOptions) resolvePending(ctx context.Context, listing *orgsync.Report
 		case ok && enabledFor(p.Envs, org.Status):
 			r.Result = store.ResultUnconfirmed
 			r.Message = fmt.Sprintf("probably this upload, unconfirmed: run %d stopped during the call (%s) before its answer was recorded, and the portal then showed %s",
-				p.RunID, at, statusName(org.Status))
+				p.RunID, at, portal.Status(org.Status))
 		case ok:
 			r.Result = store.ResultFailed
 			r.Message = fmt.Sprintf("outcome unknown: run %d stopped during the call (%s) before its answer was recorded, and the portal then showed %s: it is called again",
-				p.RunID, at, statusName(org.Status))
+				p.RunID, at, portal.Status(org.Status))
 		default:
 			r.Result = store.ResultFailed
 			r.Message = fmt.Sprintf("outcome unknown: run %d stopped during the call (%s) before its answer was recorded, and the portal no longer lists the organization",
@@ -66,10 +66,8 @@ func (o *RunOptions) resolvePending(ctx context.Context, listing *orgsync.Report
 // enabledFor reports whether status shows the environments a call set as
 // enabled.
 func enabledFor(envs string, status int) bool {
-	switch envs {
-	case plan.EnvNonProd:
-		return status == portal.StatusEnabled || status == portal.StatusNonProdOnly
-	default:
-		return status == portal.StatusEnabled
+	if envs == plan.EnvNonProd {
+		return portal.Status(status).NonProdEnabled()
 	}
+	return portal.Status(status).ProdEnabled()
 }

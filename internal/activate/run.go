@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strconv"
 	"time"
 
 	"github.com/activator-dev/activator/internal/orgsync"
@@ -159,7 +158,7 @@ func (o *RunOptions) makePlan(ctx context.Context, in plan.Input) (*plan.Plan, e
 		if org.GoneSince != nil {
 			continue
 		}
-		in.Orgs = append(in.Orgs, plan.Org{OrgID: org.OrgID, Name: org.Name, Status: org.Status})
+		in.Orgs = append(in.Orgs, plan.Org{OrgID: org.OrgID, Name: org.Name, Status: portal.Status(org.Status)})
 		if u := ups[org.OrgID]; u != nil {
 			in.History[org.OrgID] = plan.History{NonProd: envState(u.NonProd), Prod: envState(u.Prod)}
 		}
@@ -212,12 +211,12 @@ func (o *RunOptions) verify(ctx context.Context, rr *RunResult, sync func(contex
 		}
 		return nil
 	}
-	statuses := map[string]int{}
+	statuses := map[string]portal.Status{}
 	for _, org := range after.Orgs {
-		statuses[org.OrgID] = org.Status
+		statuses[org.OrgID] = portal.Status(org.Status)
 	}
 	for _, m := range Verify(res.Activated, statuses) {
-		msg := fmt.Sprintf("portal shows %s after activation", statusName(m.Actual))
+		msg := fmt.Sprintf("portal shows %s after activation", m.Actual)
 		if m.Missing {
 			msg = "no longer listed after activation"
 		}
@@ -229,20 +228,6 @@ func (o *RunOptions) verify(ctx context.Context, rr *RunResult, sync func(contex
 		rr.Mismatched = append(rr.Mismatched, Failure{OrgID: m.OrgID, Name: m.Name, Message: msg})
 	}
 	return nil
-}
-
-// statusName is a person's word for an Approved value, as `orgs list`
-// shows it.
-func statusName(s int) string {
-	switch s {
-	case portal.StatusNotResponded:
-		return "not-responded"
-	case portal.StatusEnabled:
-		return "enabled"
-	case portal.StatusNonProdOnly:
-		return "nonprod-only"
-	}
-	return "unknown(" + strconv.Itoa(s) + ")"
 }
 
 // end decides the run's outcome and, when it stopped early, the message

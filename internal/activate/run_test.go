@@ -120,7 +120,7 @@ func TestRunRecordsMismatches(t *testing.T) {
 		switch {
 		case reset == "":
 			reset = e.OrgID
-			r.sim.SetApproved(e.OrgID, portal.StatusNotResponded)
+			r.sim.SetApproved(e.OrgID, int(portal.StatusNotResponded))
 		case removed == "":
 			removed = e.OrgID
 			r.sim.RemoveOrg(e.OrgID)

@@ -78,12 +78,6 @@ type Rename struct {
 	Brand         string   `json:"brand,omitempty"`
 }
 
-// Activated reports whether an Approved value means the app is enabled
-// at the organization in at least one environment.
-func Activated(status int) bool {
-	return status == portal.StatusEnabled || status == portal.StatusNonProdOnly
-}
-
 // CrossReference joins the stored organizations with the stored
 // directory. Organizations the last sync no longer listed count as not
 // on the management page.
@@ -104,7 +98,7 @@ func CrossReference(orgs []store.Org, endpoints map[string][]store.Endpoint, bra
 		if len(eps) > 0 {
 			r.WithEndpoint++
 		}
-		if Activated(o.Status) {
+		if portal.Status(o.Status).Activated() {
 			r.Activated++
 			if len(eps) == 0 {
 				m := Missing{OrgID: o.OrgID, Name: o.Name, ECMId: o.ECMId, Status: o.Status}

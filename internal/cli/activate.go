@@ -515,7 +515,7 @@ func printPlan(w io.Writer, pl *plan.Plan, ks *keySet, o *ActivateOptions) {
 		}
 	}
 	for _, it := range pl.Skipped {
-		if it.Skip == plan.SkipUnknown || (it.Skip == plan.SkipCurrent && it.Status != plan.StatusEnabled) {
+		if it.Skip == plan.SkipUnknown || (it.Skip == plan.SkipCurrent && it.Status != portal.StatusEnabled) {
 			fmt.Fprintf(w, "         %s %s: %s\n", it.OrgID, printable(it.Name), printable(it.Reason))
 		}
 	}
@@ -560,7 +560,7 @@ func planJSON(pl *plan.Plan, ks *keySet, o *ActivateOptions) PlanJSON {
 		j.Keys = &PlanKeys{NonProd: ks.nonProd.Keys, Prod: ks.prod.Keys}
 	}
 	for _, it := range pl.Items {
-		j.Orgs = append(j.Orgs, PlanOrgJSON{OrgID: it.OrgID, Name: it.Name, Status: it.Status, Action: it.Action, Reason: it.Reason, Calls: len(it.Calls)})
+		j.Orgs = append(j.Orgs, PlanOrgJSON{OrgID: it.OrgID, Name: it.Name, Status: int(it.Status), Action: it.Action, Reason: it.Reason, Calls: len(it.Calls)})
 	}
 	return j
 }

@@ -127,11 +127,11 @@ func TestOrgsSyncFlags(t *testing.T) {
 func TestOrgsListFlags(t *testing.T) {
 	gone := time.Now()
 	orgs := map[string]store.Org{
-		"pending": {OrgID: "1", Status: portal.StatusNotResponded},
-		"enabled": {OrgID: "2", Status: portal.StatusEnabled},
-		"nonprod": {OrgID: "3", Status: portal.StatusNonProdOnly},
+		"pending": {OrgID: "1", Status: int(portal.StatusNotResponded)},
+		"enabled": {OrgID: "2", Status: int(portal.StatusEnabled)},
+		"nonprod": {OrgID: "3", Status: int(portal.StatusNonProdOnly)},
 		"odd":     {OrgID: "4", Status: 7},
-		"gone":    {OrgID: "5", Status: portal.StatusEnabled, GoneSince: &gone},
+		"gone":    {OrgID: "5", Status: int(portal.StatusEnabled), GoneSince: &gone},
 	}
 	tests := []struct {
 		args    []string

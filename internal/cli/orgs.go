@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"strconv"
+	"slices"
 	"strings"
 	"time"
 
@@ -30,35 +30,21 @@ func NewCmdOrgs(f *Factory) *cobra.Command {
 	return cmd
 }
 
-// StatusName is a person's word for an Approved value.
-func StatusName(s int) string {
-	switch s {
-	case portal.StatusNotResponded:
-		return "not-responded"
-	case portal.StatusEnabled:
-		return "enabled"
-	case portal.StatusNonProdOnly:
-		return "nonprod-only"
-	}
-	return "unknown(" + strconv.Itoa(s) + ")"
-}
+// StatusName is a person's word for an Approved value (portal.Status's
+// String), the same in every output.
+func StatusName(s int) string { return portal.Status(s).String() }
 
-// parseStatus accepts a status name or number.
-func parseStatus(s string) (int, bool, error) {
-	switch strings.ToLower(strings.TrimSpace(s)) {
-	case "not-responded", "pending", "0":
-		return portal.StatusNotResponded, false, nil
-	case "enabled", "1":
-		return portal.StatusEnabled, false, nil
-	case "nonprod-only", "nonprod", "3":
-		return portal.StatusNonProdOnly, false, nil
-	case "unknown":
+// parseStatus reads a --status value: a status by name or number, or
+// "unknown" for every status activator does not know.
+func parseStatus(s string) (st portal.Status, unknown bool, err error) {
+	if strings.EqualFold(strings.TrimSpace(s), portal.ClassUnknown) {
 		return 0, true, nil
 	}
-	if n, err := strconv.Atoi(s); err == nil {
-		return n, false, nil
+	st, err = portal.ParseStatus(s)
+	if err != nil {
+		return 0, false, UsageErrorf("--status %q is not one of not-responded, enabled, nonprod-only, unknown (or a number)", s)
 	}
-	return 0, false, UsageErrorf("--status %q is not one of not-responded, enabled, nonprod-only, unknown (or a number)", s)
+	return st, false, nil
 }
 
 // SyncOptions are `orgs sync`'s options.
@@ -170,23 +156,26 @@ func printSyncReport(f *Factory, r *orgsync.Report) {
 }
 
 func statusWord(s string) string {
-	n, err := strconv.Atoi(s)
+	st, err := portal.ParseStatus(s)
 	if err != nil {
 		return s
 	}
-	return StatusName(n)
+	return st.String()
 }
 
-// countsLine renders counts per status in a fixed order.
+// countsLine renders counts per status in a fixed order: the known
+// statuses, always, then the unknown ones ascending.
 func countsLine(c map[int]int) string {
-	var parts []string
-	for _, s := range []int{portal.StatusEnabled, portal.StatusNonProdOnly, portal.StatusNotResponded} {
-		parts = append(parts, fmt.Sprintf("%d %s", c[s], StatusName(s)))
-	}
-	for s, n := range c {
-		if s != portal.StatusEnabled && s != portal.StatusNonProdOnly && s != portal.StatusNotResponded {
-			parts = append(parts, fmt.Sprintf("%d %s", n, StatusName(s)))
+	keys := slices.Clone(portal.KnownStatuses)
+	for s := range c {
+		if !portal.Status(s).Known() {
+			keys = append(keys, portal.Status(s))
 		}
+	}
+	slices.SortFunc(keys, portal.CompareStatus)
+	parts := make([]string, 0, len(keys))
+	for _, s := range keys {
+		parts = append(parts, fmt.Sprintf("%d %s", c[int(s)], s))
 	}
 	return strings.Join(parts, ", ")
 }
@@ -286,7 +275,7 @@ func listRun(ctx context.Context, opts *ListOptions) error {
 // filter is the --status and --gone filter.
 func (opts *ListOptions) filter() (func(store.Org) bool, error) {
 	type filter struct {
-		status  int
+		status  portal.Status
 		unknown bool
 	}
 	var filters []filter
@@ -305,8 +294,8 @@ func (opts *ListOptions) filter() (func(store.Org) bool, error) {
 			return true
 		}
 		for _, fl := range filters {
-			known := o.Status == portal.StatusNotResponded || o.Status == portal.StatusEnabled || o.Status == portal.StatusNonProdOnly
-			if (fl.unknown && !known) || (!fl.unknown && o.Status == fl.status) {
+			st := portal.Status(o.Status)
+			if (fl.unknown && !st.Known()) || (!fl.unknown && st == fl.status) {
 				return true
 			}
 		}

@@ -399,4 +399,4 @@ func printProbe(w io.Writer, p *probe.Pass, v probeVerdict, s ProbeSettings, now
 
 // productionEnabled reports whether a portal status has production
 // activated: only "keys enabled" does (non-production only does not).
-func productionEnabled(status int) bool { return status == portal.StatusEnabled }
+func productionEnabled(status int) bool { return portal.Status(status).ProdEnabled() }

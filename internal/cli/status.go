@@ -100,7 +100,7 @@ type statusJSON struct {
 
 // reportOptions are the report package's options for this command line.
 func reportOptions(f *Factory) report.Options {
-	return report.Options{Portal: f.Portal, AppID: f.App, Now: f.Now(), StatusName: StatusName, Alive: processAlive}
+	return report.Options{Portal: f.Portal, AppID: f.App, Now: f.Now(), Alive: processAlive}
 }
 
 // buildReport reads the app's whole state, writing nothing; hint names the

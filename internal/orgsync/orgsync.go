@@ -124,7 +124,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		for _, what := range d.Cut {
 			cuts = append(cuts, Cut{OrgID: d.OrgID, What: what})
 		}
-		seen[i] = store.Org{OrgID: d.OrgID, Name: d.OrgName, ECMId: d.ECMId, Status: d.Approved}
+		seen[i] = store.Org{OrgID: d.OrgID, Name: d.OrgName, ECMId: d.ECMId, Status: int(d.Approved)}
 	}
 	events := Diff(prev, seen)
 	counts := map[int]int{}

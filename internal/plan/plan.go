@@ -33,19 +33,14 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/activator-dev/activator/internal/portal"
 )
 
 // Modes.
 const (
 	ModeJWKS = "jwks" // direct JWKS upload
 	ModeJKU  = "jku"  // the app-level JWK Set URL
-)
-
-// Portal statuses (the Approved member).
-const (
-	StatusNotResponded = 0
-	StatusEnabled      = 1
-	StatusNonProdOnly  = 3
 )
 
 // Actions.
@@ -78,7 +73,7 @@ const (
 type Org struct {
 	OrgID  string
 	Name   string
-	Status int
+	Status portal.Status
 }
 
 // EnvState is what one environment of an org last received successfully.
@@ -126,7 +121,7 @@ type Call struct {
 type Item struct {
 	OrgID  string
 	Name   string
-	Status int
+	Status portal.Status
 	Action string // an Action, or "" when skipped
 	Skip   string // a Skip reason when skipped
 	Reason string // for people
@@ -219,25 +214,25 @@ func decide(in Input, o Org) Item {
 	// record is trusted only while the portal may still be catching up.
 	var stale []string
 	var staleAt time.Time // the newest of the stale uploads
-	if npCurrent && o.Status == StatusNotResponded && !in.settling(h.NonProd) {
+	if npCurrent && o.Status == portal.StatusNotResponded && !in.settling(h.NonProd) {
 		npCurrent, stale, staleAt = false, append(stale, "non-production"), h.NonProd.At
 	}
-	if pCurrent && o.Status != StatusEnabled && !in.settling(h.Prod) {
+	if pCurrent && o.Status != portal.StatusEnabled && !in.settling(h.Prod) {
 		pCurrent, stale = false, append(stale, "production")
 		if h.Prod.At.After(staleAt) {
 			staleAt = h.Prod.At
 		}
 	}
 	switch o.Status {
-	case StatusNotResponded, StatusNonProdOnly:
+	case portal.StatusNotResponded, portal.StatusNonProdOnly:
 		if npCurrent && pCurrent && !in.Force {
 			// The portal may lag behind what it accepted: what this tool
 			// recorded as done is not called again (the resume rule).
-			it.Skip, it.Reason = SkipCurrent, "both environments received these keys ("+in.Mode+"), though the portal shows "+statusWord(o.Status)+" (--force calls it again)"
+			it.Skip, it.Reason = SkipCurrent, "both environments received these keys ("+in.Mode+"), though the portal shows "+o.Status.Phrase()+" (--force calls it again)"
 			return it
 		}
 		needNP := !npCurrent || in.Force
-		if o.Status == StatusNonProdOnly && in.Mode == ModeJKU {
+		if o.Status == portal.StatusNonProdOnly && in.Mode == ModeJKU {
 			needNP = false // non-production already enabled; no keys to change
 		}
 		needP := !pCurrent || in.Force
@@ -245,13 +240,13 @@ func decide(in Input, o Org) Item {
 		case needNP && needP:
 			it.Calls = both(in)
 			it.Action, it.Reason = ActionActivate, "not responded"
-			if o.Status == StatusNonProdOnly {
+			if o.Status == portal.StatusNonProdOnly {
 				it.Action, it.Reason = ActionComplete, "non-production only, and its non-production keys are not this run's"
 			}
 		case needP:
 			it.Calls = []Call{prodCall(in)}
-			it.Action, it.Reason = ActionProduction, "non-production only"
-			if o.Status == StatusNotResponded {
+			it.Action, it.Reason = ActionProduction, portal.StatusNonProdOnly.Phrase()
+			if o.Status == portal.StatusNotResponded {
 				it.Reason = "not responded; non-production already received these keys"
 			}
 		default:
@@ -261,7 +256,7 @@ func decide(in Input, o Org) Item {
 		if in.Force && npCurrent && pCurrent {
 			it.Reason += " (--force)"
 		}
-	case StatusEnabled:
+	case portal.StatusEnabled:
 		switch {
 		case npCurrent && pCurrent && !in.Force:
 			it.Skip, it.Reason = SkipCurrent, "already holds these keys ("+in.Mode+")"
@@ -284,11 +279,11 @@ func decide(in Input, o Org) Item {
 			}
 		}
 	default:
-		it.Skip, it.Reason = SkipUnknown, "unknown status "+strconv.Itoa(o.Status)+": never acted on"
+		it.Skip, it.Reason = SkipUnknown, "unknown status "+strconv.Itoa(int(o.Status))+": never acted on"
 	}
 	if len(stale) > 0 && it.Action != "" {
 		it.Reset = true
-		it.Reason += "; " + strings.Join(stale, " and ") + " received these keys on " + staleAt.UTC().Format("2006-01-02 15:04 UTC") + ", but the portal still shows " + statusWord(o.Status)
+		it.Reason += "; " + strings.Join(stale, " and ") + " received these keys on " + staleAt.UTC().Format("2006-01-02 15:04 UTC") + ", but the portal still shows " + o.Status.Phrase()
 	}
 	return it
 }
@@ -297,18 +292,6 @@ func decide(in Input, o Org) Item {
 // not show it yet.
 func (in Input) settling(e *EnvState) bool {
 	return in.Now.IsZero() || e.At.IsZero() || in.Now.Sub(e.At) < in.Settle
-}
-
-func statusWord(s int) string {
-	switch s {
-	case StatusNotResponded:
-		return "not responded"
-	case StatusNonProdOnly:
-		return "non-production only"
-	case StatusEnabled:
-		return "keys enabled"
-	}
-	return "status " + strconv.Itoa(s)
 }
 
 func nonProdCall(in Input) Call {

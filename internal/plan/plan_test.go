@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/activator-dev/activator/internal/portal"
 )
 
 func TestMake(t *testing.T) {
@@ -19,7 +21,7 @@ func TestMake(t *testing.T) {
 
 	tests := []struct {
 		name       string
-		status     int
+		status     portal.Status
 		hist       History
 		mode       string
 		split      bool
@@ -149,7 +151,7 @@ func TestMakeSettle(t *testing.T) {
 	prod := []Call{{Envs: EnvProd, ProdOnly: true, SendProd: true}}
 	tests := []struct {
 		name   string
-		status int
+		status portal.Status
 		hist   History
 		now    time.Time
 		action string

@@ -10,17 +10,6 @@ import (
 	"unicode/utf8"
 )
 
-// Approved values seen on the portal. Any other value is unknown and is
-// never acted on by default (the UI has a Decline button, for one).
-const (
-	StatusNotResponded = 0
-	StatusEnabled      = 1
-	StatusNonProdOnly  = 3
-	// StatusUnreadable stands for an Approved value that is not a number
-	// (null, a word): unknown, like any value this tool does not know.
-	StatusUnreadable = -1
-)
-
 // DefaultPageSize is how many downloads one LoadDownloads call asks for.
 // The portal's own page uses 20; 100 keeps a 500-organization sync to six
 // calls while keeping each answer small.
@@ -70,7 +59,7 @@ type Download struct {
 	OrgName string
 	// Approved is the status (StatusNotResponded, StatusEnabled,
 	// StatusNonProdOnly, or a value this tool does not know).
-	Approved int
+	Approved Status
 	// ECMId is a different identifier (the Brands bundle's
 	// brand-identifier). Never send it as the OrgId.
 	ECMId string
@@ -156,12 +145,12 @@ func ParseDownloads(data []byte, appID string) ([]Download, error) {
 		if appID != "" && app != appID {
 			return nil, &MalformedError{What: fmt.Sprintf("download %s belongs to app %s, not %s", r.ID, app, appID)}
 		}
-		st, err := strconv.Atoi(string(r.Approved))
-		if err != nil {
-			// Any other value is unknown and never acted on; it must
-			// not stop the listing of every other organization.
-			st = StatusUnreadable
+		st := StatusUnreadable
+		if n, err := strconv.Atoi(string(r.Approved)); err == nil {
+			st = Status(n)
 		}
+		// An unreadable value is unknown and never acted on; it must not
+		// stop the listing of every other organization.
 		dl := Download{ID: string(r.ID), OrgID: org, Approved: st}
 		var cut bool
 		if dl.OrgName, cut = CutText(r.OrgName, MaxNameBytes); cut {

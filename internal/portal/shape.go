@@ -137,7 +137,7 @@ func jsonType(v json.RawMessage) string {
 func knownStatus(raw string) bool {
 	v := strings.Trim(raw, `"`)
 	n, err := strconv.Atoi(v)
-	return err == nil && (n == StatusNotResponded || n == StatusEnabled || n == StatusNonProdOnly)
+	return err == nil && Status(n).Known()
 }
 
 // Verdict is the outcome of one check of an assumption.

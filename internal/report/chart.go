@@ -4,6 +4,8 @@ import (
 	"math"
 	"strconv"
 	"time"
+
+	"github.com/activator-dev/activator/internal/portal"
 )
 
 // DefaultChartBars is the most bars the chart draws. Past it a bar would be
@@ -128,7 +130,7 @@ func NewChart(history []SyncPoint) *Chart {
 	for i, p := range points {
 		b := Bar{SyncID: p.ID, At: p.At, Total: p.Total, X: c.PlotX + float64(i)*slot + (slot-w)/2, W: w}
 		y := c.PlotY + c.PlotH
-		for _, class := range StatusClasses {
+		for _, class := range portal.Classes {
 			n := ClassCount(p.Counts, class)
 			if n == 0 {
 				continue

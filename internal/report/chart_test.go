@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/activator-dev/activator/internal/portal"
 )
 
 // points makes n syncs an hour apart, each with the counts of mk(i).
@@ -126,7 +128,7 @@ func TestNewChart(t *testing.T) {
 	}
 }
 
-// TestChartSegmentsOrder stacks the classes bottom to top in StatusClasses
+// TestChartSegmentsOrder stacks the classes bottom to top in portal.Classes
 // order, unknown values grouped.
 func TestChartSegmentsOrder(t *testing.T) {
 	c := NewChart(points(1, func(int) map[int]int { return map[int]int{0: 1, 1: 2, 3: 3, 2: 4, 9: 5} }))
@@ -134,7 +136,7 @@ func TestChartSegmentsOrder(t *testing.T) {
 	for _, s := range c.Bars[0].Segs {
 		got = append(got, s.Class)
 	}
-	want := StatusClasses
+	want := portal.Classes
 	if len(got) != len(want) {
 		t.Fatalf("segments %v, want %v", got, want)
 	}

@@ -46,7 +46,7 @@ func EventText(e store.Event, o Options) string {
 	case store.EventReturned:
 		return "listed again"
 	case store.EventStatus:
-		return "status " + statusWord(e.Old, o) + " → " + statusWord(e.New, o)
+		return "status " + statusWord(e.Old) + " → " + statusWord(e.New)
 	}
 	return e.Kind
 }

@@ -7,6 +7,8 @@ import (
 	"io"
 	"strings"
 	"time"
+
+	"github.com/activator-dev/activator/internal/portal"
 )
 
 //go:embed report.html.tmpl
@@ -24,7 +26,7 @@ var page = template.Must(template.New("report").Funcs(template.FuncMap{
 	"plural":      plural,
 	"reasonText":  reasonText,
 	"jkuText":     jkuText,
-	"statusClass": StatusClass,
+	"statusClass": func(s int) string { return portal.Status(s).Class() },
 	"keysCell":    keysCell,
 	"hours":       hours,
 }).Parse(pageTemplate))
@@ -52,10 +54,10 @@ type pageData struct {
 
 // classLabels are the words for each status class on the page.
 var classLabels = map[string][2]string{
-	StatusClassEnabled:      {"Keys enabled", "both environments"},
-	StatusClassNonProdOnly:  {"Non-production only", "production not yet enabled"},
-	StatusClassNotResponded: {"Not responded", "waiting for activation"},
-	StatusClassUnknown:      {"Unknown status", "never acted on"},
+	portal.ClassEnabled:      {"Keys enabled", "both environments"},
+	portal.ClassNonProdOnly:  {"Non-production only", "production not yet enabled"},
+	portal.ClassNotResponded: {"Not responded", "waiting for activation"},
+	portal.ClassUnknown:      {"Unknown status", "never acted on"},
 }
 
 // WriteHTML writes the report as one self-contained page: inline CSS and
@@ -65,11 +67,11 @@ func WriteHTML(w io.Writer, r *Report) error {
 	for _, o := range r.Orgs {
 		d.ShowURLs = d.ShowURLs || len(o.FHIRBaseURLs) > 0
 	}
-	for _, class := range StatusClasses {
+	for _, class := range portal.Classes {
 		l := classLabels[class]
 		t := Tile{Status: class, Label: l[0], Note: l[1], Count: ClassCount(r.Counts, class)}
 		d.Legend = append(d.Legend, t)
-		if class == StatusClassUnknown && t.Count == 0 {
+		if class == portal.ClassUnknown && t.Count == 0 {
 			continue
 		}
 		d.Tiles = append(d.Tiles, t)

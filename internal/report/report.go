@@ -57,18 +57,6 @@ const (
 	ModeMixed = "mixed" // the two environments differ
 )
 
-// Status classes group Approved values for colours and the chart: every
-// value activator does not know falls into StatusClassUnknown.
-const (
-	StatusClassEnabled      = "enabled"
-	StatusClassNonProdOnly  = "nonprod-only"
-	StatusClassNotResponded = "not-responded"
-	StatusClassUnknown      = "unknown"
-)
-
-// StatusClasses lists the classes bottom to top, as the chart stacks them.
-var StatusClasses = []string{StatusClassEnabled, StatusClassNonProdOnly, StatusClassNotResponded, StatusClassUnknown}
-
 // Options say what the report is about and how to name statuses.
 type Options struct {
 	Portal string
@@ -76,21 +64,10 @@ type Options struct {
 	// Now is the report's time: "generated at" and the age of a run still
 	// marked running.
 	Now time.Time
-	// StatusName names an Approved value ("enabled"); the default is the
-	// plain number. The command line passes its own so every output uses
-	// the same words.
-	StatusName func(int) string
 	// Alive reports whether a process id still runs; it tells a run still
 	// going from one whose process died without recording an outcome.
 	// Nil treats every such run as still running.
 	Alive func(pid int) bool
-}
-
-func (o Options) name(s int) string {
-	if o.StatusName != nil {
-		return o.StatusName(s)
-	}
-	return strconv.Itoa(s)
 }
 
 // Report is everything the state database knows about one app, at one
@@ -304,51 +281,19 @@ type Org struct {
 	Probe *ProbeState `json:"probe"`
 }
 
-// StatusClass groups an Approved value for colours and the chart.
-func StatusClass(s int) string {
-	switch s {
-	case portal.StatusEnabled:
-		return StatusClassEnabled
-	case portal.StatusNonProdOnly:
-		return StatusClassNonProdOnly
-	case portal.StatusNotResponded:
-		return StatusClassNotResponded
-	}
-	return StatusClassUnknown
-}
-
-// KnownStatus reports whether activator knows what an Approved value means.
-func KnownStatus(s int) bool { return StatusClass(s) != StatusClassUnknown }
-
-// statusOrder puts the known statuses first in a fixed order, then the
-// unknown values ascending.
-func statusOrder(s int) int {
-	switch s {
-	case portal.StatusEnabled:
-		return -3
-	case portal.StatusNonProdOnly:
-		return -2
-	case portal.StatusNotResponded:
-		return -1
-	}
-	return s
-}
-
 // countList turns counts per status into the fixed-order list, the three
 // known statuses always present.
 func countList(c map[int]int, o Options) []StatusCount {
-	seen := map[int]bool{portal.StatusEnabled: true, portal.StatusNonProdOnly: true, portal.StatusNotResponded: true}
-	keys := []int{portal.StatusEnabled, portal.StatusNonProdOnly, portal.StatusNotResponded}
+	keys := slices.Clone(portal.KnownStatuses)
 	for s := range c {
-		if !seen[s] {
-			seen[s] = true
-			keys = append(keys, s)
+		if !portal.Status(s).Known() {
+			keys = append(keys, portal.Status(s))
 		}
 	}
-	slices.SortFunc(keys, func(a, b int) int { return cmp.Compare(statusOrder(a), statusOrder(b)) })
+	slices.SortFunc(keys, portal.CompareStatus)
 	out := make([]StatusCount, 0, len(keys))
 	for _, s := range keys {
-		out = append(out, StatusCount{Status: s, Name: o.name(s), Class: StatusClass(s), Count: c[s]})
+		out = append(out, StatusCount{Status: int(s), Name: s.String(), Class: s.Class(), Count: c[int(s)]})
 	}
 	return out
 }
@@ -500,8 +445,8 @@ func (st *orgState) upload(e *store.EnvState) *Upload {
 
 // org is one organization's row.
 func (st *orgState) org(ctx context.Context, s *store.Store, app int64, so store.Org, o Options) (Org, error) {
-	row := Org{OrgID: so.OrgID, Name: so.Name, ECMId: so.ECMId, Status: so.Status, StatusName: o.name(so.Status),
-		Class: StatusClass(so.Status), Listed: so.GoneSince == nil, GoneSince: so.GoneSince,
+	row := Org{OrgID: so.OrgID, Name: so.Name, ECMId: so.ECMId, Status: so.Status, StatusName: portal.Status(so.Status).String(),
+		Class: portal.Status(so.Status).Class(), Listed: so.GoneSince == nil, GoneSince: so.GoneSince,
 		FirstSeen: so.FirstSeen, LastSeen: so.LastSeen, Kids: []string{}, FHIRBaseURLs: []string{}}
 	if u := st.ups[so.OrgID]; u != nil {
 		row.NonProd, row.Prod = st.upload(u.NonProd), st.upload(u.Prod)
@@ -575,7 +520,7 @@ func (r *Report) addSyncs(ctx context.Context, s *store.Store, app store.App, na
 		for _, e := range evs {
 			c := Change{OrgID: e.OrgID, Name: names[e.OrgID], Kind: e.Kind, Old: e.Old, New: e.New}
 			if e.Kind == store.EventStatus {
-				c.Old, c.New = statusWord(e.Old, o), statusWord(e.New, o)
+				c.Old, c.New = statusWord(e.Old), statusWord(e.New)
 			}
 			sum.Changes = append(sum.Changes, c)
 		}
@@ -612,12 +557,12 @@ func summarizedFrom(syncs []store.Sync, run *RunSummary) int {
 }
 
 // statusWord names a status stored as text in a sync event.
-func statusWord(v string, o Options) string {
-	n, err := strconv.Atoi(v)
+func statusWord(v string) string {
+	s, err := portal.ParseStatus(v)
 	if err != nil {
 		return v
 	}
-	return o.name(n)
+	return s.String()
 }
 
 func (r *Report) addLastRun(ctx context.Context, s *store.Store, app store.App, o Options) error {
@@ -648,7 +593,7 @@ func (r *Report) addAttention(row *Org) {
 		if a.Reason == ReasonPending {
 			a.Message = fmt.Sprintf("run %d stopped during this call before its answer was recorded (killed, power lost or disk full): the next activate run settles it from the portal's listing", a.RunID)
 		}
-	case !KnownStatus(row.Status):
+	case !portal.Status(row.Status).Known():
 		a.Reason, a.Message = ReasonUnknown, fmt.Sprintf("the portal shows status %d, which activator never acts on: check the organization on the portal", row.Status)
 	case notShown(row) != nil:
 		u := notShown(row)
@@ -668,7 +613,7 @@ var reasonOrder = map[string]int{ReasonPending: 0, ReasonRefused: 1, ReasonMisma
 // notShown returns the upload of an environment that the portal's status
 // does not show as enabled, or nil.
 func notShown(row *Org) *Upload {
-	switch row.Status {
+	switch portal.Status(row.Status) {
 	case portal.StatusNotResponded:
 		if row.NonProd != nil {
 			return row.NonProd
@@ -693,7 +638,7 @@ func (r *Report) sortAttention() {
 // to hold uploaded keys in every enabled environment.
 func (r *Report) addJKU(row *Org) {
 	var envs []*Upload
-	switch row.Status {
+	switch portal.Status(row.Status) {
 	case portal.StatusEnabled:
 		envs = []*Upload{row.NonProd, row.Prod}
 	case portal.StatusNonProdOnly:

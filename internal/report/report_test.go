@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/activator-dev/activator/internal/portal"
 	"github.com/activator-dev/activator/internal/store"
 )
 
@@ -119,7 +120,7 @@ func fail(org, result, msg string) call {
 
 func (st *state) build(now time.Time) *Report {
 	st.t.Helper()
-	r, err := Build(st.ctx, st.s, st.app, Options{Now: now, StatusName: func(s int) string { return fmt.Sprintf("s%d", s) }})
+	r, err := Build(st.ctx, st.s, st.app, Options{Now: now})
 	if err != nil {
 		st.t.Fatal(err)
 	}
@@ -146,7 +147,7 @@ func TestBuild(t *testing.T) {
 		{
 			name:      "nothing recorded yet",
 			build:     func(st *state) {},
-			counts:    map[string]int{StatusClassEnabled: 0, StatusClassNonProdOnly: 0, StatusClassNotResponded: 0},
+			counts:    map[string]int{portal.ClassEnabled: 0, portal.ClassNonProdOnly: 0, portal.ClassNotResponded: 0},
 			attention: []string{},
 			jku:       map[string]string{},
 			keys:      map[string]keyUse{"key-a": {}, "key-b": {}},
@@ -163,7 +164,7 @@ func TestBuild(t *testing.T) {
 					ok("5", store.EnvNonProd, ModeJKU, "", ""),
 					ok("6", store.EnvNonProd, ModeJWKS, keysB, ""))
 			},
-			counts:    map[string]int{StatusClassEnabled: 4, StatusClassNonProdOnly: 2, StatusClassNotResponded: 1, StatusClassUnknown: 1},
+			counts:    map[string]int{portal.ClassEnabled: 4, portal.ClassNonProdOnly: 2, portal.ClassNotResponded: 1, portal.ClassUnknown: 1},
 			listed:    8,
 			attention: []string{"8:" + ReasonUnknown},
 			jku:       map[string]string{"2": JKUUploaded, "3": JKUNoUpload, "4": JKUUploaded, "5": JKUUploaded},
@@ -200,7 +201,7 @@ func TestBuild(t *testing.T) {
 				delete(st.orgs, "21")
 				st.sync(t0.Add(time.Hour), store.Event{OrgID: "20", Kind: store.EventGone}, store.Event{OrgID: "21", Kind: store.EventGone})
 			},
-			counts:    map[string]int{StatusClassEnabled: 1, StatusClassNonProdOnly: 0, StatusClassNotResponded: 0},
+			counts:    map[string]int{portal.ClassEnabled: 1, portal.ClassNonProdOnly: 0, portal.ClassNotResponded: 0},
 			listed:    1,
 			gone:      2,
 			attention: []string{},
@@ -230,7 +231,7 @@ func TestBuild(t *testing.T) {
 				st.sync(t0.Add(time.Hour), store.Event{OrgID: "40", Kind: store.EventStatus, Old: "0", New: "3"},
 					store.Event{OrgID: "41", Kind: store.EventRenamed, Old: "Lifespan", New: "Brown University Health"})
 			},
-			change: map[string]string{"40": "status s0 → s3", "41": `renamed from "Lifespan"`},
+			change: map[string]string{"40": "status not-responded → nonprod-only", "41": `renamed from "Lifespan"`},
 		},
 	}
 	for _, tt := range tests {
@@ -320,7 +321,7 @@ func TestBuildSyncsAndRuns(t *testing.T) {
 	if len(r.History) != 2 || r.History[0].Total != 2 || r.History[1].Total != 3 {
 		t.Fatalf("history %+v", r.History)
 	}
-	if ClassCount(r.History[1].Counts, StatusClassUnknown) != 1 || ClassCount(r.History[0].Counts, StatusClassNotResponded) != 2 {
+	if ClassCount(r.History[1].Counts, portal.ClassUnknown) != 1 || ClassCount(r.History[0].Counts, portal.ClassNotResponded) != 2 {
 		t.Errorf("history counts %+v", r.History)
 	}
 	// The last sync came after the last run began, whose first sync was the
@@ -329,7 +330,7 @@ func TestBuildSyncsAndRuns(t *testing.T) {
 	if s == nil || s.First || s.Syncs != 1 || s.New != 1 || s.StatusChanged != 1 || len(s.Changes) != 2 {
 		t.Fatalf("last sync %+v", s)
 	}
-	if c := s.Changes[0]; c.Kind != store.EventStatus || c.Old != "s0" || c.New != "s1" || c.Name != "Org 1" {
+	if c := s.Changes[0]; c.Kind != store.EventStatus || c.Old != "not-responded" || c.New != "enabled" || c.Name != "Org 1" {
 		t.Errorf("status change %+v: statuses should be named", c)
 	}
 	if r.LastRun == nil || r.LastRun.ID != 1 || r.LastRun.Results.Activated != 1 || r.LastRun.Outcome != store.RunDone {
@@ -340,7 +341,7 @@ func TestBuildSyncsAndRuns(t *testing.T) {
 	for _, c := range r.Counts {
 		names = append(names, c.Name)
 	}
-	if strings.Join(names, ",") != "s1,s3,s0,s5" {
+	if strings.Join(names, ",") != "enabled,nonprod-only,not-responded,unknown(5)" {
 		t.Errorf("count order %v, want enabled, nonprod-only, not-responded, then unknown", names)
 	}
 

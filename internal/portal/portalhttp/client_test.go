@@ -70,7 +70,7 @@ func TestListAllAgainstSimulator(t *testing.T) {
 				if !ok {
 					t.Fatalf("OrgId %s (from Id %s) unknown to the portal", d.OrgID, d.ID)
 				}
-				if d.ECMId == d.OrgID || d.ECMId != o.ECMId || d.OrgName != o.Name || d.Approved != o.Approved {
+				if d.ECMId == d.OrgID || d.ECMId != o.ECMId || d.OrgName != o.Name || int(d.Approved) != o.Approved {
 					t.Fatalf("download %+v does not match org %+v", d, o)
 				}
 				if seen[d.OrgID] {
@@ -100,7 +100,7 @@ func TestApproveAnswersAgainstSimulator(t *testing.T) {
 	if err != nil || msg == "" {
 		t.Fatalf("approve = %q, %v", msg, err)
 	}
-	if o, _ := s.Org(pending); o.Approved != portal.StatusNonProdOnly {
+	if o, _ := s.Org(pending); portal.Status(o.Approved) != portal.StatusNonProdOnly {
 		t.Fatalf("status after non-production = %d", o.Approved)
 	}
 	_, err = c.Approve(ctx, portal.Activation{OrgID: stragglers[0], NonProdOnly: true})

@@ -56,11 +56,16 @@ type ActivateOptions struct {
 	Retries     int
 	PageSize    int
 	Settle      time.Duration
+
+	// Store opens the state database with the app's row.
+	Store func(context.Context) (*store.Store, store.App, error)
+	// Client returns the portal client, not yet connected.
+	Client func() (*portalhttp.Client, error)
 }
 
 // NewCmdActivate builds `activate`.
 func NewCmdActivate(f *Factory, runF func(*ActivateOptions) error) *cobra.Command {
-	opts := &ActivateOptions{F: f}
+	opts := &ActivateOptions{F: f, Store: f.AppStore, Client: f.PortalClient}
 	cmd := &cobra.Command{
 		Use:   "activate",
 		Short: "Activate the app at every organization that needs it",
@@ -244,7 +249,7 @@ func activateRun(ctx context.Context, o *ActivateOptions) error {
 	if !f.Quiet {
 		printKeys(f.IO.ErrOut, ks)
 	}
-	s, app, err := f.AppStore(ctx)
+	s, app, err := o.Store(ctx)
 	if err != nil {
 		return err
 	}
@@ -254,9 +259,9 @@ func activateRun(ctx context.Context, o *ActivateOptions) error {
 		Options: activate.Options{Store: s, App: app, Pacer: p, Concurrency: o.Concurrency, MaxFailures: o.MaxFailures,
 			Mode: ks.mode, NonProdJWKS: ks.nonProdJSON, ProdJWKS: ks.prodJSON, NonProdKeys: ks.nonProdKeys, ProdKeys: ks.prodKeys,
 			Now: f.Now, OnEvent: func(e activate.Event) { bar.event(e) }},
-		Connect: func(ctx context.Context) (*portalhttp.Client, error) { return connect(ctx, f, p.Rate()) },
+		Connect: func(ctx context.Context) (*portalhttp.Client, error) { return connect(ctx, f, o.Client, p.Rate()) },
 		Sync: func(ctx context.Context, c *portalhttp.Client) (*orgsync.Report, error) {
-			return syncWith(ctx, f, c, p, o.PageSize)
+			return syncWith(ctx, f, s, app, c, p, o.PageSize)
 		},
 		KeySets: ks.keySets(),
 		Args:    o.describe(),
@@ -381,11 +386,7 @@ func (o *ActivateOptions) describe() string {
 
 // syncWith lists the organizations with an already connected client,
 // with a progress bar.
-func syncWith(ctx context.Context, f *Factory, c *portalhttp.Client, p *pace.Pacer, pageSize int) (*orgsync.Report, error) {
-	s, app, err := f.AppStore(ctx)
-	if err != nil {
-		return nil, err
-	}
+func syncWith(ctx context.Context, f *Factory, s *store.Store, app store.App, c *portalhttp.Client, p *pace.Pacer, pageSize int) (*orgsync.Report, error) {
 	bar := newProgress(f, -1, "syncing", "orgs")
 	defer bar.close()
 	rep, err := orgsync.Run(ctx, orgsync.Options{Store: s, App: app, PageSize: pageSize, Now: f.Now, Load: orgsync.PacedLoad(c.LoadDownloads, p),

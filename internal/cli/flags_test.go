@@ -91,7 +91,7 @@ func TestActivateFlags(t *testing.T) {
 				return
 			}
 			g := *got
-			g.F = nil
+			g.F, g.Store, g.Client = nil, nil, nil
 			if want := defaults(tt.want); !reflect.DeepEqual(g, want) {
 				t.Fatalf("options\n %+v\nwant\n %+v", g, want)
 			}

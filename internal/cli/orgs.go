@@ -52,11 +52,16 @@ type SyncOptions struct {
 	F        *Factory
 	PageSize int
 	Rate     float64
+
+	// Store opens the state database with the app's row.
+	Store func(context.Context) (*store.Store, store.App, error)
+	// Client returns the portal client, not yet connected.
+	Client func() (*portalhttp.Client, error)
 }
 
 // NewCmdOrgsSync builds `orgs sync`.
 func NewCmdOrgsSync(f *Factory, runF func(*SyncOptions) error) *cobra.Command {
-	opts := &SyncOptions{F: f}
+	opts := &SyncOptions{F: f, Store: f.AppStore, Client: f.PortalClient}
 	cmd := &cobra.Command{
 		Use:   "sync",
 		Short: "Fetch every organization from the portal and report what changed",
@@ -94,15 +99,16 @@ func (opts *SyncOptions) check() error {
 
 func syncRun(ctx context.Context, opts *SyncOptions) error {
 	f := opts.F
-	if _, err := f.AppRow(ctx); err != nil {
-		return err
-	}
-	p := f.newPacer(opts.Rate, pace.DefaultRetries)
-	c, err := connect(ctx, f, p.Rate())
+	s, app, err := opts.Store(ctx)
 	if err != nil {
 		return err
 	}
-	rep, err := syncWith(ctx, f, c, p, opts.PageSize)
+	p := f.newPacer(opts.Rate, pace.DefaultRetries)
+	c, err := connect(ctx, f, opts.Client, p.Rate())
+	if err != nil {
+		return err
+	}
+	rep, err := syncWith(ctx, f, s, app, c, p, opts.PageSize)
 	if err != nil {
 		return err
 	}
@@ -115,8 +121,8 @@ func syncRun(ctx context.Context, opts *SyncOptions) error {
 
 // connect returns a client whose session has been checked against the
 // management page, the first call paced at rate with a couple of retries.
-func connect(ctx context.Context, f *Factory, rate float64) (*portalhttp.Client, error) {
-	c, err := f.PortalClient()
+func connect(ctx context.Context, f *Factory, client func() (*portalhttp.Client, error), rate float64) (*portalhttp.Client, error) {
+	c, err := client()
 	if err != nil {
 		return nil, err
 	}
@@ -187,13 +193,16 @@ type ListOptions struct {
 	New    bool
 	Gone   bool
 
+	// Store opens the state database for reading, with the app's row.
+	Store func(context.Context) (*store.Store, store.App, error)
+
 	// keep is --status and --gone as a filter, set from the flags.
 	keep func(store.Org) bool
 }
 
 // NewCmdOrgsList builds `orgs list`.
 func NewCmdOrgsList(f *Factory, runF func(*ListOptions) error) *cobra.Command {
-	opts := &ListOptions{F: f}
+	opts := &ListOptions{F: f, Store: f.ReadAppStore}
 	cmd := &cobra.Command{
 		Use:   "list",
 		Short: "List the organizations from the last sync (no portal call)",
@@ -242,7 +251,7 @@ type OrgJSON struct {
 func listRun(ctx context.Context, opts *ListOptions) error {
 	f := opts.F
 	keep := opts.keep
-	s, app, err := f.ReadAppStore(ctx)
+	s, app, err := opts.Store(ctx)
 	if err != nil {
 		return err
 	}

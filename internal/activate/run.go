@@ -68,6 +68,11 @@ type RunResult struct {
 	// Outcome is the run's recorded outcome (store.RunDone, ...), and
 	// Message why it stopped early, if it did.
 	Outcome, Message string
+	// ShapeChange says how the listing's shape (portal.Shape.Fingerprint)
+	// differs from the one recorded at ShapeSince by an earlier run; empty
+	// when it is the same or none was recorded.
+	ShapeChange string
+	ShapeSince  time.Time
 }
 
 // Run is one activation run, from the lock to the finished run record:
@@ -99,7 +104,19 @@ func Run(ctx context.Context, in plan.Input, o RunOptions) (*RunResult, error) {
 		sync = o.defaultSync
 	}
 	rr := &RunResult{}
+	c.Shape().Reset()
 	if rr.Sync, err = sync(ctx, c); err != nil {
+		if stop := c.Shape().Stop(); stop != nil {
+			return nil, stop // the listing failed because its shape changed
+		}
+		return nil, err
+	}
+	// The shape checks run on what the sync fetched, at no extra call,
+	// and stop the run before anything changes on the portal.
+	if err := c.Shape().Stop(); err != nil {
+		return nil, err
+	}
+	if rr.ShapeChange, rr.ShapeSince, err = o.recordShape(ctx, c.Shape()); err != nil {
 		return nil, err
 	}
 	if o.OnSynced != nil {
@@ -135,6 +152,27 @@ func Run(ctx context.Context, in plan.Input, o RunOptions) (*RunResult, error) {
 		return nil, err
 	}
 	return rr, nil
+}
+
+// recordShape records the fingerprint of the listing's shape and says how
+// it differs from the last one recorded.
+func (o *RunOptions) recordShape(ctx context.Context, sh *portal.Shape) (change string, since time.Time, err error) {
+	fp := sh.Fingerprint()
+	if fp == "" {
+		return "", time.Time{}, nil // an empty listing has no shape
+	}
+	last, err := o.Store.LastListingShape(ctx, o.App.ID)
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	if last != nil {
+		change, since = portal.FingerprintChange(last.Fingerprint, fp), last.SeenAt
+		fp = portal.MergeFingerprint(last.Fingerprint, fp)
+	}
+	if err := o.Store.RecordListingShape(ctx, o.App.ID, store.ListingShape{Fingerprint: fp, SeenAt: o.Now()}); err != nil {
+		return "", time.Time{}, err
+	}
+	return change, since, nil
 }
 
 // defaultSync lists with orgsync.Run, paced.

@@ -1,11 +1,17 @@
 package cli
 
 import (
+	"bytes"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/activator-dev/activator/internal/activate"
+	"github.com/activator-dev/activator/internal/orgsync"
+	"github.com/activator-dev/activator/internal/plan"
 	"github.com/activator-dev/activator/internal/sim"
+	"github.com/activator-dev/activator/internal/store"
 )
 
 // doctorDefault is doctor's report on the simulator's default portal of 40
@@ -85,5 +91,30 @@ func TestDoctor(t *testing.T) {
 				t.Errorf("doctor made %d requests, want a handful", n)
 			}
 		})
+	}
+}
+
+// TestRunSummaryShapeWarning: a nightly run whose listing changed shape
+// says so in its summary, in the table and in the JSON line, and the exit
+// code stays the outcome's.
+func TestRunSummaryShapeWarning(t *testing.T) {
+	since := time.Date(2026, 11, 30, 3, 17, 0, 0, time.UTC)
+	rr := &activate.RunResult{Sync: &orgsync.Report{Total: 40}, Plan: &plan.Plan{}, Started: true, RunID: 7,
+		Outcome: store.RunDone, ShapeChange: "fields +Status:string", ShapeSince: since}
+	sum := newRunSummary(rr, "jwks")
+	var table, line bytes.Buffer
+	printRunSummary(&table, sum, rr.Plan)
+	want := "Warning: the portal's listing changed shape since 2026-11-30 03:17 UTC (fields +Status:string): run `activator doctor` to see what else changed.\n"
+	if !strings.HasSuffix(table.String(), want) {
+		t.Fatalf("summary:\n%s\nwant it to end with:\n%s", table.String(), want)
+	}
+	if err := writeJSONLine(&line, sum); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(line.String(), `"shapeChanged":"fields +Status:string","shapeSince":"2026-11-30T03:17:00Z"`) {
+		t.Fatalf("JSON line %s lacks the shape change", line.String())
+	}
+	if outcomeCode(sum.Outcome) != ExitOK {
+		t.Fatalf("a shape change changed the exit code")
 	}
 }

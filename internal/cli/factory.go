@@ -580,7 +580,7 @@ func classify(err error) (int, string) {
 		return ExitUnavailable, err.Error()
 	case errors.As(err, &ne), errors.As(err, &se), errors.As(err, &rl):
 		return ExitUnavailable, err.Error() + " (try again later; check --portal)"
-	case errors.As(err, &me), errors.As(err, &pe):
+	case errors.As(err, &me), errors.As(err, &pe), errors.As(err, new(*portal.ShapeError)):
 		return ExitUnavailable, err.Error()
 	case errors.Is(err, context.DeadlineExceeded):
 		return ExitUnavailable, err.Error()

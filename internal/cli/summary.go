@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/activator-dev/activator/internal/activate"
 	"github.com/activator-dev/activator/internal/orgsync"
@@ -31,6 +32,11 @@ type RunSummary struct {
 	Resolved  []activate.Resolved `json:"resolved"`
 	Throttled int                 `json:"throttled"`
 	Message   string              `json:"message,omitempty"`
+	// ShapeChanged says how the listing's shape changed since the run of
+	// ShapeSince (new or missing fields, types, new Approved values): the
+	// portal changed, and `activator doctor` tells what else did.
+	ShapeChanged string     `json:"shapeChanged,omitempty"`
+	ShapeSince   *time.Time `json:"shapeSince,omitempty"`
 }
 
 // SyncSummary counts what the run's sync noticed.
@@ -51,11 +57,19 @@ func newRunSummary(rr *activate.RunResult, mode string) *RunSummary {
 	s := &RunSummary{RunID: rr.RunID, Outcome: rr.Outcome, Mode: mode, Sync: syncSummary(rr.Sync),
 		Planned: len(rr.Plan.Items), Calls: rr.Calls, Activated: len(rr.Activated) - len(rr.Mismatched),
 		Skipped: rr.Plan.SkipCounts(), Refused: nonNil(rr.Refused), Failed: nonNil(rr.Failed), Mismatched: nonNil(rr.Mismatched),
-		NotRun: rr.NotRun, Resolved: rr.Resolved}
+		NotRun: rr.NotRun, Resolved: rr.Resolved, ShapeChanged: rr.ShapeChange, ShapeSince: shapeSince(rr)}
 	if s.Resolved == nil {
 		s.Resolved = []activate.Resolved{}
 	}
 	return s
+}
+
+func shapeSince(rr *activate.RunResult) *time.Time {
+	if rr.ShapeChange == "" {
+		return nil
+	}
+	t := rr.ShapeSince.UTC()
+	return &t
 }
 
 func nonNil(f []activate.Failure) []activate.Failure {
@@ -118,5 +132,9 @@ func printRunSummary(w io.Writer, s *RunSummary, pl *plan.Plan) {
 	}
 	if s.Calls > 0 {
 		fmt.Fprintln(w, PropagationNote)
+	}
+	if s.ShapeChanged != "" && s.ShapeSince != nil {
+		fmt.Fprintf(w, "Warning: the portal's listing changed shape since %s (%s): run `activator doctor` to see what else changed.\n",
+			s.ShapeSince.Format("2006-01-02 15:04 MST"), s.ShapeChanged)
 	}
 }

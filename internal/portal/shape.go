@@ -290,12 +290,14 @@ func (s *Shape) Fingerprint() string {
 }
 
 // FingerprintChange describes how fingerprint after differs from before:
-// members and Approved values that appeared (+) or went (-).
+// members (with their types) that appeared (+) or went (-), and Approved
+// values never seen before (+). A known value going away is the list's
+// progress, not a change of the portal, and is not reported.
 func FingerprintChange(before, after string) string {
 	bf, bs, _ := strings.Cut(before, " | Approved ")
 	af, as, _ := strings.Cut(after, " | Approved ")
 	var parts []string
-	diff := func(what, b, a string) {
+	diff := func(what, b, a string, gone bool) {
 		bset, aset := strings.Fields(b), strings.Fields(a)
 		var d []string
 		for _, x := range aset {
@@ -304,7 +306,7 @@ func FingerprintChange(before, after string) string {
 			}
 		}
 		for _, x := range bset {
-			if !slices.Contains(aset, x) {
+			if gone && !slices.Contains(aset, x) {
 				d = append(d, "-"+x)
 			}
 		}
@@ -312,9 +314,25 @@ func FingerprintChange(before, after string) string {
 			parts = append(parts, what+" "+strings.Join(d, " "))
 		}
 	}
-	diff("fields", bf, af)
-	diff("Approved values", bs, as)
+	diff("fields", bf, af, true)
+	diff("Approved values", bs, as, false)
 	return strings.Join(parts, "; ")
+}
+
+// MergeFingerprint is after with the Approved values of before added, so
+// the recorded fingerprint remembers every value ever seen and a value
+// that comes back is not news.
+func MergeFingerprint(before, after string) string {
+	_, bs, _ := strings.Cut(before, " | Approved ")
+	af, as, ok := strings.Cut(after, " | Approved ")
+	if !ok {
+		return after
+	}
+	vals := map[string]int{}
+	for _, v := range strings.Fields(bs + " " + as) {
+		vals[v] = 1
+	}
+	return af + " | Approved " + strings.Join(sortedStatuses(vals), " ")
 }
 
 func sortedKeys[V any](m map[string]V) []string {
@@ -343,4 +361,37 @@ func sortedStatuses(m map[string]int) []string {
 		return strings.Compare(a, b)
 	})
 	return keys
+}
+
+// ShapeError stops a mass run before its first ApproveDownload: the
+// listing it fetched differs from what activator assumes in a way that
+// makes acting on it unsafe. Findings are the differences that matter,
+// worded as `activator doctor` words them.
+type ShapeError struct {
+	Findings []Finding
+}
+
+func (e *ShapeError) Error() string {
+	var parts []string
+	for _, f := range e.Findings {
+		parts = append(parts, f.Topic+": "+f.Text)
+	}
+	return "the portal's listing is not what activator assumes (" + strings.Join(parts, "; ") +
+		"), so no organization was called: run `activator doctor` for every check, and do not activate until activator is updated for it"
+}
+
+// Stop returns a *ShapeError when the observed listing has a difference
+// that matters (a missing field, an Id without the app id, unknown
+// statuses on many organizations), else nil. It makes no call.
+func (s *Shape) Stop() error {
+	var stop []Finding
+	for _, f := range s.Check() {
+		if f.Verdict == Differs && f.Matters {
+			stop = append(stop, f)
+		}
+	}
+	if len(stop) == 0 {
+		return nil
+	}
+	return &ShapeError{Findings: stop}
 }

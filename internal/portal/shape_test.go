@@ -55,8 +55,18 @@ func TestFingerprint(t *testing.T) {
 		t.Fatalf("fingerprints %q and %q, want both the same documented shape", a, b)
 	}
 	c := fp(`{"Downloads":[{"Id":"1_2","Name":"A","Approved":2,"ECMId":"5"}]}`)
-	want := "fields +ECMId:string +Name:string -ECMId:number -OrgName:string; Approved values +2 -0 -1"
+	want := "fields +ECMId:string +Name:string -ECMId:number -OrgName:string; Approved values +2"
 	if got := FingerprintChange(a, c); got != want {
 		t.Fatalf("change %q, want %q", got, want)
+	}
+	// Values that went away are the list's progress; a value seen once is
+	// remembered, so its return is no news either.
+	d := fp(`{"Downloads":[{"Id":"1_2","OrgName":"A","Approved":1,"ECMId":5}]}`)
+	if got := FingerprintChange(a, d); got != "" {
+		t.Fatalf("change %q, want none: only status 0 went away", got)
+	}
+	merged := MergeFingerprint(a, d)
+	if merged != a || FingerprintChange(merged, a) != "" {
+		t.Fatalf("merged %q, want %q", merged, a)
 	}
 }

@@ -206,6 +206,18 @@ func (f *Factory) SessionPath() (string, error) {
 	return filepath.Join(dir, session.FileName), nil
 }
 
+// statePath is the state database's path: --state, or the default.
+func (f *Factory) statePath() string {
+	if f.StatePath != "" {
+		return f.StatePath
+	}
+	p, err := store.DefaultPath()
+	if err != nil {
+		return "state.db"
+	}
+	return p
+}
+
 // Store opens the state database once.
 func (f *Factory) Store(ctx context.Context) (*store.Store, error) {
 	if f.store != nil {
@@ -572,7 +584,8 @@ func classify(err error) (int, string) {
 	switch {
 	case errors.As(err, &appNF), errors.As(err, &ki):
 		return ExitUsage, err.Error()
-	case errors.Is(err, store.ErrNotDatabase), errors.Is(err, store.ErrNewerSchema), errors.Is(err, store.ErrStateAccess):
+	case errors.Is(err, store.ErrNotDatabase), errors.Is(err, store.ErrNewerSchema), errors.Is(err, store.ErrStateAccess),
+		errors.Is(err, store.ErrCorrupt):
 		return ExitUsage, err.Error()
 	case errors.Is(err, store.ErrDiskFull):
 		return ExitUnavailable, err.Error()

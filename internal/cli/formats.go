@@ -31,6 +31,7 @@ var commandFormats = map[string][]string{
 	"activator runs list":       {OutputTable, OutputJSON, OutputCSV},
 	"activator runs show":       {OutputTable, OutputJSON, OutputCSV},
 	"activator status":          {OutputTable, OutputJSON},
+	"activator state check":     {OutputTable, OutputJSON},
 	"activator token":           {OutputTable, OutputJSON},
 	"activator version":         {OutputTable, OutputJSON},
 	"activator report":          {OutputTable}, // the file's format is --format

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/activator-dev/activator/internal/portal"
+	"github.com/activator-dev/activator/internal/store"
 	"github.com/spf13/cobra"
 )
 
@@ -148,6 +149,10 @@ func RunWith(ctx context.Context, args []string, f *Factory) (code int) {
 	if errors.Is(err, portal.ErrNotSignedIn) && passedSession(f.session) && !strings.Contains(err.Error(), "activator login") {
 		err = &ExitError{Code: ExitSession, Err: fmt.Errorf("%w: the session from %s is not accepted: %s", err, f.session, sessionAdvice(f.session))}
 	}
+	if store.IsCorrupt(err) && !errors.Is(err, store.ErrCorrupt) {
+		// A read met a malformed page: say corrupt, and what to do.
+		err = &ExitError{Code: ExitUsage, Err: store.CorruptError(f.statePath(), err.Error())}
+	}
 	code, msg := classify(err)
 	if msg != "" {
 		fmt.Fprintln(ios.ErrOut, "activator: "+printable(strings.TrimSpace(msg)))
@@ -211,7 +216,7 @@ step in a local SQLite database, and notices new and renamed organizations.`,
 		NewCmdJWKS(f),
 		NewCmdAssertion(f),
 		NewCmdToken(f),
-		NewCmdStatus(f), NewCmdRuns(f), NewCmdReport(f),
+		NewCmdStatus(f), NewCmdRuns(f), NewCmdReport(f), NewCmdState(f),
 		NewCmdLogin(f), NewCmdLogout(f), NewCmdWhoami(f),
 		NewCmdDoctor(f, nil),
 		NewCmdVersion(f),

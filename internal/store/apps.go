@@ -10,13 +10,14 @@ import (
 )
 
 // OpenRead opens the state database for a command that only reads it. A
-// missing file is not created: an empty database in memory stands in for
-// it, so a read-only command leaves no file behind. An existing file is
-// opened as Open does (an older schema is brought up to date, the only
-// write such a command may cause).
+// missing (or empty) file is not created: an empty database in memory
+// stands in for it, so a read-only command leaves no file behind. An
+// existing file is opened read-only (a read-only file system works); only
+// an older schema is brought up to date, the one write such a command may
+// cause.
 func OpenRead(ctx context.Context, path string) (*Store, error) {
-	if _, err := os.Stat(path); err == nil || !errors.Is(err, fs.ErrNotExist) {
-		return Open(ctx, path)
+	if st, err := os.Stat(path); (err == nil && st.Size() > 0) || (err != nil && !errors.Is(err, fs.ErrNotExist)) {
+		return openReadOnly(ctx, path)
 	}
 	db, err := sql.Open("sqlite", "file:empty?mode=memory&_pragma=foreign_keys(1)")
 	if err != nil {

@@ -183,6 +183,11 @@ func (s *Store) initOnce(ctx context.Context) error {
 	if err := s.checkOwnDatabase(ctx); err != nil {
 		return err
 	}
+	// Every command that may change something opens the database this
+	// way: none works on a corrupt one, and none calls the portal.
+	if err := s.checkIntact(ctx); err != nil {
+		return err
+	}
 	// WAL lets status and report commands read while a run writes.
 	if _, err := s.db.ExecContext(ctx, "PRAGMA journal_mode=WAL"); err != nil {
 		return s.wrapOpenErr(err)
@@ -251,7 +256,10 @@ func (s *Store) columns(ctx context.Context, table string) (map[string]bool, err
 
 func (s *Store) wrapOpenErr(err error) error {
 	msg := err.Error()
-	if strings.Contains(msg, "file is not a database") || strings.Contains(msg, "malformed") {
+	if isMalformed(err) {
+		return CorruptError(s.path, msg)
+	}
+	if strings.Contains(msg, "file is not a database") {
 		return fmt.Errorf("%s: %w (move it aside or choose another file with --state)", s.path, ErrNotDatabase)
 	}
 	if strings.Contains(msg, "unable to open database file") || strings.Contains(msg, "readonly database") {

@@ -375,15 +375,15 @@ func (f *Factory) SessionCookies() (cookies, source string, err error) {
 	if err != nil {
 		return "", "", err
 	}
-	st, err := session.Load(path)
-	if errors.Is(err, session.ErrNoSession) {
+	st, err := session.LoadFor(path, f.Portal)
+	var other *session.PortalMismatchError
+	switch {
+	case errors.Is(err, session.ErrNoSession):
 		return "", "", &portal.SessionError{Reason: "no session: run `activator login`, or pass --cookie-file"}
-	}
-	if err != nil {
+	case errors.As(err, &other):
+		return "", "", &portal.SessionError{Reason: fmt.Sprintf("%v: run `activator login --portal %s`", other, f.Portal)}
+	case err != nil:
 		return "", "", err
-	}
-	if st.Portal != "" && strings.TrimRight(st.Portal, "/") != f.Portal {
-		return "", "", &portal.SessionError{Reason: fmt.Sprintf("the stored session is for %s, not %s: run `activator login --portal %s`", st.Portal, f.Portal, f.Portal)}
 	}
 	f.session = sourceStored
 	return st.Cookies, sourceStored, nil
@@ -465,12 +465,7 @@ func (f *Factory) saveRenewedSession() {
 	if err != nil {
 		return
 	}
-	st, err := session.Load(path)
-	if err != nil {
-		return
-	}
-	st.Cookies, st.SavedAt = now, f.Now().UTC()
-	if session.Save(path, st) == nil {
+	if session.Renew(path, now, f.Now()) == nil {
 		f.renew.cookies = now
 	}
 }

@@ -115,6 +115,40 @@ func Load(path string) (*Stored, error) {
 	return &s, nil
 }
 
+// PortalMismatchError is a stored session that belongs to another portal.
+type PortalMismatchError struct {
+	Stored, Want string
+}
+
+func (e *PortalMismatchError) Error() string {
+	return fmt.Sprintf("the stored session is for %s, not %s", e.Stored, e.Want)
+}
+
+// LoadFor reads the session stored at path for portal (a base URL without
+// a trailing slash): ErrNoSession when none is stored, a
+// *PortalMismatchError when it belongs to another portal.
+func LoadFor(path, portal string) (*Stored, error) {
+	st, err := Load(path)
+	if err != nil {
+		return nil, err
+	}
+	if st.Portal != "" && strings.TrimRight(st.Portal, "/") != portal {
+		return nil, &PortalMismatchError{Stored: st.Portal, Want: portal}
+	}
+	return st, nil
+}
+
+// Renew stores cookies, which the portal renewed during a command (sliding
+// expiration), as the session at path, keeping its portal, app and expiry.
+func Renew(path, cookies string, at time.Time) error {
+	st, err := Load(path)
+	if err != nil {
+		return err
+	}
+	st.Cookies, st.SavedAt = cookies, at.UTC()
+	return Save(path, st)
+}
+
 // Delete removes a stored session; a missing one is not an error.
 func Delete(path string) error {
 	err := os.Remove(path)

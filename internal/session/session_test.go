@@ -1,6 +1,7 @@
 package session
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -95,5 +96,36 @@ func TestReadCookieFileErrors(t *testing.T) {
 		if _, err := ReadCookieFile(p, "h"); err == nil {
 			t.Fatal("unreadable file was read")
 		}
+	}
+}
+
+// TestLoadForAndRenew: a stored session is found for its own portal only,
+// and renewed cookies replace the old ones, keeping portal, app and expiry.
+func TestLoadForAndRenew(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "state", FileName)
+	if _, err := LoadFor(path, "https://fhir.epic.com"); !errors.Is(err, ErrNoSession) {
+		t.Fatalf("nothing stored: %v", err)
+	}
+	exp := time.Date(2026, 12, 2, 0, 0, 0, 0, time.UTC)
+	if err := Save(path, &Stored{Portal: "https://fhir.epic.com/", AppID: "50741", Cookies: "a=1", Expires: &exp}); err != nil {
+		t.Fatal(err)
+	}
+	var other *PortalMismatchError
+	if _, err := LoadFor(path, "https://vendorservices.epic.com"); !errors.As(err, &other) || other.Want != "https://vendorservices.epic.com" {
+		t.Fatalf("another portal: %v", err)
+	}
+	at := time.Date(2026, 12, 1, 15, 0, 0, 0, time.FixedZone("x", 3600))
+	if err := Renew(path, "a=2", at); err != nil {
+		t.Fatal(err)
+	}
+	st, err := LoadFor(path, "https://fhir.epic.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Cookies != "a=2" || st.AppID != "50741" || !st.SavedAt.Equal(at) || st.SavedAt.Location() != time.UTC || st.Expires == nil || !st.Expires.Equal(exp) {
+		t.Fatalf("renewed session %+v", st)
+	}
+	if err := Renew(filepath.Join(t.TempDir(), FileName), "b=1", at); !errors.Is(err, ErrNoSession) {
+		t.Fatalf("renewing nothing: %v", err)
 	}
 }

@@ -92,6 +92,11 @@ type Failure struct {
 	OrgID   string `json:"orgId"`
 	Name    string `json:"name"`
 	Message string `json:"message"`
+	// FirstRefused is, for a refusal, when the organization began refusing:
+	// in an earlier run when it refuses every time, else in this one.
+	FirstRefused *time.Time `json:"firstRefused,omitempty"`
+	// NewRefusal marks a refusal no earlier run had recorded.
+	NewRefusal bool `json:"newRefusal,omitempty"`
 }
 
 // Result is what a run did.

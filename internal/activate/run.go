@@ -73,6 +73,10 @@ type RunResult struct {
 	// when it is the same or none was recorded.
 	ShapeChange string
 	ShapeSince  time.Time
+	startedAt   time.Time
+	// NewRefusals counts the Refused that no earlier run had recorded
+	// (each Refused says when it first refused).
+	NewRefusals int
 }
 
 // Run is one activation run, from the lock to the finished run record:
@@ -145,6 +149,9 @@ func Run(ctx context.Context, in plan.Input, o RunOptions) (*RunResult, error) {
 		o.OnExecuted(&rr.Result)
 	}
 	if err := o.verify(ctx, rr, func(ctx context.Context) (*orgsync.Report, error) { return sync(ctx, c) }); err != nil {
+		return nil, err
+	}
+	if err := o.dateRefusals(context.WithoutCancel(ctx), rr); err != nil {
 		return nil, err
 	}
 	rr.Outcome, rr.Message = end(ctx, rr)
@@ -222,7 +229,7 @@ func (o *RunOptions) start(ctx context.Context, rr *RunResult) error {
 	if _, err := o.Store.StartRun(ctx, o.App.ID, run); err != nil {
 		return err
 	}
-	rr.Started, rr.RunID, o.RunID = true, run.ID, run.ID
+	rr.Started, rr.RunID, o.RunID, rr.startedAt = true, run.ID, run.ID, run.Started
 	for _, k := range o.KeySets {
 		k.FirstUsed = o.Now()
 		if err := o.Store.RecordKeySet(ctx, o.App.ID, k); err != nil {
@@ -264,6 +271,31 @@ func (o *RunOptions) verify(ctx context.Context, rr *RunResult, sync func(contex
 			return err
 		}
 		rr.Mismatched = append(rr.Mismatched, Failure{OrgID: m.OrgID, Name: m.Name, Message: msg})
+	}
+	return nil
+}
+
+// dateRefusals says of each refusal when the organization first refused,
+// and counts those no earlier run had recorded: an organization that
+// refuses every time (not provisioned yet) is not news every night.
+func (o *RunOptions) dateRefusals(ctx context.Context, rr *RunResult) error {
+	if len(rr.Refused) == 0 {
+		return nil
+	}
+	earlier, err := o.Store.EarlierRefusals(ctx, o.App.ID, rr.RunID)
+	if err != nil {
+		return err
+	}
+	started := rr.startedAt
+	for i := range rr.Refused {
+		f := &rr.Refused[i]
+		if t, ok := earlier[f.OrgID]; ok {
+			f.FirstRefused = &t
+			continue
+		}
+		t := started
+		f.FirstRefused, f.NewRefusal = &t, true
+		rr.NewRefusals++
 	}
 	return nil
 }

@@ -56,6 +56,9 @@ type ActivateOptions struct {
 	Retries     int
 	PageSize    int
 	Settle      time.Duration
+	// FailOnRefusals makes every refusal exit 1, also those of
+	// organizations an earlier run already saw refuse.
+	FailOnRefusals bool
 
 	// Store opens the state database with the app's row.
 	Store func(context.Context) (*store.Store, store.App, error)
@@ -83,7 +86,15 @@ portal, --settle (1h) after the upload, still does not show it enabled, it is ca
 again. Unknown statuses are never acted on.
 
 Every call's outcome is stored before the next starts: after Ctrl-C, a crash or a lapsed
-session, run the same command again to resume.`,
+session, run the same command again to resume.
+
+Exit status: 0 when every planned organization was activated, and also when the only
+failures are refusals ("Failed to register client for download.") of organizations an
+earlier run already saw refuse (not provisioned yet on their side: the summary still
+counts and names them, with the date each first refused); 1 for a new refusal or any
+other failure, and for every refusal with --fail-on-refusals. With --output json the
+one JSON line is all that is printed (stderr holds only errors and warnings, unless
+--verbose).`,
 		Example: `  # See what would happen, change nothing
   activator activate --jwks https://app.example.com/.well-known/jwks.json --dry-run
 
@@ -130,6 +141,7 @@ session, run the same command again to resume.`,
 	fl.IntVar(&opts.Retries, "retries", pace.DefaultRetries, "retries per call on 429, 5xx and network errors")
 	fl.IntVar(&opts.PageSize, "page-size", portal.DefaultPageSize, "organizations per LoadDownloads call")
 	fl.DurationVar(&opts.Settle, "settle", DefaultSettle, "how long an accepted upload is trusted while the portal does not show it; after that the organization is called again")
+	fl.BoolVar(&opts.FailOnRefusals, "fail-on-refusals", false, "exit 1 on every refusal, also of organizations an earlier run already saw refuse (default: only a new refusal or another failure exits 1)")
 	return cmd
 }
 
@@ -242,6 +254,11 @@ func activateRun(ctx context.Context, o *ActivateOptions) error {
 	if err := f.CheckApp(); err != nil {
 		return err
 	}
+	if f.Output == OutputJSON && !f.Verbose {
+		// One JSON line is the whole output: what cron mails and a
+		// monitor parses. Errors and warnings still reach stderr.
+		f.Quiet = true
+	}
 	ks, err := o.loadKeys(ctx)
 	if err != nil {
 		return err
@@ -296,13 +313,23 @@ func activateRun(ctx context.Context, o *ActivateOptions) error {
 	} else {
 		printRunSummary(f.IO.Out, sum, rr.Plan)
 	}
-	if code := outcomeCode(rr.Outcome); code != ExitOK {
+	if code := o.exitCode(rr); code != ExitOK {
 		if rr.Message == "" {
 			return SilentExit(code)
 		}
 		return &ExitError{Code: code, Err: errors.New(rr.Message)}
 	}
 	return nil
+}
+
+// exitCode is the run's exit code: a run whose only failures are refusals
+// an earlier run already recorded ends 0 unless --fail-on-refusals.
+func (o *ActivateOptions) exitCode(rr *activate.RunResult) int {
+	code := outcomeCode(rr.Outcome)
+	if code == ExitFailures && !o.FailOnRefusals && rr.NewRefusals == 0 && len(rr.Failed) == 0 && len(rr.Mismatched) == 0 {
+		return ExitOK
+	}
+	return code
 }
 
 // printResolved says how the calls an earlier run never heard back from

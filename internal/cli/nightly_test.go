@@ -58,14 +58,16 @@ func TestNightlyNeverPromptsOrHangs(t *testing.T) {
 		}
 	}
 
-	// The cron line: one JSON line with the documented fields.
-	for i, wantCalls := range []int{-1, 1} { // first run activates; second: only the straggler
-		code, stdout, _ := run("activate", "--jwks-file", keys, "--rate", "50", "--yes", "--output", "json")
-		if code != ExitFailures { // the simulator's straggler refuses every time
-			t.Fatalf("run %d: exit %d", i, code)
+	// The cron line: one JSON line with the documented fields, nothing else.
+	// The simulator's straggler refuses every time: the first refusal exits
+	// 1, the same refusal on later nights 0.
+	for i, want := range []struct{ calls, code, newRefusals int }{{-1, ExitFailures, 1}, {1, ExitOK, 0}} {
+		code, stdout, stderr := run("activate", "--jwks-file", keys, "--rate", "50", "--yes", "--output", "json")
+		if code != want.code {
+			t.Fatalf("run %d: exit %d, want %d", i, code, want.code)
 		}
-		if strings.Count(stdout, "\n") != 1 {
-			t.Fatalf("run %d: want one JSON line, got %q", i, stdout)
+		if strings.Count(stdout, "\n") != 1 || stderr != "" {
+			t.Fatalf("run %d: want one JSON line and nothing else, got %q and stderr %q", i, stdout, stderr)
 		}
 		var sum map[string]any
 		if err := json.Unmarshal([]byte(stdout), &sum); err != nil {
@@ -76,8 +78,11 @@ func TestNightlyNeverPromptsOrHangs(t *testing.T) {
 				t.Errorf("run %d: summary lacks %q: %s", i, field, stdout)
 			}
 		}
-		if wantCalls >= 0 && int(sum["calls"].(float64)) != wantCalls {
-			t.Errorf("run %d: %v calls, want %d (a re-run is a no-op but for the straggler)", i, sum["calls"], wantCalls)
+		if want.calls >= 0 && int(sum["calls"].(float64)) != want.calls {
+			t.Errorf("run %d: %v calls, want %d (a re-run is a no-op but for the straggler)", i, sum["calls"], want.calls)
+		}
+		if int(sum["newRefusals"].(float64)) != want.newRefusals {
+			t.Errorf("run %d: newRefusals %v, want %d", i, sum["newRefusals"], want.newRefusals)
 		}
 		if sum["outcome"] != "failures" || len(sum["refused"].([]any)) != 1 {
 			t.Errorf("run %d: %s", i, stdout)

@@ -15,18 +15,21 @@ import (
 // RunSummary is the end of an activation run; with --output json it is
 // printed as one line, for cron and monitors.
 type RunSummary struct {
-	RunID      int64              `json:"runId"`
-	Outcome    string             `json:"outcome"`
-	Mode       string             `json:"mode"`
-	Sync       SyncSummary        `json:"sync"`
-	Planned    int                `json:"planned"`
-	Calls      int                `json:"calls"`
-	Activated  int                `json:"activated"`
-	Skipped    map[string]int     `json:"skipped"`
-	Refused    []activate.Failure `json:"refused"`
-	Failed     []activate.Failure `json:"failed"`
-	Mismatched []activate.Failure `json:"mismatched"`
-	NotRun     int                `json:"notRun"`
+	RunID     int64              `json:"runId"`
+	Outcome   string             `json:"outcome"`
+	Mode      string             `json:"mode"`
+	Sync      SyncSummary        `json:"sync"`
+	Planned   int                `json:"planned"`
+	Calls     int                `json:"calls"`
+	Activated int                `json:"activated"`
+	Skipped   map[string]int     `json:"skipped"`
+	Refused   []activate.Failure `json:"refused"`
+	// NewRefusals counts the Refused no earlier run had recorded: only
+	// those (and any other failure) make the exit status 1.
+	NewRefusals int                `json:"newRefusals"`
+	Failed      []activate.Failure `json:"failed"`
+	Mismatched  []activate.Failure `json:"mismatched"`
+	NotRun      int                `json:"notRun"`
 	// Resolved are calls of earlier runs whose answer was never recorded,
 	// settled by this run from the portal's listing.
 	Resolved  []activate.Resolved `json:"resolved"`
@@ -57,7 +60,7 @@ func newRunSummary(rr *activate.RunResult, mode string) *RunSummary {
 	s := &RunSummary{RunID: rr.RunID, Outcome: rr.Outcome, Mode: mode, Sync: syncSummary(rr.Sync),
 		Planned: len(rr.Plan.Items), Calls: rr.Calls, Activated: len(rr.Activated) - len(rr.Mismatched),
 		Skipped: rr.Plan.SkipCounts(), Refused: nonNil(rr.Refused), Failed: nonNil(rr.Failed), Mismatched: nonNil(rr.Mismatched),
-		NotRun: rr.NotRun, Resolved: rr.Resolved, ShapeChanged: rr.ShapeChange, ShapeSince: shapeSince(rr)}
+		NotRun: rr.NotRun, Resolved: rr.Resolved, ShapeChanged: rr.ShapeChange, ShapeSince: shapeSince(rr), NewRefusals: rr.NewRefusals}
 	if s.Resolved == nil {
 		s.Resolved = []activate.Resolved{}
 	}
@@ -114,9 +117,20 @@ func printRunSummary(w io.Writer, s *RunSummary, pl *plan.Plan) {
 		fmt.Fprintf(w, "  unknown status:   %d (never acted on)\n", n)
 	}
 	list := func(label string, fs []activate.Failure) {
-		fmt.Fprintf(w, "  %-17s %d\n", label+":", len(fs))
+		count := fmt.Sprint(len(fs))
+		if label == "refused by org" && len(fs) > 0 {
+			count += fmt.Sprintf(" (%d new)", s.NewRefusals)
+		}
+		fmt.Fprintf(w, "  %-17s %s\n", label+":", count)
 		for _, f := range fs {
-			fmt.Fprintf(w, "    %s %s: %s\n", f.OrgID, printable(f.Name), printable(f.Message))
+			line := fmt.Sprintf("    %s %s: %s", f.OrgID, printable(f.Name), printable(f.Message))
+			switch {
+			case f.FirstRefused != nil && f.NewRefusal:
+				line += " (first refusal)"
+			case f.FirstRefused != nil:
+				line += " (refusing since " + f.FirstRefused.UTC().Format("2006-01-02") + ")"
+			}
+			fmt.Fprintln(w, line)
 		}
 	}
 	list("refused by org", s.Refused)
@@ -129,6 +143,9 @@ func printRunSummary(w io.Writer, s *RunSummary, pl *plan.Plan) {
 	}
 	if len(s.Refused) > 0 {
 		fmt.Fprintln(w, "Organizations that refused are likely not provisioned yet; the next run tries them again.")
+		if s.NewRefusals == 0 && len(s.Failed) == 0 && len(s.Mismatched) == 0 && s.Outcome == store.RunFailures {
+			fmt.Fprintln(w, "Each of them already refused in an earlier run, so this run exits 0 (--fail-on-refusals: exit 1).")
+		}
 	}
 	if s.Calls > 0 {
 		fmt.Fprintln(w, PropagationNote)

@@ -77,3 +77,37 @@ func TestRunApp(t *testing.T) {
 		t.Fatalf("RunApp(missing) err = %v, want sql.ErrNoRows", err)
 	}
 }
+
+// TestEarlierRefusals: an org refusing since an earlier run is known, with
+// the start of its streak; a success ends the streak; this run's own
+// refusals do not count.
+func TestEarlierRefusals(t *testing.T) {
+	ctx := context.Background()
+	s, _ := openTemp(t)
+	a, _ := s.App(ctx, "https://p.example", "1")
+	day := func(d int) time.Time { return time.Date(2026, 3, d, 3, 0, 0, 0, time.UTC) }
+	run := func(d int, results map[string]string) int64 {
+		t.Helper()
+		r := &Run{Started: day(d), Mode: "jwks"}
+		id, err := s.StartRun(ctx, a.ID, r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for org, res := range results {
+			if err := s.RecordOutcome(ctx, a.ID, &Outcome{RunID: id, OrgID: org, Action: "activate", Envs: "both", Mode: "jwks", Result: res, Started: day(d), Finished: day(d)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return id
+	}
+	run(1, map[string]string{"10": ResultRefused, "20": ResultRefused, "30": ResultOK})
+	run(2, map[string]string{"10": ResultRefused, "20": ResultOK, "30": ResultFailed})
+	last := run(3, map[string]string{"10": ResultRefused, "20": ResultRefused, "40": ResultRefused})
+	got, err := s.EarlierRefusals(ctx, a.ID, last)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || !got["10"].Equal(day(1)) {
+		t.Fatalf("EarlierRefusals = %v, want only org 10 since day 1", got)
+	}
+}

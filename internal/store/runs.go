@@ -319,3 +319,28 @@ func (s *Store) KeySets(ctx context.Context, app int64) ([]KeySet, error) {
 
 // JoinKeys is how a thumbprint set is stored: sorted, comma-separated.
 func JoinKeys(thumbprints []string) string { return strings.Join(thumbprints, ",") }
+
+// EarlierRefusals returns, for each org that an earlier run than runID saw
+// refuse with no success since, when that streak of refusals began: the
+// organizations that refuse every time (not provisioned yet), whose refusal
+// in this run is no news.
+func (s *Store) EarlierRefusals(ctx context.Context, app, runID int64) (map[string]time.Time, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT o.org_id, MIN(o.started_at) FROM outcomes o
+		WHERE o.app = ? AND o.run_id < ? AND o.result = ?
+		  AND o.id > COALESCE((SELECT MAX(k.id) FROM outcomes k
+		      WHERE k.app = o.app AND k.org_id = o.org_id AND k.run_id < ? AND k.result IN (?, ?, ?)), 0)
+		GROUP BY o.org_id`, app, runID, ResultRefused, runID, ResultOK, ResultVerified, ResultUnconfirmed)
+	if err != nil {
+		return nil, fmt.Errorf("earlier refusals: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]time.Time{}
+	for rows.Next() {
+		var org, at string
+		if err := rows.Scan(&org, &at); err != nil {
+			return nil, fmt.Errorf("earlier refusals: %w", err)
+		}
+		out[org] = parseTime(at)
+	}
+	return out, rows.Err()
+}

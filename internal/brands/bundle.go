@@ -33,6 +33,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/activator-dev/activator/internal/portal"
 )
 
 // OrgIDSystem is the identifier system of the management OrgId on
@@ -538,7 +540,7 @@ func (p *parser) finish() {
 	for _, b := range p.brands {
 		p.dir.Brands = append(p.dir.Brands, *b)
 	}
-	sort.Slice(p.dir.Brands, func(i, j int) bool { return lessID(p.dir.Brands[i].ECMId, p.dir.Brands[j].ECMId) })
+	sort.Slice(p.dir.Brands, func(i, j int) bool { return portal.CompareOrgID(p.dir.Brands[i].ECMId, p.dir.Brands[j].ECMId) < 0 })
 }
 
 // merge adds what one more Endpoint resource on the address says: its
@@ -579,21 +581,6 @@ func isDigits(s string) bool {
 		}
 	}
 	return true
-}
-
-// lessID orders numeric identifiers numerically, others after them as text.
-func lessID(a, b string) bool {
-	na, ea := strconv.Atoi(a)
-	nb, eb := strconv.Atoi(b)
-	switch {
-	case ea == nil && eb == nil:
-		return na < nb
-	case ea == nil:
-		return true
-	case eb == nil:
-		return false
-	}
-	return a < b
 }
 
 // normRef reduces a reference to a key comparable with refKeys: urn:uuid

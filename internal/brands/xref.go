@@ -128,7 +128,7 @@ func CrossReference(orgs []store.Org, endpoints map[string][]store.Endpoint, bra
 	sort.Slice(r.Unknown, func(i, j int) bool {
 		a, b := r.Unknown[i], r.Unknown[j]
 		if a.OrgID != b.OrgID {
-			return lessID(a.OrgID, b.OrgID)
+			return portal.CompareOrgID(a.OrgID, b.OrgID) < 0
 		}
 		return a.Address < b.Address
 	})

@@ -214,15 +214,6 @@ func Diff(prev, seen []store.Org) []store.Event {
 			evs = append(evs, store.Event{OrgID: p.OrgID, Kind: store.EventGone, Old: p.Name})
 		}
 	}
-	sort.SliceStable(evs, func(i, j int) bool { return orgLess(evs[i].OrgID, evs[j].OrgID) })
+	sort.SliceStable(evs, func(i, j int) bool { return portal.CompareOrgID(evs[i].OrgID, evs[j].OrgID) < 0 })
 	return evs
-}
-
-func orgLess(a, b string) bool {
-	na, ea := strconv.Atoi(a)
-	nb, eb := strconv.Atoi(b)
-	if ea == nil && eb == nil && na != nb {
-		return na < nb
-	}
-	return a < b
 }

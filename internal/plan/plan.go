@@ -183,7 +183,7 @@ func Make(in Input) (*Plan, error) {
 	}
 	listed := map[string]bool{}
 	orgs := append([]Org(nil), in.Orgs...)
-	sort.SliceStable(orgs, func(i, j int) bool { return orgLess(orgs[i].OrgID, orgs[j].OrgID) })
+	sort.SliceStable(orgs, func(i, j int) bool { return portal.CompareOrgID(orgs[i].OrgID, orgs[j].OrgID) < 0 })
 	for _, o := range orgs {
 		listed[o.OrgID] = true
 		it := decide(in, o)
@@ -320,13 +320,4 @@ func both(in Input) []Call {
 
 func prodCall(in Input) Call {
 	return Call{Envs: EnvProd, ProdOnly: true, SendProd: in.Mode == ModeJWKS}
-}
-
-func orgLess(a, b string) bool {
-	na, ea := strconv.Atoi(a)
-	nb, eb := strconv.Atoi(b)
-	if ea == nil && eb == nil && na != nb {
-		return na < nb
-	}
-	return a < b
 }

@@ -8,10 +8,11 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/activator-dev/activator/internal/portal"
 )
 
 // Tunables of a probe. The probe loads ordinary pages, one pair per
@@ -193,7 +194,7 @@ feed:
 	// OnResult stopped the probe (a wait that would outlast the limit
 	// ends before it).
 	sum.TimedOut = sum.NotReached > 0 && ctx.Err() == nil && stopErr == nil
-	slices.SortFunc(sum.Results, func(a, b Result) int { return compareOrgIDs(a.OrgID, b.OrgID) })
+	slices.SortFunc(sum.Results, func(a, b Result) int { return portal.CompareOrgID(a.OrgID, b.OrgID) })
 	switch {
 	case stopErr != nil:
 		return sum, stopErr
@@ -254,22 +255,6 @@ func interleave(targets []Target) []Target {
 		}
 	}
 	return out
-}
-
-// compareOrgIDs orders OrgIds numerically, as the portal lists them, and
-// any that are not numbers after those, as text.
-func compareOrgIDs(a, b string) int {
-	x, errA := strconv.ParseInt(a, 10, 64)
-	y, errB := strconv.ParseInt(b, 10, 64)
-	switch {
-	case errA == nil && errB == nil:
-		return cmp.Compare(x, y)
-	case errA == nil:
-		return -1
-	case errB == nil:
-		return 1
-	}
-	return cmp.Compare(a, b)
 }
 
 // withDefaults checks the options, fills the empty ones with their

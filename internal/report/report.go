@@ -13,7 +13,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -315,16 +314,6 @@ func splitList(s string) []string {
 		return nil
 	}
 	return strings.Split(s, ",")
-}
-
-// orgLess orders OrgIds numerically, as the portal lists them.
-func orgLess(a, b string) int {
-	x, errA := strconv.ParseInt(a, 10, 64)
-	y, errB := strconv.ParseInt(b, 10, 64)
-	if errA == nil && errB == nil {
-		return cmp.Compare(x, y)
-	}
-	return cmp.Compare(a, b)
 }
 
 // Build reads the app's state into a Report.
@@ -630,7 +619,7 @@ func (r *Report) sortAttention() {
 		if c := cmp.Compare(reasonOrder[a.Reason], reasonOrder[b.Reason]); c != 0 {
 			return c
 		}
-		return orgLess(a.OrgID, b.OrgID)
+		return portal.CompareOrgID(a.OrgID, b.OrgID)
 	})
 }
 

@@ -163,7 +163,7 @@ func (s *Store) Endpoints(ctx context.Context, app int64) (map[string][]Endpoint
 		return nil, err
 	}
 	rows, err := s.db.QueryContext(ctx, `SELECT org_id, address, name, ecm_id, names, display FROM brand_endpoints
-		WHERE app = ? ORDER BY CAST(org_id AS INTEGER), org_id, address`, app)
+		WHERE app = ? ORDER BY `+orderByOrgID+`, address`, app)
 	if err != nil {
 		return nil, fmt.Errorf("list endpoints: %w", err)
 	}

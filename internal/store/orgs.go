@@ -50,11 +50,22 @@ type Sync struct {
 	Total, Added, Renamed, Gone, Changed int
 }
 
+// orderByOrgID orders rows by their org_id column as every list of
+// organizations is ordered: numeric ids (ASCII digits only) by value,
+// whatever their length (shorter once leading zeros are dropped, then by
+// digits), then every other id as text; ties as text. It agrees with the
+// comparison the rest of activator sorts with (a test checks both on the
+// same ids), so a list read from here and one sorted in Go never differ.
+const orderByOrgID = `(org_id = '' OR org_id GLOB '*[^0-9]*'),
+	CASE WHEN org_id <> '' AND org_id NOT GLOB '*[^0-9]*' THEN length(ltrim(org_id, '0')) END,
+	CASE WHEN org_id <> '' AND org_id NOT GLOB '*[^0-9]*' THEN ltrim(org_id, '0') END,
+	org_id`
+
 // Orgs returns every organization ever seen for the app, ordered by OrgId
-// numerically, gone ones included (with GoneSince set).
+// (orderByOrgID), gone ones included (with GoneSince set).
 func (s *Store) Orgs(ctx context.Context, app int64) ([]Org, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT org_id, name, ecm_id, status, first_seen, last_seen, gone_since
-		FROM orgs WHERE app = ? ORDER BY CAST(org_id AS INTEGER), org_id`, app)
+		FROM orgs WHERE app = ? ORDER BY `+orderByOrgID, app)
 	if err != nil {
 		return nil, fmt.Errorf("list organizations: %w", err)
 	}

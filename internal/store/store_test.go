@@ -7,9 +7,12 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/activator-dev/activator/internal/portal"
 )
 
 func openTemp(t *testing.T) (*Store, string) {
@@ -283,5 +286,39 @@ func TestNewAtLastSync(t *testing.T) {
 	ids, err := s.NewAtLastSync(ctx, app.ID)
 	if err != nil || len(ids) != 1 || !ids["1"] {
 		t.Fatalf("new at last sync = %v, %v; want only the returned org 1", ids, err)
+	}
+}
+
+// TestOrgsOrderAgreesWithCompareOrgID: the ORDER BY of every list of
+// organizations puts ids where portal.CompareOrgID does, numeric or not,
+// longer than an int64 or with leading zeros.
+func TestOrgsOrderAgreesWithCompareOrgID(t *testing.T) {
+	ctx := context.Background()
+	s, _ := openTemp(t)
+	app, err := s.App(ctx, "https://fhir.epic.com", "50741")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := []string{"abc", "10", "", "9", "007", "7", "99999999999999999999", "100000000000000000000", "9223372036854775808",
+		"12a", "-5", "0", "00", "A", " 7", "1.5", "16770", "392", "٣", "1e3", "Z9", "32586"}
+	var seen []Org
+	for _, id := range ids {
+		seen = append(seen, Org{OrgID: id, Name: "org " + id})
+	}
+	t0 := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	if _, err := s.RecordSync(ctx, app.ID, &Sync{Started: t0, Finished: t0, Seen: seen, Counts: map[int]int{0: len(seen)}}); err != nil {
+		t.Fatal(err)
+	}
+	orgs, err := s.Orgs(ctx, app.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, o := range orgs {
+		got = append(got, o.OrgID)
+	}
+	want := slices.SortedFunc(slices.Values(ids), portal.CompareOrgID)
+	if !slices.Equal(got, want) {
+		t.Fatalf("ORDER BY gives\n%q\nportal.CompareOrgID gives\n%q", got, want)
 	}
 }

@@ -116,10 +116,15 @@ func TestScripts(t *testing.T) {
 
 // newScriptSim is a simulator with the public directory and the
 // organizations' token endpoints (key changes effective at once), with
-// $TOKEN_CLIENT_ID and $TOKEN_CLIENT_ID_PROD set for scripts.
+// $TOKEN_CLIENT_ID and $TOKEN_CLIENT_ID_PROD set for scripts, and
+// $SMART_NO_RS384_ORG and $SMART_UNSUPPORTED_ORG naming the organizations
+// whose servers do not list RS384, and neither private_key_jwt nor an RS
+// algorithm.
 func newScriptSim(cfg sim.Config, setenv func(k, v string)) (*sim.Sim, *sim.TokenEndpoints) {
 	s := sim.New(cfg)
-	s.ServeBrands(sim.BrandsConfig{})
+	roles := s.ServeBrands(sim.BrandsConfig{}).Roles()
+	setenv("SMART_NO_RS384_ORG", roles.NoRS384)
+	setenv("SMART_UNSUPPORTED_ORG", roles.Unsupported)
 	tokens := s.ServeTokens(sim.TokenConfig{Instant: true})
 	setenv("TOKEN_CLIENT_ID", tokens.ClientID(sim.EnvNonProd))
 	setenv("TOKEN_CLIENT_ID_PROD", tokens.ClientID(sim.EnvProd))

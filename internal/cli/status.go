@@ -39,6 +39,8 @@ status mismatch after activation, failed calls, unknown statuses), the key sets
 uploaded and how many organizations hold each, and the organizations with keys
 enabled that still rely on the JWK Set URL: those whose last recorded upload used
 it, and those with no upload recorded at all (activated before activator, or by hand).
+After ` + "`brands --smart-config`" + `, the survey of the activated organizations' servers: how
+many answered, and which do not list private_key_jwt or RS384.
 
 --output json prints one object:
   app, portal, generatedAt
@@ -55,6 +57,10 @@ it, and those with no upload recorded at all (activated before activator, or by 
   jwkSetUrl   [{orgId, name, status, statusName, reason (jku-upload | no-upload),
                nonProd, prod (jwks | jku | none; "" when not enabled), since, runId}]
   brands      {importedAt, bundleDate, source}, null when no Brands bundle was imported
+  smartConfig {lastChecked, activated, withEndpoint, checked, answered,
+               noPrivateKeyJwt, noRs384: [{orgId, name, address, authMethods,
+               signingAlgs, checkedAt}]}: the smart-configuration survey of the
+               activated organizations' servers (brands --smart-config), null before any
 Times are RFC 3339. Lists are never null.`,
 		Example: `  activator status
   activator status --all
@@ -296,6 +302,7 @@ func printStatus(w io.Writer, r *report.Report, limit int) error {
 	}
 	printAttention(w, r, limit)
 	printProbeStatus(w, r, limit)
+	printSmartStatus(w, r, limit)
 	printKeySets(w, r)
 	printJKUOrgs(w, r, limit)
 	return nil

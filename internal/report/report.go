@@ -106,6 +106,9 @@ type Report struct {
 	// Probes sums up the newest probe of each listed organization's
 	// authorization server; null when none was ever probed.
 	Probes *ProbeSummary `json:"probes"`
+	// Smart sums up the smart-configuration checks of the activated
+	// organizations' servers; null when none was ever checked.
+	Smart *SmartSurvey `json:"smartConfig"`
 	// History is the counts per status at every sync, oldest first.
 	History []SyncPoint `json:"history"`
 	// Orgs is one row per organization ever seen, by OrgId.
@@ -371,6 +374,7 @@ func Build(ctx context.Context, s *store.Store, app store.App, o Options) (*Repo
 	if err := r.addProbes(ctx, s, app); err != nil {
 		return nil, err
 	}
+	r.addSmart(st.eps)
 	return r, nil
 }
 

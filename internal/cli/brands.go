@@ -40,7 +40,7 @@ type BrandsOptions struct {
 }
 
 // NewCmdBrands builds `brands`.
-func NewCmdBrands(f *Factory) *cobra.Command {
+func NewCmdBrands(f *Factory, runF func(*BrandsOptions) error) *cobra.Command {
 	opts := &BrandsOptions{F: f}
 	cmd := &cobra.Command{
 		Use:   "brands",
@@ -74,6 +74,12 @@ its URL cannot be read.`,
   activator brands --smart-config --timeout 5s --output csv > findings.csv`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := opts.check(); err != nil {
+				return err
+			}
+			if runF != nil {
+				return runF(opts)
+			}
 			return brandsRun(cmd.Context(), opts)
 		},
 	}
@@ -113,20 +119,27 @@ type brandsJSON struct {
 	SmartConfig []smartJSON `json:"smartConfig,omitempty"`
 }
 
+// check validates the flags; the SMART configuration flags count only
+// with --smart-config.
+func (opts *BrandsOptions) check() error {
+	if !opts.SmartConfig {
+		return nil
+	}
+	switch {
+	case opts.Rate <= 0:
+		return UsageErrorf("--rate must be above 0")
+	case opts.Concurrency < 1 || opts.Concurrency > DefaultSmartMaxConcurrency:
+		return UsageErrorf("--concurrency %d is out of range: use 1 to %d", opts.Concurrency, DefaultSmartMaxConcurrency)
+	case opts.Timeout <= 0:
+		return UsageErrorf("--timeout must be above 0, e.g. 10s")
+	case opts.Retries < 0:
+		return UsageErrorf("--retries must be 0 or more")
+	}
+	return nil
+}
+
 func brandsRun(ctx context.Context, opts *BrandsOptions) error {
 	f := opts.F
-	if opts.SmartConfig {
-		switch {
-		case opts.Rate <= 0:
-			return UsageErrorf("--rate must be above 0")
-		case opts.Concurrency < 1 || opts.Concurrency > DefaultSmartMaxConcurrency:
-			return UsageErrorf("--concurrency %d is out of range: use 1 to %d", opts.Concurrency, DefaultSmartMaxConcurrency)
-		case opts.Timeout <= 0:
-			return UsageErrorf("--timeout must be above 0, e.g. 10s")
-		case opts.Retries < 0:
-			return UsageErrorf("--retries must be 0 or more")
-		}
-	}
 	s, app, err := f.AppStore(ctx)
 	if err != nil {
 		return err

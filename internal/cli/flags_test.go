@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"reflect"
 	"sort"
@@ -163,6 +164,78 @@ func TestOrgsListFlags(t *testing.T) {
 			sort.Strings(kept)
 			if !reflect.DeepEqual(kept, tt.kept) {
 				t.Fatalf("kept %v, want %v", kept, tt.kept)
+			}
+		})
+	}
+}
+
+// TestReadCommandFlags: the flags of the commands that read the state or a
+// key set, checked before their run function.
+func TestReadCommandFlags(t *testing.T) {
+	type result struct {
+		called bool
+		got    string // what the command made of its arguments
+	}
+	commands := map[string]func(*result) *cobra.Command{
+		"brands": func(r *result) *cobra.Command {
+			return NewCmdBrands(&Factory{}, func(o *BrandsOptions) error {
+				r.called, r.got = true, fmt.Sprintf("smart=%v rate=%g", o.SmartConfig, o.Rate)
+				return nil
+			})
+		},
+		"jwks check": func(r *result) *cobra.Command {
+			return NewCmdJWKSCheck(&Factory{}, func(o *JWKSCheckOptions) error {
+				r.called, r.got = true, fmt.Sprintf("%s tries=%d", o.Source, o.Tries)
+				return nil
+			})
+		},
+		"report": func(r *result) *cobra.Command {
+			return NewCmdReport(&Factory{}, func(o *ReportOptions) error { r.called, r.got = true, o.Out; return nil })
+		},
+		"runs": func(r *result) *cobra.Command {
+			return NewCmdRuns(&Factory{}, func(o *RunsOptions) error { r.called, r.got = true, fmt.Sprint(o.Limit); return nil })
+		},
+		"runs show": func(r *result) *cobra.Command {
+			return NewCmdRunsShow(&Factory{}, func(o *RunsShowOptions) error { r.called, r.got = true, fmt.Sprint(o.id); return nil })
+		},
+		"orgs show": func(r *result) *cobra.Command {
+			return NewCmdOrgsShow(&Factory{}, func(o *OrgsShowOptions) error { r.called, r.got = true, o.id; return nil })
+		},
+	}
+	tests := []struct {
+		command string
+		args    []string
+		want    string
+		wantErr string
+	}{
+		{command: "brands", args: []string{"--rate", "0"}, want: "smart=false rate=0"}, // --rate counts only with --smart-config
+		{command: "brands", args: []string{"--smart-config", "--rate", "4"}, want: "smart=true rate=4"},
+		{command: "brands", args: []string{"--smart-config", "--rate", "0"}, wantErr: "--rate must be above 0"},
+		{command: "brands", args: []string{"--smart-config", "--concurrency", "0"}, wantErr: "--concurrency 0 is out of range"},
+		{command: "brands", args: []string{"--smart-config", "--timeout", "0s"}, wantErr: "--timeout must be above 0"},
+		{command: "brands", args: []string{"--smart-config", "--retries", "-1"}, wantErr: "--retries must be 0 or more"},
+		{command: "jwks check", args: []string{"jwks.json", "--tries", "3"}, want: "jwks.json tries=3"},
+		{command: "jwks check", args: []string{"jwks.json", "--tries", "11"}, wantErr: "--tries 11 is out of range"},
+		{command: "jwks check", args: []string{"jwks.json", "--interval", "-1s"}, wantErr: "--interval must not be negative"},
+		{command: "jwks check", args: []string{"jwks.json", "--timeout", "0s"}, wantErr: "--timeout must be positive"},
+		{command: "report", args: []string{"--out", "r.csv"}, want: "r.csv"},
+		{command: "report", args: []string{"--out", "-", "--format", "JSON"}, want: "-"},
+		{command: "report", args: nil, wantErr: "no --out"},
+		{command: "report", args: []string{"--out", "r.txt", "--format", "pdf"}, wantErr: `--format "pdf" is not one of`},
+		{command: "runs", args: []string{"--limit", "0"}, want: "0"},
+		{command: "runs", args: []string{"list", "--limit", "-1"}, wantErr: "--limit -1 is negative"},
+		{command: "runs show", args: []string{"#12"}, want: "12"},
+		{command: "runs show", args: []string{"0"}, wantErr: `"0" is not a run id`},
+		{command: "runs show", args: []string{"twelve"}, wantErr: `"twelve" is not a run id`},
+		{command: "orgs show", args: []string{" 1441 "}, want: "1441"},
+		{command: "orgs show", args: []string{"1441_50741"}, wantErr: `"1441_50741" is not an OrgId`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.command+" "+strings.Join(tt.args, " "), func(t *testing.T) {
+			r := &result{}
+			runFlags(t, commands[tt.command](r), tt.args, &r.called, tt.wantErr)
+			if tt.wantErr == "" && r.got != tt.want {
+				t.Fatalf("got %q, want %q", r.got, tt.want)
 			}
 		})
 	}

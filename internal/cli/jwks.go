@@ -36,7 +36,7 @@ func NewCmdJWKS(f *Factory) *cobra.Command {
 		Example: `  activator jwks check https://app.example.com/.well-known/jwks.json
   activator jwks check jwks.json --output json`,
 	}
-	cmd.AddCommand(NewCmdJWKSCheck(f), NewCmdJWKSFromPEM(f))
+	cmd.AddCommand(NewCmdJWKSCheck(f, nil), NewCmdJWKSFromPEM(f))
 	return cmd
 }
 
@@ -100,7 +100,7 @@ func unwrapPathError(err error) error {
 }
 
 // NewCmdJWKSCheck builds `jwks check`.
-func NewCmdJWKSCheck(f *Factory) *cobra.Command {
+func NewCmdJWKSCheck(f *Factory, runF func(*JWKSCheckOptions) error) *cobra.Command {
 	opts := &JWKSCheckOptions{F: f}
 	cmd := &cobra.Command{
 		Use:   "check FILE|URL",
@@ -125,6 +125,12 @@ Exit status: 0 no errors, 1 errors found, 2 the source cannot be read.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Source = args[0]
+			if err := opts.check(); err != nil {
+				return err
+			}
+			if runF != nil {
+				return runF(opts)
+			}
 			return jwksCheckRun(cmd.Context(), opts)
 		},
 	}
@@ -135,13 +141,18 @@ Exit status: 0 no errors, 1 errors found, 2 the source cannot be read.`,
 	return cmd
 }
 
-func jwksCheckRun(ctx context.Context, opts *JWKSCheckOptions) error {
+// check validates the flags.
+func (opts *JWKSCheckOptions) check() error {
 	if opts.Tries < 1 || opts.Tries > 10 {
 		return UsageErrorf("--tries %d is out of range: use 1 to 10", opts.Tries)
 	}
 	if opts.Interval < 0 || opts.Timeout <= 0 {
 		return UsageErrorf("--interval must not be negative and --timeout must be positive")
 	}
+	return nil
+}
+
+func jwksCheckRun(ctx context.Context, opts *JWKSCheckOptions) error {
 	f := opts.F
 	fetcher := &keys.Fetcher{Client: f.HTTPClient, Tries: opts.Tries, RetryDelay: max(opts.Interval, time.Nanosecond), Timeout: opts.Timeout, EveryTry: true}
 	rep, err := keys.Check(ctx, fetcher, opts.Source, f.Now())

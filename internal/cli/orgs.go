@@ -26,7 +26,7 @@ func NewCmdOrgs(f *Factory) *cobra.Command {
   activator orgs show 16770`,
 	}
 	cmd.AddCommand(NewCmdOrgsSync(f, nil), NewCmdOrgsList(f, nil))
-	cmd.AddCommand(NewCmdOrgsShow(f))
+	cmd.AddCommand(NewCmdOrgsShow(f, nil))
 	return cmd
 }
 

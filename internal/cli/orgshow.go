@@ -18,10 +18,12 @@ import (
 type OrgsShowOptions struct {
 	F     *Factory
 	OrgID string
+
+	id string // OrgID, checked
 }
 
 // NewCmdOrgsShow builds `orgs show ORGID`.
-func NewCmdOrgsShow(f *Factory) *cobra.Command {
+func NewCmdOrgsShow(f *Factory, runF func(*OrgsShowOptions) error) *cobra.Command {
 	opts := &OrgsShowOptions{F: f}
 	return &cobra.Command{
 		Use:   "show ORGID",
@@ -39,6 +41,12 @@ history, one row per event or outcome.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.OrgID = args[0]
+			if err := opts.check(); err != nil {
+				return err
+			}
+			if runF != nil {
+				return runF(opts)
+			}
 			return orgsShowRun(cmd.Context(), opts)
 		},
 	}
@@ -77,12 +85,19 @@ type historyLine struct {
 	detail   string
 }
 
-func orgsShowRun(ctx context.Context, opts *OrgsShowOptions) error {
-	f := opts.F
+// check reads the OrgId.
+func (opts *OrgsShowOptions) check() error {
 	id := strings.TrimSpace(opts.OrgID)
 	if id == "" || strings.Trim(id, "0123456789") != "" {
 		return UsageErrorf("%q is not an OrgId: give the number `activator orgs list` shows (the part before the underscore of a download Id)", opts.OrgID)
 	}
+	opts.id = id
+	return nil
+}
+
+func orgsShowRun(ctx context.Context, opts *OrgsShowOptions) error {
+	f := opts.F
+	id := opts.id
 	s, app, err := f.ReadAppStore(ctx)
 	if err != nil {
 		return err

@@ -21,7 +21,7 @@ type ReportOptions struct {
 }
 
 // NewCmdReport builds `report`.
-func NewCmdReport(f *Factory) *cobra.Command {
+func NewCmdReport(f *Factory, runF func(*ReportOptions) error) *cobra.Command {
 	opts := &ReportOptions{F: f}
 	cmd := &cobra.Command{
 		Use:   "report",
@@ -48,6 +48,12 @@ A FIFO or a device (/dev/stdout) is written to directly; a directory is refused.
   activator report --format json --out - | jq '.orgs[] | select(.mode == "jku")'`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := opts.check(); err != nil {
+				return err
+			}
+			if runF != nil {
+				return runF(opts)
+			}
 			return reportRun(cmd.Context(), opts)
 		},
 	}
@@ -74,11 +80,17 @@ func (o *ReportOptions) format() (string, error) {
 	return report.FormatHTML, nil
 }
 
-func reportRun(ctx context.Context, opts *ReportOptions) error {
-	f := opts.F
+// check validates the flags.
+func (opts *ReportOptions) check() error {
 	if opts.Out == "" {
 		return UsageErrorf("no --out: give the file to write (e.g. --out report.html), or --out - for standard output")
 	}
+	_, err := opts.format()
+	return err
+}
+
+func reportRun(ctx context.Context, opts *ReportOptions) error {
+	f := opts.F
 	format, err := opts.format()
 	if err != nil {
 		return err

@@ -27,7 +27,7 @@ type RunsOptions struct {
 }
 
 // NewCmdRuns builds `runs` and `runs show`.
-func NewCmdRuns(f *Factory) *cobra.Command {
+func NewCmdRuns(f *Factory, runF func(*RunsOptions) error) *cobra.Command {
 	opts := &RunsOptions{F: f}
 	long := `Lists the activation runs recorded in the state database, newest first: id, start,
 duration, mode, organizations planned, outcome, and how the organizations ended.
@@ -44,6 +44,12 @@ results: {activated, refused, failed, mismatched}}; --output csv one row per run
   activator runs show 12`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := opts.check(); err != nil {
+				return err
+			}
+			if runF != nil {
+				return runF(opts)
+			}
 			return runsRun(cmd.Context(), opts)
 		},
 	}
@@ -56,19 +62,30 @@ results: {activated, refused, failed, mismatched}}; --output csv one row per run
   activator runs list --output json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := opts.check(); err != nil {
+				return err
+			}
+			if runF != nil {
+				return runF(opts)
+			}
 			return runsRun(cmd.Context(), opts)
 		},
 	}
 	list.Flags().IntVar(&opts.Limit, "limit", DefaultRunsLimit, "list at most this many runs, newest first (0: all)")
-	cmd.AddCommand(list, NewCmdRunsShow(f))
+	cmd.AddCommand(list, NewCmdRunsShow(f, nil))
 	return cmd
+}
+
+// check validates the flags.
+func (opts *RunsOptions) check() error {
+	if opts.Limit < 0 {
+		return UsageErrorf("--limit %d is negative: give a number of runs, or 0 for all", opts.Limit)
+	}
+	return nil
 }
 
 func runsRun(ctx context.Context, opts *RunsOptions) error {
 	f := opts.F
-	if opts.Limit < 0 {
-		return UsageErrorf("--limit %d is negative: give a number of runs, or 0 for all", opts.Limit)
-	}
 	s, app, err := f.ReadAppStore(ctx)
 	if err != nil {
 		return err
@@ -120,10 +137,12 @@ func runsRun(ctx context.Context, opts *RunsOptions) error {
 type RunsShowOptions struct {
 	F  *Factory
 	ID string
+
+	id int64 // ID, checked
 }
 
 // NewCmdRunsShow builds `runs show ID`.
-func NewCmdRunsShow(f *Factory) *cobra.Command {
+func NewCmdRunsShow(f *Factory, runF func(*RunsShowOptions) error) *cobra.Command {
 	opts := &RunsShowOptions{F: f}
 	return &cobra.Command{
 		Use:   "show ID",
@@ -140,6 +159,12 @@ durationSeconds}]}; --output csv one row per outcome.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.ID = args[0]
+			if err := opts.check(); err != nil {
+				return err
+			}
+			if runF != nil {
+				return runF(opts)
+			}
 			return runsShowRun(cmd.Context(), opts)
 		},
 	}
@@ -211,12 +236,19 @@ func keyKids(ctx context.Context, s *store.Store, app int64) (map[string]string,
 	return m, nil
 }
 
-func runsShowRun(ctx context.Context, opts *RunsShowOptions) error {
-	f := opts.F
+// check reads the run id.
+func (opts *RunsShowOptions) check() error {
 	id, err := strconv.ParseInt(strings.TrimPrefix(opts.ID, "#"), 10, 64)
 	if err != nil || id <= 0 {
 		return UsageErrorf("%q is not a run id: give the number `activator runs` lists", opts.ID)
 	}
+	opts.id = id
+	return nil
+}
+
+func runsShowRun(ctx context.Context, opts *RunsShowOptions) error {
+	f := opts.F
+	id := opts.id
 	s, app, err := f.ReadAppStore(ctx)
 	if err != nil {
 		return err

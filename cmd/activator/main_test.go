@@ -140,6 +140,7 @@ var authorizers sync.Map // *sim.Sim -> *sim.Authorize
 // cmdSim drives and inspects the simulator from a script:
 //
 //	sim start [orgs=N] [seed=N] [pagesizemax=N] [antiforgerycookie=true] [secondfactor=CODE]
+//	          [declined=N] [rename=OLD:NEW] [idwithoutapp=true] [tokeninmeta=true]
 //	                              a new simulator (and session) at the same address
 //	sim session                   a fresh session in $ACTIVATOR_COOKIE
 //	sim expire                    every session lapses
@@ -201,6 +202,15 @@ func cmdSim(ts *testscript.TestScript, neg bool, args []string) {
 				cfg.RequireAntiForgeryCookie = v == "true"
 			case "secondfactor":
 				cfg.SecondFactor = v
+			case "declined":
+				cfg.Declined = atoi(v)
+			case "rename":
+				from, to, _ := strings.Cut(v, ":")
+				cfg.RenameFields = map[string]string{from: to}
+			case "idwithoutapp":
+				cfg.IDWithoutApp = v == "true"
+			case "tokeninmeta":
+				cfg.TokenInMeta = v == "true"
 			default:
 				ts.Fatalf("sim start: unknown %s", k)
 			}

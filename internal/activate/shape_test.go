@@ -25,6 +25,8 @@ func TestRunStopsOnShape(t *testing.T) {
 	}{
 		{"a field renamed", sim.Config{RenameFields: map[string]string{"OrgName": "Name"}},
 			"download fields: OrgName missing from 40 of 40 downloads"},
+		{"Ids without the app id", sim.Config{IDWithoutApp: true},
+			`Id: 40 of 40 Ids are not {OrgId}_{AppId} of this app (first: "701")`},
 		{"an unknown status on many", sim.Config{Declined: 10},
 			"Approved values: 0 for 24, 1 for 4, 3 for 2; unknown: 2 for 10 (never acted on); 10 of 40 organizations have a value outside 0/1/3"},
 	}

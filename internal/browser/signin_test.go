@@ -341,12 +341,17 @@ func TestSignInCancelled(t *testing.T) {
 	}))
 	defer srv.Close()
 	profile := t.TempDir() + "/profile"
-	ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	_, err := SignIn(ctx, Options{Portal: srv.URL, AppID: sim.DefaultAppID, ExecPath: exe, Profile: profile,
 		Mode: Scripted, Credentials: Credentials{Username: "u", Password: "p"}, Timeout: time.Minute})
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("err = %v, want the caller's context error", err)
+	}
+	// It names the page the browser showed, not only "interrupted".
+	want := "sign-in interrupted: the browser showed a page without a title at " + strings.TrimPrefix(srv.URL, "http://") + "/Developer/Management"
+	if err.Error() != want {
+		t.Fatalf("err = %q, want %q", err, want)
 	}
 	waitNoBrowser(t, profile)
 }

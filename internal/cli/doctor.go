@@ -109,7 +109,11 @@ func doctorRun(ctx context.Context, opts *DoctorOptions) error {
 		}
 	}
 	if n := rep.Differs(); n > 0 {
-		f.Logf("%s of %d differ from what activator assumes of the portal (docs/portal.md).", plural(n, "check"), len(rep.Findings))
+		verb := "differ"
+		if n == 1 {
+			verb = "differs"
+		}
+		f.Logf("%s of %d %s from what activator assumes of the portal (docs/portal.md).", plural(n, "check"), len(rep.Findings), verb)
 		return &ExitError{Code: ExitFailures}
 	}
 	f.Logf("The portal behaves as activator assumes (%d checks).", len(rep.Findings))

@@ -62,6 +62,13 @@ func TestDoctor(t *testing.T) {
 			8:  "differs page size: asked for 100 a page, the portal returns at most 25 -> nothing to do: activator reads on until an empty page, so no organization is missed; it only takes more calls",
 			10: "ok      total: 40 organizations on 2 pages of at most 100",
 		}), ExitFailures},
+		{"Ids without the app id", sim.Config{IDWithoutApp: true}, with(map[int]string{
+			3:  `differs LoadDownloads answer: load page 0: unexpected answer from the portal: download 0: download Id "701" is not of the form {OrgId}_{AppId} -> the portal changed its listing: do not run activate until activator is updated for it`,
+			5:  `differs Id: 40 of 40 Ids are not {OrgId}_{AppId} of this app (first: "701") -> the portal changed its listing: do not run activate until activator is updated for it`,
+			8:  "unknown page size: not checked: the listing failed",
+			9:  "unknown paging: not checked: the listing failed",
+			10: "unknown total: not counted: the listing failed",
+		}), ExitFailures},
 		{"the token in a meta tag", sim.Config{TokenInMeta: true}, with(map[int]string{
 			2: "differs anti-forgery token: in a meta tag, not in the hidden input __RequestVerificationToken; the page also sets a __RequestVerificationToken cookie -> activator reads it there too; if calls then fail with HTTP 403, report it",
 		}), ExitFailures},

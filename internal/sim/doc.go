@@ -104,7 +104,7 @@
 //   - Downloads are ordered by numeric OrgId, ascending.
 //   - Config.RenameFields renames download members (a portal update);
 //     Config.Declined sets how many organizations carry the unknown
-//     Approved value 2.
+//     Approved value 2; Config.IDWithoutApp sends Ids without "_{AppId}".
 //   - ECMId is a JSON number. Besides Id, OrgName, Approved and ECMId each
 //     download carries AppId, AppName, DownloadDate (in ASP.NET's
 //     "\/Date(ms)\/" form) and IsAutoSync, to prove clients tolerate extra

@@ -135,6 +135,9 @@ func (s *Sim) page(page, size int) []download {
 			DownloadDate: aspNetDate(o.Arrived),
 			IsAutoSync:   o.AutoSync,
 		}
+		if s.cfg.IDWithoutApp {
+			d.ID = o.OrgID
+		}
 		out = append(out, d)
 	}
 	return out

@@ -146,6 +146,7 @@ func parseArgs(args []string, stderr io.Writer) (options, error) {
 		return nil
 	})
 	fs.IntVar(&o.cfg.Declined, "declined", 0, "organizations with the unknown Approved value 2 (0 = a couple, -1 = none)")
+	fs.BoolVar(&o.cfg.IDWithoutApp, "id-without-app", false, "send each download's Id as the OrgId alone, without _AppId")
 	fs.BoolVar(&o.cfg.TokenInMeta, "token-in-meta", false, "put the management page's anti-forgery token in a <meta> tag instead of the hidden input")
 	fs.StringVar(&o.sessionFile, "session-file", "", "write a ready Cookie header value for a new session to this `file` (mode 0600)")
 	fs.StringVar(&o.propagation, "propagation", "60m,12h", "how long a key change takes to reach the organizations' token endpoints: `NONPROD,PROD` or one duration for both; 0 for at once")

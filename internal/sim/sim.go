@@ -100,6 +100,9 @@ type Config struct {
 	// value 2, which the notes do not explain (DefaultDeclinedCount, scaled
 	// down for small portals, when zero; none when negative).
 	Declined int
+	// IDWithoutApp makes each download's Id the OrgId alone ("16770"
+	// instead of "16770_50741"), as a portal that changed its Ids might.
+	IDWithoutApp bool
 	// TokenInMeta moves the management page's anti-forgery token from its
 	// hidden input to a <meta name="__RequestVerificationToken"> tag.
 	TokenInMeta bool

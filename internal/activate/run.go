@@ -138,8 +138,16 @@ func Run(ctx context.Context, in plan.Input, o RunOptions) (*RunResult, error) {
 	if o.Confirm != nil {
 		ok, err := o.Confirm(rr.Plan)
 		if err != nil || !ok {
+			// A dry run or a declined plan: its sync is a rehearsal, left
+			// out of the history's chart.
+			if merr := o.Store.SetSyncKind(context.WithoutCancel(ctx), rr.Sync.SyncID, store.SyncRehearsal); merr != nil && err == nil {
+				err = merr
+			}
 			return rr, err
 		}
+	}
+	if err := o.Store.SetSyncKind(ctx, rr.Sync.SyncID, store.SyncRun); err != nil {
+		return nil, err
 	}
 	if err := o.start(ctx, rr); err != nil {
 		return nil, err
@@ -255,6 +263,9 @@ func (o *RunOptions) verify(ctx context.Context, rr *RunResult, sync func(contex
 			res.Stop = fmt.Errorf("verify: %w", err)
 		}
 		return nil
+	}
+	if err := o.Store.SetSyncKind(context.WithoutCancel(ctx), after.SyncID, store.SyncVerify); err != nil {
+		return err
 	}
 	statuses := map[string]portal.Status{}
 	for _, org := range after.Orgs {

@@ -228,8 +228,8 @@ goneSince (when no longer listed), fhirBaseUrls}.`,
 		},
 	}
 	cmd.Flags().StringSliceVar(&opts.Status, "status", nil, "only these statuses: not-responded, enabled, nonprod-only, unknown (repeatable)")
-	cmd.Flags().BoolVar(&opts.New, "new", false, "only organizations that were new at the last sync")
-	cmd.Flags().BoolVar(&opts.Gone, "gone", false, "only organizations the last sync no longer listed (hidden otherwise)")
+	cmd.Flags().BoolVar(&opts.New, "new", false, "only organizations first seen (or listed again) by the latest orgs sync or activation run, its re-listing after the calls included")
+	cmd.Flags().BoolVar(&opts.Gone, "gone", false, "only organizations the latest orgs sync or activation run (its re-listing included) no longer found listed (hidden otherwise)")
 	return cmd
 }
 
@@ -261,6 +261,13 @@ func listRun(ctx context.Context, opts *ListOptions) error {
 	}
 	if opts.New {
 		ids, err := s.NewAtLastSync(ctx, app.ID)
+		if err != nil {
+			return err
+		}
+		keep = onlyNew(keep, ids)
+	}
+	if opts.Gone {
+		ids, err := s.GoneAtLastSync(ctx, app.ID)
 		if err != nil {
 			return err
 		}

@@ -492,6 +492,9 @@ func (r *Report) addSyncs(ctx context.Context, s *store.Store, app store.App, na
 		return fmt.Errorf("build report: %w", err)
 	}
 	for _, sy := range syncs {
+		if sy.Kind == store.SyncRehearsal {
+			continue // a dry run or a declined plan: the user's rehearsal, not the portal's change
+		}
 		r.History = append(r.History, SyncPoint{ID: sy.ID, At: sy.Finished, Total: sy.Total, Counts: countList(sy.Counts, o)})
 	}
 	if len(syncs) == 0 {

@@ -46,6 +46,9 @@ type Sync struct {
 	Seen     []Org   // every org the portal listed, in its order
 	Events   []Event // what changed since the previous sync
 	Counts   map[int]int
+	// Kind is what started the sync (SyncPlain, SyncRun, SyncVerify,
+	// SyncRehearsal); SetSyncKind sets it after the fact.
+	Kind string
 	// Filled in when read back:
 	Total, Added, Renamed, Gone, Changed int
 }
@@ -60,6 +63,23 @@ const orderByOrgID = `(org_id = '' OR org_id GLOB '*[^0-9]*'),
 	CASE WHEN org_id <> '' AND org_id NOT GLOB '*[^0-9]*' THEN length(ltrim(org_id, '0')) END,
 	CASE WHEN org_id <> '' AND org_id NOT GLOB '*[^0-9]*' THEN ltrim(org_id, '0') END,
 	org_id`
+
+// Sync kinds: what started a sync.
+const (
+	SyncPlain     = "sync"      // orgs sync
+	SyncRun       = "run"       // an activation run's first sync
+	SyncVerify    = "verify"    // a run's re-listing after its calls
+	SyncRehearsal = "rehearsal" // a dry run, or a run whose plan was declined
+)
+
+// SetSyncKind records what started a sync: the sync is recorded before its
+// caller knows whether the run it began goes ahead.
+func (s *Store) SetSyncKind(ctx context.Context, syncID int64, kind string) error {
+	if _, err := s.db.ExecContext(ctx, "UPDATE syncs SET kind = ? WHERE id = ?", kind, syncID); err != nil {
+		return fmt.Errorf("record sync %d as %s: %w", syncID, kind, s.writeErr(err))
+	}
+	return nil
+}
 
 // Orgs returns every organization ever seen for the app, ordered by OrgId
 // (orderByOrgID), gone ones included (with GoneSince set).
@@ -163,7 +183,7 @@ func countsJSON(c map[int]int) map[string]int {
 // Syncs returns the app's syncs, oldest first, limited to the newest n when
 // n > 0. Seen and Events are not filled in.
 func (s *Store) Syncs(ctx context.Context, app int64, n int) ([]Sync, error) {
-	q := `SELECT id, started_at, finished_at, total, added, renamed, gone, changed, counts FROM syncs WHERE app = ? ORDER BY id DESC`
+	q := `SELECT id, started_at, finished_at, total, added, renamed, gone, changed, counts, kind FROM syncs WHERE app = ? ORDER BY id DESC`
 	args := []any{app}
 	if n > 0 {
 		q += " LIMIT ?"
@@ -178,7 +198,7 @@ func (s *Store) Syncs(ctx context.Context, app int64, n int) ([]Sync, error) {
 	for rows.Next() {
 		var sy Sync
 		var st, fin, counts string
-		if err := rows.Scan(&sy.ID, &st, &fin, &sy.Total, &sy.Added, &sy.Renamed, &sy.Gone, &sy.Changed, &counts); err != nil {
+		if err := rows.Scan(&sy.ID, &st, &fin, &sy.Total, &sy.Added, &sy.Renamed, &sy.Gone, &sy.Changed, &counts, &sy.Kind); err != nil {
 			return nil, fmt.Errorf("list syncs: %w", err)
 		}
 		sy.Started, sy.Finished = parseTime(st), parseTime(fin)
@@ -210,12 +230,28 @@ func (s *Store) LastSync(ctx context.Context, app int64) (*Sync, error) {
 	return &ss[0], nil
 }
 
-// NewAtLastSync returns the OrgIds the last sync found new or listed
-// again; empty before any sync.
+// NewAtLastSync returns the OrgIds that the latest sync the user started
+// (orgs sync, or an activation run with its re-listing after the calls, or
+// any later sync) found new or listed again; empty before any sync. A
+// run's re-listing alone is not "the last sync": arrivals its first sync
+// found stay new.
 func (s *Store) NewAtLastSync(ctx context.Context, app int64) (map[string]bool, error) {
+	return s.eventsSinceLastStart(ctx, app, EventNew, EventReturned)
+}
+
+// GoneAtLastSync returns the OrgIds that the latest sync the user started
+// (as NewAtLastSync) no longer found listed.
+func (s *Store) GoneAtLastSync(ctx context.Context, app int64) (map[string]bool, error) {
+	return s.eventsSinceLastStart(ctx, app, EventGone, EventGone)
+}
+
+// eventsSinceLastStart returns the OrgIds with an event of kind a or b in
+// the latest sync of kind SyncPlain or SyncRun and every sync after it.
+func (s *Store) eventsSinceLastStart(ctx context.Context, app int64, a, b string) (map[string]bool, error) {
 	ids := map[string]bool{}
-	rows, err := s.db.QueryContext(ctx, `SELECT org_id FROM org_events
-		WHERE sync_id = (SELECT MAX(id) FROM syncs WHERE app = ?) AND kind IN (?, ?)`, app, EventNew, EventReturned)
+	rows, err := s.db.QueryContext(ctx, `SELECT org_id FROM org_events WHERE app = ? AND kind IN (?, ?) AND sync_id >= COALESCE(
+		(SELECT MAX(id) FROM syncs WHERE app = ? AND kind IN (?, ?)), (SELECT MAX(id) FROM syncs WHERE app = ?))`,
+		app, a, b, app, SyncPlain, SyncRun, app)
 	if err != nil {
 		return nil, fmt.Errorf("read last sync: %w", err)
 	}

@@ -64,6 +64,9 @@ type ActivateOptions struct {
 	Store func(context.Context) (*store.Store, store.App, error)
 	// Client returns the portal client, not yet connected.
 	Client func() (*portalhttp.Client, error)
+	// Probe ends the run with a probe (activate_probe.go).
+	Probe         bool
+	ProbeSettings ProbeSettings
 }
 
 // NewCmdActivate builds `activate`.
@@ -142,6 +145,7 @@ one JSON line is all that is printed (stderr holds only errors and warnings, unl
 	fl.IntVar(&opts.PageSize, "page-size", portal.DefaultPageSize, "organizations per LoadDownloads call")
 	fl.DurationVar(&opts.Settle, "settle", DefaultSettle, "how long an accepted upload is trusted while the portal does not show it; after that the organization is called again")
 	fl.BoolVar(&opts.FailOnRefusals, "fail-on-refusals", false, "exit 1 on every refusal, also of organizations an earlier run already saw refuse (default: only a new refusal or another failure exits 1)")
+	bindActivateProbeFlags(fl, opts)
 	return cmd
 }
 
@@ -156,6 +160,9 @@ type keySet struct {
 
 // check validates the flags, before anything is read or called.
 func (o *ActivateOptions) check() error {
+	if err := o.checkProbe(); err != nil {
+		return err
+	}
 	if o.Rate <= 0 || o.Rate > 50 {
 		return UsageErrorf("--rate %g is out of range: use a value above 0 and at most 50 calls per second", o.Rate)
 	}
@@ -306,12 +313,14 @@ func activateRun(ctx context.Context, o *ActivateOptions) error {
 	}
 	sum := newRunSummary(rr, ks.mode)
 	sum.Throttled = p.Throttled()
+	probeErr := o.probeAfterRun(ctx, s, app, rr, sum)
 	if f.Output == OutputJSON {
 		if err := writeJSONLine(f.IO.Out, sum); err != nil {
 			return err
 		}
 	} else {
 		printRunSummary(f.IO.Out, sum, rr.Plan)
+		printNightlyProbe(f.IO.Out, sum)
 	}
 	if code := o.exitCode(rr); code != ExitOK {
 		if rr.Message == "" {
@@ -319,7 +328,7 @@ func activateRun(ctx context.Context, o *ActivateOptions) error {
 		}
 		return &ExitError{Code: code, Err: errors.New(rr.Message)}
 	}
-	return nil
+	return probeErr
 }
 
 // exitCode is the run's exit code: a run whose only failures are refusals

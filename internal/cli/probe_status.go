@@ -49,3 +49,6 @@ func span(d time.Duration) string {
 	}
 	return plural(int(d/(24*time.Hour)), "day")
 }
+
+// hoursDuration turns a number of hours back into a duration.
+func hoursDuration(h float64) time.Duration { return time.Duration(h * float64(time.Hour)) }

@@ -40,6 +40,9 @@ type RunSummary struct {
 	// portal changed, and `activator doctor` tells what else did.
 	ShapeChanged string     `json:"shapeChanged,omitempty"`
 	ShapeSince   *time.Time `json:"shapeSince,omitempty"`
+	// Probe and Warning come from --probe (activate_probe.go).
+	Probe   *NightlyProbe `json:"probe,omitempty"`
+	Warning string        `json:"warning,omitempty"`
 }
 
 // SyncSummary counts what the run's sync noticed.

@@ -13,6 +13,7 @@ import (
 	"github.com/activator-dev/activator/internal/activate"
 	"github.com/activator-dev/activator/internal/pace"
 	"github.com/activator-dev/activator/internal/portal"
+	"github.com/activator-dev/activator/internal/probe"
 	"github.com/activator-dev/activator/internal/store"
 	"github.com/spf13/cobra"
 )
@@ -52,6 +53,9 @@ func TestActivateFlags(t *testing.T) {
 			o.Concurrency = activate.DefaultConcurrency
 		}
 		o.MaxFailures, o.Retries, o.PageSize, o.Settle = activate.DefaultMaxFailures, pace.DefaultRetries, portal.DefaultPageSize, DefaultSettle
+		ps := &o.ProbeSettings
+		ps.Scope, ps.Window, ps.WarnAfter, ps.FailAfter = probe.DefaultScope, probe.DefaultWindow, DefaultProbeWarnAfter, DefaultProbeFailAfter
+		ps.HostRate, ps.Concurrency, ps.Timeout, ps.TimeLimit = probe.DefaultHostRate, probe.DefaultConcurrency, probe.DefaultTimeout, probe.DefaultTimeLimit
 		return o
 	}
 	tests := []struct {
@@ -67,6 +71,9 @@ func TestActivateFlags(t *testing.T) {
 		{name: "JWK Set URL", args: []string{"--jku", "--reactivate", "--yes"}, want: ActivateOptions{JKU: true, Reactivate: true, Yes: true}},
 		{name: "orgs and pace", args: []string{"--jwks", "k.json", "--org", "1,2", "--org", "30", "--rate", "10", "--concurrency", "4", "--dry-run", "--force"},
 			want: ActivateOptions{JWKS: "k.json", Orgs: []string{"1", "2", "30"}, Rate: 10, Concurrency: 4, DryRun: true, Force: true}},
+		{name: "probe after the run", args: []string{"--jwks", "k.json", "--probe", "--probe-client-id", "abc", "--probe-redirect-uri", "https://a/cb"},
+			want: ActivateOptions{JWKS: "k.json", Probe: true, ProbeSettings: ProbeSettings{ClientID: "abc", RedirectURI: "https://a/cb"}}},
+		{name: "probe without its client id", args: []string{"--jwks", "k.json", "--probe"}, wantErr: "no client id to probe with"},
 		{name: "no keys", args: nil, wantErr: "no keys: pass --jwks"},
 		{name: "jku with keys", args: []string{"--jku", "--jwks", "k.json"}, wantErr: "--jku uploads no keys"},
 		{name: "jku split", args: []string{"--jku", "--split"}, wantErr: "--split is for direct JWKS mode"},

@@ -2,10 +2,12 @@ package sim
 
 import (
 	"bytes"
+	"fmt"
 	"html/template"
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -121,7 +123,43 @@ func (s *Sim) ServeAuthorize(cfg AuthorizeConfig) *Authorize {
 	s.Handle("GET "+BrandsFHIRPrefix+"{org}/{alt}/oauth2/authorize", http.HandlerFunc(a.handleAuthorize))
 	s.Handle("GET "+BrandsFHIRPrefix+"{org}/oauth2/signin", http.HandlerFunc(a.handleSignIn))
 	s.Handle("GET "+BrandsFHIRPrefix+"{org}/{alt}/oauth2/signin", http.HandlerFunc(a.handleSignIn))
+	s.Handle("POST /_sim/authorize", http.HandlerFunc(a.control))
 	return a
+}
+
+// authorizeControl is the body of POST /_sim/authorize.
+type authorizeControl struct {
+	OrgID   string
+	Variant *string
+	Delay   string
+}
+
+// control sets one organization's variant and propagation delay.
+func (a *Authorize) control(w http.ResponseWriter, r *http.Request) {
+	var c authorizeControl
+	if !readControl(w, r, &c) {
+		return
+	}
+	if _, ok := a.s.Org(c.OrgID); !ok {
+		a.s.controlResult(w, errNoOrg)
+		return
+	}
+	if c.Variant != nil {
+		if !slices.Contains(AuthorizeVariants, *c.Variant) {
+			controlError(w, http.StatusBadRequest, fmt.Errorf("unknown Variant %q: use one of late, failing, slow, identity, never, or \"\" for normal", *c.Variant))
+			return
+		}
+		a.SetVariant(c.OrgID, *c.Variant)
+	}
+	if c.Delay != "" {
+		d, err := time.ParseDuration(c.Delay)
+		if err != nil || d < 0 {
+			controlError(w, http.StatusBadRequest, fmt.Errorf("Delay %q is not a duration of 0 or more, e.g. 1h", c.Delay))
+			return
+		}
+		a.SetDelay(c.OrgID, d)
+	}
+	w.WriteHeader(http.StatusNoContent)
 }
 
 // AuthorizePath is the path of an organization's authorize endpoint.

@@ -30,6 +30,8 @@
 //	GET  /_sim/stragglers   OrgIDs that always refuse, JSON
 //	GET  /_sim/propagation  key-change delays of the token endpoints, JSON
 //	POST /_sim/propagation  {"nonProd":"0s","prod":"90s"}; fields left out keep their value
+//	POST /_sim/authorize    {"OrgID":"392","Variant":"late","Delay":"1h"}: one
+//	                        organization's authorization server (ServeAuthorize)
 //	POST /_sim/hold         {"Mode":"after"}: hold every ApproveDownload after
 //	                        (or "before") it changes the organization, until the
 //	                        client goes away; {"Mode":""} releases them

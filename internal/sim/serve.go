@@ -103,6 +103,15 @@ production, as on the real portal; 0 for at once), or at run time
 e.g. activator token --token-url $URL/fhir/{OrgID}/oauth2/token --client-id ` + DefaultProdClientID + ` --key KEY.pem
 The public Brands bundle is at $URL` + BrandsPath + ` (activator brands --bundle $URL` + BrandsPath + `).
 
+Authorization servers (SMART standalone launch, what activator probe asks):
+
+  GET $URL/fhir/{OrgID}/oauth2/authorize   the production client id above is known once production
+                                           is enabled and --propagation has passed; redirect URI ` + DefaultRedirectURI + `
+  curl -s -X POST $URL/_sim/authorize -d '{"OrgID":"90002","Variant":"late","Delay":"1h"}'
+    Variant: late (checks clients only after sign-in), failing (500), slow (no answer), identity
+    (hands every client to a shared identity host), never (never knows the app), "" (normal);
+    Delay: that organization's propagation
+
 Flags:
 `
 
@@ -246,6 +255,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	s.ServeBrands(BrandsConfig{})
 	tokens := s.ServeTokens(o.tokens)
 	tokens.SetPropagation(o.tokens.NonProdSync, o.tokens.ProdSync) // 0 means at once here, not the default
+	s.ServeAuthorize(AuthorizeConfig{Delay: o.tokens.ProdSync, Instant: o.tokens.ProdSync == 0})
 	ln, err := net.Listen("tcp", o.addr)
 	if err != nil {
 		fmt.Fprintf(stderr, "portalsim: listen on %s: %v; choose another --addr\n", o.addr, err)

@@ -14,6 +14,7 @@ func TestUsageCommandsWork(t *testing.T) {
 	s := New(Config{Orgs: 20, Seed: 1})
 	s.ServeBrands(BrandsConfig{})
 	s.ServeTokens(TokenConfig{})
+	s.ServeAuthorize(AuthorizeConfig{})
 	srv := httptest.NewServer(s)
 	defer srv.Close()
 	line := regexp.MustCompile(`curl -s (?:-X (POST) )?\$URL(\S+)(?: -d '([^']*)')?`)
@@ -45,6 +46,17 @@ func TestUsageCommandsWork(t *testing.T) {
 	}
 	if o, ok := s.Org("90001"); ok {
 		t.Errorf("org 90001 still listed after the help's remove: %+v", o)
+	}
+	// The help made 90002's server one that checks clients only later:
+	// any client is sent to its sign-in page.
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := noRedirect.Get(srv.URL + AuthorizePath("90002") + "?response_type=code&client_id=anyone&redirect_uri=x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusFound || !strings.Contains(loc, "/oauth2/signin") {
+		t.Errorf("org 90002's authorize endpoint: %d %q, want a redirect to its sign-in page", resp.StatusCode, loc)
 	}
 	if o, _ := s.Org("90003"); !o.Straggler {
 		t.Errorf("org 90003 is not a straggler: %+v", o)

@@ -216,12 +216,14 @@ func (p *prober) send(ctx context.Context, r *request) Answer {
 			a.Stopped, a.Final = StopTooManyRedirects, r.masks.Replace(next)
 			return a
 		}
-		if err := p.pace.wait(ctx, u.Host); err != nil {
+		done, err := p.pace.wait(ctx, u.Host)
+		if err != nil {
 			// The wait would outlast the time limit, or was interrupted.
 			a.Failure, a.cut = "not sent: "+contextReason(ctx, err), true
 			return a
 		}
 		status, loc, page, err := p.get(ctx, jar, u)
+		done()
 		a.Hops = append(a.Hops, Hop{URL: r.masks.Replace(next), Status: status})
 		if err != nil {
 			a.Failure, a.cut = err.Error(), ctx.Err() != nil

@@ -29,7 +29,7 @@ func NewCmdAssertion(f *Factory) *cobra.Command {
   activator assertion new --client-id ID --token-url URL --key private.pem --jwks jwks.json |
     activator assertion check - --client-id ID --token-url URL --jwks jwks.json`,
 	}
-	cmd.AddCommand(NewCmdAssertionNew(f), NewCmdAssertionCheck(f))
+	cmd.AddCommand(NewCmdAssertionNew(f, nil), NewCmdAssertionCheck(f, nil))
 	return cmd
 }
 
@@ -58,7 +58,7 @@ type AssertionNewOptions struct {
 }
 
 // NewCmdAssertionNew builds `assertion new`.
-func NewCmdAssertionNew(f *Factory) *cobra.Command {
+func NewCmdAssertionNew(f *Factory, runF func(*AssertionNewOptions) error) *cobra.Command {
 	opts := &AssertionNewOptions{F: f}
 	cmd := &cobra.Command{
 		Use:   "new --client-id ID --token-url URL --key FILE",
@@ -81,6 +81,12 @@ The assertion is a credential for its short life: do not paste it into tickets.`
   activator assertion new --client-id 6c12dff4-... --token-url https://fhir.example.org/oauth2/token --key env:EPIC_PRIVATE_KEY`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := opts.check(); err != nil {
+				return err
+			}
+			if runF != nil {
+				return runF(opts)
+			}
 			return assertionNewRun(cmd.Context(), opts)
 		},
 	}
@@ -149,11 +155,13 @@ func inputError(err error) error {
 	return err
 }
 
+// check validates the flags.
+func (opts *AssertionNewOptions) check() error {
+	return requireFlags("client-id", opts.ClientID, "token-url", opts.TokenURL, "key", opts.Key)
+}
+
 func assertionNewRun(ctx context.Context, opts *AssertionNewOptions) error {
 	f := opts.F
-	if err := requireFlags("client-id", opts.ClientID, "token-url", opts.TokenURL, "key", opts.Key); err != nil {
-		return err
-	}
 	k, err := loadSigningKey(f, opts.Key, opts.Kid)
 	if err != nil {
 		return err
@@ -201,7 +209,7 @@ type AssertionCheckOptions struct {
 }
 
 // NewCmdAssertionCheck builds `assertion check`.
-func NewCmdAssertionCheck(f *Factory) *cobra.Command {
+func NewCmdAssertionCheck(f *Factory, runF func(*AssertionCheckOptions) error) *cobra.Command {
 	opts := &AssertionCheckOptions{F: f}
 	cmd := &cobra.Command{
 		Use:   "check JWT|- --client-id ID --token-url URL [--jwks FILE|URL]",
@@ -221,6 +229,12 @@ assertion from stdin. Exit status: 0 no errors, 1 errors found, 2 bad input.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Assertion = args[0]
+			if err := opts.check(); err != nil {
+				return err
+			}
+			if runF != nil {
+				return runF(opts)
+			}
 			return assertionCheckRun(cmd.Context(), opts)
 		},
 	}
@@ -232,11 +246,13 @@ assertion from stdin. Exit status: 0 no errors, 1 errors found, 2 bad input.`,
 	return cmd
 }
 
+// check validates the flags.
+func (opts *AssertionCheckOptions) check() error {
+	return requireFlags("client-id", opts.ClientID, "token-url", opts.TokenURL)
+}
+
 func assertionCheckRun(ctx context.Context, opts *AssertionCheckOptions) error {
 	f := opts.F
-	if err := requireFlags("client-id", opts.ClientID, "token-url", opts.TokenURL); err != nil {
-		return err
-	}
 	token := opts.Assertion
 	if token == "-" {
 		b, err := io.ReadAll(io.LimitReader(f.IO.In, DefaultMaxAssertionInput))

@@ -247,3 +247,38 @@ func TestReadCommandFlags(t *testing.T) {
 		})
 	}
 }
+
+// TestDiagnosticFlags: token and assertion name every missing required
+// flag at once, before reading a key or calling anything.
+func TestDiagnosticFlags(t *testing.T) {
+	commands := map[string]func(*bool) *cobra.Command{
+		"token": func(c *bool) *cobra.Command {
+			return NewCmdToken(&Factory{}, func(*TokenOptions) error { *c = true; return nil })
+		},
+		"assertion new": func(c *bool) *cobra.Command {
+			return NewCmdAssertionNew(&Factory{}, func(*AssertionNewOptions) error { *c = true; return nil })
+		},
+		"assertion check": func(c *bool) *cobra.Command {
+			return NewCmdAssertionCheck(&Factory{}, func(*AssertionCheckOptions) error { *c = true; return nil })
+		},
+	}
+	tests := []struct {
+		command string
+		args    []string
+		wantErr string
+	}{
+		{command: "token", args: []string{"--token-url", "https://o.example/token", "--client-id", "abc", "--key", "k.pem"}},
+		{command: "token", args: []string{"--client-id", "abc"}, wantErr: "missing --token-url, --key: see --help"},
+		{command: "token", args: []string{"--token-url", "https://o.example/token", "--client-id", " ", "--key", "k.pem"}, wantErr: "missing --client-id"},
+		{command: "assertion new", args: []string{"--token-url", "https://o.example/token", "--client-id", "abc", "--key", "k.pem"}},
+		{command: "assertion new", args: nil, wantErr: "missing --client-id, --token-url, --key"},
+		{command: "assertion check", args: []string{"eyJ.x.y", "--token-url", "https://o.example/token", "--client-id", "abc"}},
+		{command: "assertion check", args: []string{"eyJ.x.y", "--client-id", "abc"}, wantErr: "missing --token-url"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.command+" "+strings.Join(tt.args, " "), func(t *testing.T) {
+			called := false
+			runFlags(t, commands[tt.command](&called), tt.args, &called, tt.wantErr)
+		})
+	}
+}

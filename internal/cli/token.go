@@ -43,7 +43,7 @@ type TokenOptions struct {
 }
 
 // NewCmdToken builds `token`.
-func NewCmdToken(f *Factory) *cobra.Command {
+func NewCmdToken(f *Factory, runF func(*TokenOptions) error) *cobra.Command {
 	opts := &TokenOptions{F: f}
 	cmd := &cobra.Command{
 		Use:   "token --token-url URL --client-id ID --key FILE",
@@ -78,6 +78,12 @@ Exit status: 0 token granted, 1 refused, 2 bad input, 4 no answer.`,
   activator token --token-url https://fhir.example.org/oauth2/token --client-id 6c12dff4-... --key env:EPIC_PRIVATE_KEY --scope system/Patient.read`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := opts.check(); err != nil {
+				return err
+			}
+			if runF != nil {
+				return runF(opts)
+			}
 			return tokenRun(cmd.Context(), opts)
 		},
 	}
@@ -106,11 +112,13 @@ type tokenResult struct {
 	Note             string                `json:"note,omitempty"`
 }
 
+// check validates the flags.
+func (opts *TokenOptions) check() error {
+	return requireFlags("token-url", opts.TokenURL, "client-id", opts.ClientID, "key", opts.Key)
+}
+
 func tokenRun(ctx context.Context, opts *TokenOptions) error {
 	f := opts.F
-	if err := requireFlags("token-url", opts.TokenURL, "client-id", opts.ClientID, "key", opts.Key); err != nil {
-		return err
-	}
 	k, err := loadSigningKey(f, opts.Key, opts.Kid)
 	if err != nil {
 		return err

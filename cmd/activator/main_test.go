@@ -90,6 +90,7 @@ func TestScripts(t *testing.T) {
 			env.Defer(ss.srv.Close)
 			env.Values["sim"] = ss
 			env.Setenv("PORTAL", ss.srv.URL)
+			env.Setenv("PORTAL_HOSTPORT", strings.TrimPrefix(ss.srv.URL, "http://"))
 			env.Setenv("ACTIVATOR_PORTAL", ss.srv.URL)
 			env.Setenv("ACTIVATOR_APP", sim.DefaultAppID)
 			env.Setenv("ACTIVATOR_STATE", filepath.Join(env.WorkDir, "state", "state.db"))

@@ -44,6 +44,9 @@ type ActivateOptions struct {
 	ProdJWKS    string
 	JKU         bool
 	Split       bool
+	// InsecureHTTP accepts a plain-http key set URL on a host other than
+	// loopback.
+	InsecureHTTP bool
 
 	Reactivate  bool
 	Force       bool
@@ -133,6 +136,7 @@ one JSON line is all that is printed (stderr holds only errors and warnings, unl
 	fl.StringVar(&opts.ProdJWKS, "prod-jwks", "", "production key set, a file or an http(s) URL (FILE|URL), with --nonprod-jwks")
 	fl.BoolVar(&opts.JKU, "jku", false, "JWK Set URL mode: upload no keys; enable each organization with the JWK Set URL registered for the app on the portal (this tool does not set that URL); two calls per organization, and it fails at organizations that cannot fetch URLs")
 	fl.BoolVar(&opts.Split, "split", false, "direct mode: two calls per organization (non-production, then production) instead of one")
+	fl.BoolVar(&opts.InsecureHTTP, "insecure-http", false, "accept a key set URL over plain http on a host other than this machine (anyone on the way could swap the keys)")
 	fl.BoolVar(&opts.Reactivate, "reactivate", false, "also re-activate organizations whose keys are enabled (switch to direct JWKS, rotate keys)")
 	fl.BoolVar(&opts.Force, "force", false, "call organizations that already hold this run's keys too")
 	fl.StringSliceVar(&opts.Orgs, "org", nil, "only these OrgIds (repeatable, or comma-separated)")
@@ -224,7 +228,7 @@ func (o *ActivateOptions) loadKeys(ctx context.Context) (*keySet, error) {
 		}
 	}
 	load := func(src, env string) (*keys.Upload, error) {
-		raw, _, err := keys.Load(ctx, o.F.HTTPClient, src)
+		raw, _, err := (&keys.Fetcher{Client: o.F.HTTPClient, AllowInsecureHTTP: o.InsecureHTTP}).Load(ctx, src)
 		if err != nil {
 			return nil, UsageError(fmt.Errorf("%s keys: %w", env, err))
 		}
@@ -407,7 +411,7 @@ func (o *ActivateOptions) describe() string {
 	add("--jwks-file", o.JWKSFile)
 	add("--nonprod-jwks", keys.RedactURL(o.NonProdJWKS))
 	add("--prod-jwks", keys.RedactURL(o.ProdJWKS))
-	for flag, on := range map[string]bool{"--jku": o.JKU, "--split": o.Split, "--reactivate": o.Reactivate, "--force": o.Force} {
+	for flag, on := range map[string]bool{"--jku": o.JKU, "--split": o.Split, "--reactivate": o.Reactivate, "--force": o.Force, "--insecure-http": o.InsecureHTTP} {
 		if on {
 			parts = append(parts, flag)
 		}

@@ -49,6 +49,10 @@ type Factory struct {
 	// database ("database"), or nowhere ("").
 	PortalFrom, AppFrom string
 
+	// portalErr is why --portal is not a usable portal address, returned
+	// by CheckPortal (commands that do not use the portal ignore it).
+	portalErr error
+
 	// origin says, for each flag set from the environment or the config
 	// file, which: "ACTIVATOR_COOKIE", "config file".
 	origin map[string]string
@@ -89,7 +93,7 @@ func (f *Factory) resolve(cmd *cobra.Command) error {
 	if err := f.applyConfig(cmd); err != nil {
 		return err
 	}
-	f.Portal = strings.TrimRight(strings.TrimSpace(f.Portal), "/")
+	f.normalizePortal()
 	f.applyStateDefaults(cmd)
 	switch f.Output {
 	case OutputTable, OutputJSON, OutputCSV:
@@ -144,9 +148,11 @@ func (f *Factory) applyStateDefaults(cmd *cobra.Command) {
 			d = session.Defaults{Portal: st.Portal, App: st.AppID}
 		}
 	}
-	d.Portal = strings.TrimRight(d.Portal, "/")
 	if d.Portal == "" {
 		return
+	}
+	if n, err := portal.NormalizeBaseURL(d.Portal); err == nil {
+		d.Portal = n
 	}
 	if f.PortalFrom == "" {
 		f.Portal, f.PortalFrom = d.Portal, fromLogin
@@ -166,8 +172,28 @@ func (f *Factory) saveStateDefaults() error {
 	return session.SaveDefaults(dir, session.Defaults{Portal: f.Portal, App: f.App, SavedAt: f.Now().UTC()})
 }
 
+// normalizePortal puts --portal in its one stored form (see
+// portal.NormalizeBaseURL). An address that cannot be used is kept for
+// CheckPortal to refuse, with any password in it replaced by xxxxx so that
+// nothing prints or stores it.
+func (f *Factory) normalizePortal() {
+	f.portalErr = nil
+	n, err := portal.NormalizeBaseURL(f.Portal)
+	if err != nil {
+		f.portalErr = err
+		if u, perr := url.Parse(strings.TrimSpace(f.Portal)); perr == nil && u.User != nil {
+			f.Portal = u.Redacted()
+		}
+		return
+	}
+	f.Portal = n
+}
+
 // CheckPortal validates --portal.
 func (f *Factory) CheckPortal() (*url.URL, error) {
+	if f.portalErr != nil {
+		return nil, UsageErrorf("--portal %v", f.portalErr)
+	}
 	u, err := url.Parse(f.Portal)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		return nil, UsageErrorf("--portal %q is not an http(s) URL: use the portal's address, e.g. %s", f.Portal, portal.DefaultBaseURL)

@@ -154,7 +154,9 @@ func (opts *JWKSCheckOptions) check() error {
 
 func jwksCheckRun(ctx context.Context, opts *JWKSCheckOptions) error {
 	f := opts.F
-	fetcher := &keys.Fetcher{Client: f.HTTPClient, Tries: opts.Tries, RetryDelay: max(opts.Interval, time.Nanosecond), Timeout: opts.Timeout, EveryTry: true}
+	// A check reports plain http as a finding rather than refusing it.
+	fetcher := &keys.Fetcher{Client: f.HTTPClient, Tries: opts.Tries, RetryDelay: max(opts.Interval, time.Nanosecond), Timeout: opts.Timeout, EveryTry: true,
+		AllowInsecureHTTP: true}
 	rep, err := keys.Check(ctx, fetcher, opts.Source, f.Now())
 	if err != nil {
 		var ie *keys.InputError

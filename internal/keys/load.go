@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -81,6 +82,8 @@ type Attempt struct {
 	TimedOut bool `json:"timed_out,omitempty"`
 	// RetryAfter is the server's Retry-After value, when given.
 	RetryAfter string `json:"retry_after,omitempty"`
+	// TooLarge is set when the body was over the size limit.
+	TooLarge bool `json:"too_large,omitempty"`
 }
 
 // Redirect is one redirect hop.
@@ -138,6 +141,31 @@ type Fetcher struct {
 	// reliably the URL answers (what `jwks check` needs); the first good body
 	// is kept.
 	EveryTry bool
+	// AllowInsecureHTTP lets a plain-http URL (or a redirect to one) on a
+	// host other than loopback be fetched. Without it such a URL is
+	// refused: anyone on the path could substitute the keys, which
+	// activate would then upload to every organization. Checks that only
+	// read the keys (`jwks check`, which reports plain http as a finding)
+	// set it.
+	AllowInsecureHTTP bool
+}
+
+// insecure reports a plain-http URL on a host other than loopback.
+func insecure(u *url.URL) bool {
+	if !strings.EqualFold(u.Scheme, "http") {
+		return false
+	}
+	host := u.Hostname()
+	if strings.EqualFold(host, "localhost") {
+		return false
+	}
+	ip := net.ParseIP(host)
+	return ip == nil || !ip.IsLoopback()
+}
+
+// insecureError refuses a plain-http key set URL.
+func insecureError(shown string) error {
+	return inputErrorf("the JWKS URL %s is plain http on a host other than this machine: anyone on the way could swap the keys that are then uploaded to every organization; serve it over https (or pass --insecure-http to accept the risk)", quote(shown))
 }
 
 // RedactURL is a URL as it may be shown and stored: its credentials (a
@@ -251,6 +279,9 @@ func (f *Fetcher) fetch(ctx context.Context, src string) ([]byte, *FetchInfo, er
 		return nil, nil, errors.New("fetch JWKS: no HTTP client configured")
 	}
 	shown := RedactURL(src)
+	if insecure(u) && !f.AllowInsecureHTTP {
+		return nil, nil, insecureError(shown)
+	}
 	info := &FetchInfo{Source: shown, FinalURL: shown}
 	tries := f.Tries
 	if tries <= 0 {
@@ -314,6 +345,9 @@ func (f *Fetcher) try(ctx context.Context, u *url.URL, info *FetchInfo, keep boo
 		if len(via) >= DefaultMaxRedirects {
 			return fmt.Errorf("stopped after %d redirects", len(via))
 		}
+		if insecure(req.URL) && !f.AllowInsecureHTTP {
+			return fmt.Errorf("refused a redirect to plain http (%s): serve the key set over https only", RedactURL(req.URL.String()))
+		}
 		if orig != nil {
 			return orig(req, via)
 		}
@@ -358,6 +392,7 @@ func (f *Fetcher) try(ctx context.Context, u *url.URL, info *FetchInfo, keep boo
 	}
 	if int64(len(body)) > f.maxBytes() {
 		att.Err = fmt.Sprintf("the body is larger than %d bytes", f.maxBytes())
+		att.TooLarge = true
 		return nil, att, true
 	}
 	if resp.StatusCode != http.StatusOK {
@@ -426,6 +461,8 @@ func fetchFailure(src string, info *FetchInfo) string {
 		what, fix = last.Err, "serve the JWKS over https with a certificate from a public CA that matches the host name"
 	case last.TimedOut:
 		what, fix = last.Err, "make the host answer quickly, every time"
+	case last.TooLarge:
+		what, fix = last.Err+" (the limit for a key set)", "a key set is a few KB: check that the URL serves the JWKS itself, not a page or a bundle"
 	case last.Err != "":
 		what, fix = last.Err, "make the URL reachable from the internet without authentication"
 	case last.StatusCode == http.StatusUnauthorized || last.StatusCode == http.StatusForbidden:

@@ -20,6 +20,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/activator-dev/activator/internal/portal"
 )
 
 // FileName is the stored session's name inside the state directory.
@@ -124,16 +126,20 @@ func (e *PortalMismatchError) Error() string {
 	return fmt.Sprintf("the stored session is for %s, not %s", e.Stored, e.Want)
 }
 
-// LoadFor reads the session stored at path for portal (a base URL without
-// a trailing slash): ErrNoSession when none is stored, a
+// LoadFor reads the session stored at path for portal (a base URL in
+// portal.NormalizeBaseURL's form): ErrNoSession when none is stored, a
 // *PortalMismatchError when it belongs to another portal.
-func LoadFor(path, portal string) (*Stored, error) {
+func LoadFor(path, base string) (*Stored, error) {
 	st, err := Load(path)
 	if err != nil {
 		return nil, err
 	}
-	if st.Portal != "" && strings.TrimRight(st.Portal, "/") != portal {
-		return nil, &PortalMismatchError{Stored: st.Portal, Want: portal}
+	stored := strings.TrimRight(st.Portal, "/")
+	if n, err := portal.NormalizeBaseURL(st.Portal); err == nil {
+		stored = n // saved by an activator that kept another form
+	}
+	if st.Portal != "" && stored != base {
+		return nil, &PortalMismatchError{Stored: st.Portal, Want: base}
 	}
 	return st, nil
 }

@@ -140,7 +140,7 @@ func loginRun(ctx context.Context, opts *LoginOptions) error {
 
 	bo := browser.Options{
 		Portal: f.Portal, AppID: f.App, Selectors: opts.Selectors, Timeout: opts.Timeout,
-		Logf: f.Logf, Now: f.Now, Check: f.checkSession,
+		Logf: f.Logf, Now: f.Now, Check: func(ctx context.Context, cookies string) error { return checkSession(ctx, f, cookies) },
 	}
 	switch {
 	case opts.Renew:
@@ -169,7 +169,7 @@ func loginRun(ctx context.Context, opts *LoginOptions) error {
 		return UsageError(err)
 	}
 	bo.ExecPath = exe
-	if bo.Profile, err = f.profileDir(opts.Profile); err != nil {
+	if bo.Profile, err = profileDir(f, opts.Profile); err != nil {
 		return err
 	}
 	sessPath, err := f.SessionPath()
@@ -188,7 +188,7 @@ func loginRun(ctx context.Context, opts *LoginOptions) error {
 		source = sourceRenew
 	}
 	// SignIn returned only after checkSession accepted the session.
-	return f.saveSession(sessPath, res.Cookies, res.Expires, source)
+	return saveSession(f, sessPath, res.Cookies, res.Expires, source)
 }
 
 // loginCredentials gathers a scripted sign-in's credentials: the user name
@@ -293,13 +293,13 @@ func importRun(ctx context.Context, f *Factory) error {
 	if err != nil {
 		return err
 	}
-	return f.verifyAndSave(ctx, path, cookies, nil, source)
+	return verifyAndSave(ctx, f, path, cookies, nil, source)
 }
 
 // verifyAndSave proves the session (the management page, then a LoadDownloads
 // call) and stores it; a session the portal refuses is never stored.
-func (f *Factory) verifyAndSave(ctx context.Context, path, cookies string, expires *time.Time, source string) error {
-	if err := f.checkSession(ctx, cookies); err != nil {
+func verifyAndSave(ctx context.Context, f *Factory, path, cookies string, expires *time.Time, source string) error {
+	if err := checkSession(ctx, f, cookies); err != nil {
 		var se *portal.SessionError
 		if errors.As(err, &se) {
 			advice := "sign in again with `activator login`"
@@ -310,13 +310,13 @@ func (f *Factory) verifyAndSave(ctx context.Context, path, cookies string, expir
 		}
 		return err
 	}
-	return f.saveSession(path, cookies, expires, source)
+	return saveSession(f, path, cookies, expires, source)
 }
 
 // checkSession proves that the portal accepts cookies as a session for the
 // app (orgsync.CheckSession), warning when only the confirming listing
 // failed. The browser sign-in calls it on each page of the portal.
-func (f *Factory) checkSession(ctx context.Context, cookies string) error {
+func checkSession(ctx context.Context, f *Factory, cookies string) error {
 	c, err := portalhttp.New(f.portalOptions(cookies))
 	if err != nil {
 		return UsageError(err)
@@ -329,7 +329,7 @@ func (f *Factory) checkSession(ctx context.Context, cookies string) error {
 }
 
 // saveSession stores a session the portal accepted and says so.
-func (f *Factory) saveSession(path, cookies string, expires *time.Time, source string) error {
+func saveSession(f *Factory, path, cookies string, expires *time.Time, source string) error {
 	st := &session.Stored{Portal: f.Portal, AppID: f.App, Cookies: cookies, SavedAt: f.Now().UTC(), Expires: expires}
 	if err := session.Save(path, st); err != nil {
 		return err
@@ -338,7 +338,7 @@ func (f *Factory) saveSession(path, cookies string, expires *time.Time, source s
 		f.Logf("Warning: the session is saved, but not this portal and app as the defaults of later commands (%v): pass --portal and --app to them.", err)
 	}
 	if f.Output == OutputJSON || f.Output == OutputCSV {
-		return f.writeStatus(statusFor(f, true, source, st, ""))
+		return writeStatus(f, statusFor(f, true, source, st, ""))
 	}
 	f.Logf("Signed in to %s for app %s; the session is saved in %s.", f.Portal, f.App, path)
 	if expires != nil {
@@ -358,7 +358,7 @@ func describeSource(source string) string {
 }
 
 // profileDir is --profile, or the profile in the state directory.
-func (f *Factory) profileDir(flag string) (string, error) {
+func profileDir(f *Factory, flag string) (string, error) {
 	if flag != "" {
 		return filepath.Abs(flag)
 	}
@@ -392,7 +392,7 @@ func statusFor(f *Factory, signedIn bool, source string, st *session.Stored, rea
 }
 
 // writeStatus prints a status in --output json or csv.
-func (f *Factory) writeStatus(s SessionStatus) error {
+func writeStatus(f *Factory, s SessionStatus) error {
 	if f.Output == OutputJSON {
 		return writeJSON(f.IO.Out, s)
 	}
@@ -429,7 +429,7 @@ func whoamiRun(ctx context.Context, f *Factory) error {
 	cookies, source, err := f.SessionCookies()
 	if err != nil {
 		if errors.Is(err, portal.ErrNotSignedIn) {
-			return f.notSignedIn("", nil, err)
+			return notSignedIn(f, "", nil, err)
 		}
 		return err
 	}
@@ -448,13 +448,13 @@ func whoamiRun(ctx context.Context, f *Factory) error {
 	}
 	if _, err := f.newPacer(pace.DefaultRate, orgsync.DefaultConnectRetries).Do(ctx, func() error { return c.Check(ctx) }); err != nil {
 		if errors.Is(err, portal.ErrNotSignedIn) {
-			return f.notSignedIn(source, stored, err)
+			return notSignedIn(f, source, stored, err)
 		}
 		return err
 	}
 	st := statusFor(f, true, source, stored, "")
 	if f.Output != OutputTable {
-		return f.writeStatus(st)
+		return writeStatus(f, st)
 	}
 	line := fmt.Sprintf("Signed in to %s for app %s (%s", f.Portal, f.App, source)
 	if st.SavedAt != nil {
@@ -466,13 +466,13 @@ func whoamiRun(ctx context.Context, f *Factory) error {
 
 // notSignedIn reports a missing or refused session: the status in --output
 // json or csv, and exit 3 with the reason.
-func (f *Factory) notSignedIn(source string, stored *session.Stored, err error) error {
+func notSignedIn(f *Factory, source string, stored *session.Stored, err error) error {
 	if f.Output != OutputTable {
 		if source == "" {
 			source = "none"
 		}
 		reason := strings.TrimPrefix(err.Error(), portal.ErrNotSignedIn.Error()+": ")
-		if werr := f.writeStatus(statusFor(f, false, source, stored, reason)); werr != nil {
+		if werr := writeStatus(f, statusFor(f, false, source, stored, reason)); werr != nil {
 			return werr
 		}
 	}
@@ -540,7 +540,7 @@ func logoutRun(opts *LogoutOptions) error {
 		f.Logf("No stored session at %s.", path)
 	}
 	if !opts.KeepProfile {
-		dir, err := f.profileDir(opts.Profile)
+		dir, err := profileDir(f, opts.Profile)
 		if err != nil {
 			return err
 		}

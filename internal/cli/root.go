@@ -1,9 +1,12 @@
 // Package cli is activator's command line.
 //
-// Each command has an options struct, a NewCmdX that binds flags into it, and
-// an xRun that does the work with its dependencies injected through the
-// Factory (IO streams, HTTP client, clock, state store), so flag parsing and
-// behaviour are tested apart. Commands return errors; only Main prints them
+// Each command has an options struct holding its flags and dependencies, a
+// NewCmdX(f, runF) that binds flags into it and checks them in RunE, and an
+// xRun(ctx, opts) that does the work with no *cobra.Command: tests pass a
+// runF to see the checked options, so flag parsing and behaviour are tested
+// apart. The Factory resolves the global flags and builds the dependencies
+// (IO streams, HTTP client, clock, state store, portal client); the work
+// itself lives in the packages. Commands return errors; only Main prints them
 // and maps them to exit codes.
 package cli
 

@@ -76,7 +76,14 @@ Signing in: the sign-in form at /Account/Login accepts --username and --password
 for CODE). ` + "`activator login --portal URL --app 50741`" + ` in a browser window, or
 --headless with ACTIVATOR_USERNAME and ACTIVATOR_PASSWORD, signs in there;
 --session-file writes a ready session (a Cookie header value, mode 0600) for
---cookie-file, and POST /_sim/session answers a new one.
+--cookie-file, and POST /_sim/session answers a new one. --landing home ends a
+sign-in on the portal's home page (/Developer/Apps), --landing notice on a notice
+page whose Continue button begins the session; --signin-addr localhost:8090 moves
+the sign-in form to a second origin, as single sign-on through another host does.
+
+A changed portal, for activator doctor: --rename-field OrgName=Name, --declined 10
+(organizations with the unknown status 2), --id-without-app, --token-in-meta,
+--page-size-max 25.
 
 Changing the portal while it runs (JSON over HTTP; the real portal has none of these):
 

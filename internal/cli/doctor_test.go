@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"encoding/json"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -123,5 +124,32 @@ func TestRunSummaryShapeWarning(t *testing.T) {
 	}
 	if outcomeCode(sum.Outcome) != ExitOK {
 		t.Fatalf("a shape change changed the exit code")
+	}
+}
+
+// TestDoctorJSON gives the same findings as JSON, one object each.
+func TestDoctorJSON(t *testing.T) {
+	s := sim.New(sim.Config{Orgs: 40, PageSizeMax: 25})
+	srv := httptest.NewServer(s)
+	defer srv.Close()
+	code, stdout, stderr := runCmd(t, testRun{env: loginEnv(srv.URL, t.TempDir(), "ACTIVATOR_COOKIE", s.NewSession())}, "doctor", "--output", "json")
+	var got []DoctorFinding
+	if err := json.Unmarshal([]byte(stdout), &got); err != nil || code != ExitFailures {
+		t.Fatalf("exit %d, output %q (%v)\n%s", code, stdout, err, stderr)
+	}
+	if len(got) != len(doctorDefault) {
+		t.Fatalf("%d findings, want %d", len(got), len(doctorDefault))
+	}
+	for i, f := range got {
+		want := DoctorFinding{Verdict: "ok", Topic: strings.SplitN(strings.TrimSpace(doctorDefault[i][8:]), ":", 2)[0]}
+		if i == 8 {
+			want.Verdict = "differs"
+		}
+		if f.Verdict != want.Verdict || f.Topic != want.Topic || f.Matters {
+			t.Errorf("finding %d = %+v, want verdict %q topic %q", i, f, want.Verdict, want.Topic)
+		}
+	}
+	if got[8].Fix == "" || !strings.Contains(got[8].Text, "at most 25") {
+		t.Errorf("page size finding %+v", got[8])
 	}
 }

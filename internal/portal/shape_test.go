@@ -2,6 +2,7 @@ package portal
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -68,5 +69,21 @@ func TestFingerprint(t *testing.T) {
 	merged := MergeFingerprint(a, d)
 	if merged != a || FingerprintChange(merged, a) != "" {
 		t.Fatalf("merged %q, want %q", merged, a)
+	}
+}
+
+// BenchmarkShapeObserve is what checking the listing's shape adds to each
+// LoadDownloads page of 100 downloads (a second decode of the page).
+func BenchmarkShapeObserve(b *testing.B) {
+	var downloads []string
+	for i := range 100 {
+		downloads = append(downloads, fmt.Sprintf(`{"Id":"%d_50741","OrgName":"Organization %d","Approved":%d,"ECMId":%d,"AppId":50741,"AppName":"Sample Patient Access App","DownloadDate":"\/Date(1768230000000)\/","IsAutoSync":true}`, 100+i, i, i%4, 5000+i))
+	}
+	data := json.RawMessage(`{"Downloads":[` + strings.Join(downloads, ",") + `]}`)
+	s := NewShape()
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		s.Observe(data, "50741")
 	}
 }

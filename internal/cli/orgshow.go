@@ -69,6 +69,8 @@ type OrgShowJSON struct {
 	Org      report.Org     `json:"org"`
 	Events   []OrgEventJSON `json:"events"`
 	Outcomes []OutcomeJSON  `json:"outcomes"`
+	// Probes are the organization's probes, oldest first.
+	Probes []OrgProbeJSON `json:"probes"`
 }
 
 // historyLine is one line of an organization's history, from either source.
@@ -133,6 +135,9 @@ func orgsShowRun(ctx context.Context, opts *OrgsShowOptions) error {
 		js.Outcomes = append(js.Outcomes, oj)
 		lines = append(lines, historyLine{at: o.Started, source: "run", id: o.RunID, kind: o.Action, envs: o.Envs, mode: o.Mode,
 			result: o.Result, attempts: o.Attempts, seconds: oj.DurationSeconds, detail: o.Message})
+	}
+	if lines, err = addProbeHistory(ctx, s, app, id, &js, lines); err != nil {
+		return err
 	}
 	// Oldest first; at the same instant a sync's finding comes before the
 	// calls it led to.
@@ -221,6 +226,9 @@ func printOrg(w io.Writer, r *report.Report, o report.Org, lines []historyLine) 
 			fmt.Fprintf(tw, "  Attention\t%s\n", attentionText(a))
 		}
 	}
+	if p := o.Probe; p != nil {
+		fmt.Fprintf(tw, "  Probe\t%s (%s)\n", probeClassWords[p.Class], stamp(p.At))
+	}
 	for _, j := range r.JWKSetURL {
 		if j.OrgID == o.OrgID {
 			fmt.Fprintf(tw, "  Keys\t%s: upload them with `activator activate --jwks FILE|URL --reactivate --org %s`\n", jkuLine(j), o.OrgID)
@@ -235,6 +243,8 @@ func printOrg(w io.Writer, r *report.Report, o report.Org, lines []historyLine) 
 		switch l.source {
 		case "sync":
 			t.add(stampSec(l.at), fmt.Sprintf("sync %d", l.id), l.detail)
+		case "probe":
+			t.add(stampSec(l.at), "probe", l.result+": "+printable(l.detail))
 		default:
 			what := fmt.Sprintf("run %d: %s %s (%s)", l.id, l.kind, l.envs, report.ModeText(l.mode))
 			res := fmt.Sprintf("%s, %s, %s", l.result, plural(l.attempts, "attempt"), seconds(l.seconds))

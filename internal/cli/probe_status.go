@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"strings"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/activator-dev/activator/internal/probe"
 	"github.com/activator-dev/activator/internal/report"
+	"github.com/activator-dev/activator/internal/store"
 )
 
 // printProbeStatus is status's section on the newest probes: the counts
@@ -52,3 +54,33 @@ func span(d time.Duration) string {
 
 // hoursDuration turns a number of hours back into a duration.
 func hoursDuration(h float64) time.Duration { return time.Duration(h * float64(time.Hour)) }
+
+// OrgProbeJSON is one probe in `orgs show --output json`.
+type OrgProbeJSON struct {
+	At           time.Time  `json:"at"`
+	RunID        int64      `json:"runId,omitempty"`
+	Class        string     `json:"class"`
+	Evidence     string     `json:"evidence"`
+	ActivatedAt  *time.Time `json:"activatedAt,omitempty"`
+	AuthorizeURL string     `json:"authorizeUrl"`
+	Requests     int        `json:"requests"`
+}
+
+// addProbeHistory adds an organization's probes to `orgs show`.
+func addProbeHistory(ctx context.Context, s *store.Store, app store.App, id string, js *OrgShowJSON, lines []historyLine) ([]historyLine, error) {
+	ps, err := s.OrgProbes(ctx, app.ID, id)
+	if err != nil {
+		return nil, err
+	}
+	js.Probes = make([]OrgProbeJSON, 0, len(ps))
+	for _, p := range ps {
+		pj := OrgProbeJSON{At: p.At, RunID: p.RunID, Class: p.Class, Evidence: p.Evidence, AuthorizeURL: p.AuthorizeURL, Requests: p.Requests}
+		if !p.ActivatedAt.IsZero() {
+			at := p.ActivatedAt
+			pj.ActivatedAt = &at
+		}
+		js.Probes = append(js.Probes, pj)
+		lines = append(lines, historyLine{at: p.At, source: "probe", id: p.RunID, kind: "probe", result: probeClassWords[p.Class], detail: p.Evidence})
+	}
+	return lines, nil
+}

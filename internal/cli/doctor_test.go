@@ -82,7 +82,7 @@ func TestDoctor(t *testing.T) {
 			srv := httptest.NewServer(s)
 			defer srv.Close()
 			env := loginEnv(srv.URL, t.TempDir(), "ACTIVATOR_COOKIE", s.NewSession())
-			code, stdout, stderr := runCmd(t, testRun{env: env}, "doctor")
+			code, stdout, stderr := runCmd(t, testRun{env: env}, "doctor", "--rate", "50")
 			got := strings.Split(strings.TrimRight(stdout, "\n"), "\n")
 			if strings.Join(got, "\n") != strings.Join(tt.want, "\n") {
 				t.Errorf("doctor printed:\n%s\nwant:\n%s", stdout, strings.Join(tt.want, "\n"))

@@ -384,12 +384,12 @@ func sameEndpoint(u, redirect *url.URL) bool {
 }
 
 // contextReason says why a request was not made or not answered: the
-// probe's time limit (the only deadline on ctx), or an interruption.
+// probe's time limit, or an interruption.
 func contextReason(ctx context.Context, err error) string {
-	if _, ok := ctx.Deadline(); ok && !errors.Is(context.Cause(ctx), context.Canceled) {
+	switch {
+	case errors.Is(err, errPastDeadline), errors.Is(context.Cause(ctx), ErrTimeLimit):
 		return "the probe's time limit was reached"
-	}
-	if ctx.Err() != nil {
+	case ctx.Err() != nil:
 		return "interrupted"
 	}
 	return err.Error()

@@ -120,7 +120,8 @@ func Run(ctx context.Context, in plan.Input, o RunOptions) (*RunResult, error) {
 	if err := c.Shape().Stop(); err != nil {
 		return nil, err
 	}
-	if rr.ShapeChange, rr.ShapeSince, err = o.recordShape(ctx, c.Shape()); err != nil {
+	shape, err := o.compareShape(ctx, c.Shape(), rr)
+	if err != nil {
 		return nil, err
 	}
 	if o.OnSynced != nil {
@@ -152,6 +153,13 @@ func Run(ctx context.Context, in plan.Input, o RunOptions) (*RunResult, error) {
 	if err := o.start(ctx, rr); err != nil {
 		return nil, err
 	}
+	// Recorded only by a run that goes ahead, so a dry run or a declined
+	// plan leaves the warning for the run whose summary shows it.
+	if shape != nil {
+		if err := o.Store.RecordListingShape(ctx, o.App.ID, *shape); err != nil {
+			return nil, err
+		}
+	}
 	rr.Result = *Execute(ctx, rr.Plan, o.Options)
 	if o.OnExecuted != nil {
 		o.OnExecuted(&rr.Result)
@@ -169,25 +177,23 @@ func Run(ctx context.Context, in plan.Input, o RunOptions) (*RunResult, error) {
 	return rr, nil
 }
 
-// recordShape records the fingerprint of the listing's shape and says how
-// it differs from the last one recorded.
-func (o *RunOptions) recordShape(ctx context.Context, sh *portal.Shape) (change string, since time.Time, err error) {
+// compareShape says in rr how the listing's shape differs from the one
+// last recorded, and returns the fingerprint to record (the new one, with
+// the Approved values seen before), nil for an empty listing.
+func (o *RunOptions) compareShape(ctx context.Context, sh *portal.Shape, rr *RunResult) (*store.ListingShape, error) {
 	fp := sh.Fingerprint()
 	if fp == "" {
-		return "", time.Time{}, nil // an empty listing has no shape
+		return nil, nil // an empty listing has no shape
 	}
 	last, err := o.Store.LastListingShape(ctx, o.App.ID)
 	if err != nil {
-		return "", time.Time{}, err
+		return nil, err
 	}
 	if last != nil {
-		change, since = portal.FingerprintChange(last.Fingerprint, fp), last.SeenAt
+		rr.ShapeChange, rr.ShapeSince = portal.FingerprintChange(last.Fingerprint, fp), last.SeenAt
 		fp = portal.MergeFingerprint(last.Fingerprint, fp)
 	}
-	if err := o.Store.RecordListingShape(ctx, o.App.ID, store.ListingShape{Fingerprint: fp, SeenAt: o.Now()}); err != nil {
-		return "", time.Time{}, err
-	}
-	return change, since, nil
+	return &store.ListingShape{Fingerprint: fp, SeenAt: o.Now()}, nil
 }
 
 // defaultSync lists with orgsync.Run, paced.

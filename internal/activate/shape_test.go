@@ -89,3 +89,17 @@ func TestRunRecordsShape(t *testing.T) {
 		t.Fatalf("shape change %q since %s, want %q since %s", changed.ShapeChange, changed.ShapeSince, want, before)
 	}
 }
+
+// TestDryRunLeavesShape: a declined plan (a dry run) records no shape, so
+// the change is still news for the run that goes ahead.
+func TestDryRunLeavesShape(t *testing.T) {
+	r := newRig(t, sim.Config{Orgs: 12, Seed: 2})
+	o := r.runOptions(pace.New(1000, 2))
+	o.Confirm = func(*plan.Plan) (bool, error) { return false, nil }
+	if _, err := Run(context.Background(), plan.Input{}, o); err != nil {
+		t.Fatal(err)
+	}
+	if sh, err := r.store.LastListingShape(context.Background(), r.app.ID); err != nil || sh != nil {
+		t.Fatalf("a dry run recorded the shape %+v (%v)", sh, err)
+	}
+}

@@ -249,7 +249,7 @@ func writeTokenResult(f *Factory, res *tokenResult) error {
 	}
 	w := f.IO.Out
 	if res.OK {
-		fmt.Fprintf(w, "Token granted: %s, expires in %s, scope %q\n", cellOrDash(res.TokenType), time.Duration(res.ExpiresIn)*time.Second, res.Scope)
+		fmt.Fprintf(w, "Token granted: %s, expires in %s, scope %q\n", printable(cellOrDash(res.TokenType)), time.Duration(res.ExpiresIn)*time.Second, res.Scope)
 		if res.AccessToken != "" {
 			fmt.Fprintln(w, res.AccessToken)
 		} else {
@@ -258,13 +258,13 @@ func writeTokenResult(f *Factory, res *tokenResult) error {
 		return nil
 	}
 	if res.ErrorDescription != "" {
-		fmt.Fprintf(w, "Server says: %s\n", res.ErrorDescription)
+		fmt.Fprintf(w, "Server says: %s\n", printable(res.ErrorDescription))
 	}
 	what := res.Error
 	if what == "" {
 		what = "no OAuth error"
 	}
-	fmt.Fprintf(w, "Token refused: HTTP %d, %s\n", res.StatusCode, what)
+	fmt.Fprintf(w, "Token refused: HTTP %d, %s\n", res.StatusCode, printable(what))
 	if res.ClockSkewSeconds != nil {
 		skew := time.Duration(*res.ClockSkewSeconds * float64(time.Second)).Round(time.Second)
 		switch {

@@ -27,16 +27,20 @@ func NewCmdReport(f *Factory, runF func(*ReportOptions) error) *cobra.Command {
 		Use:   "report",
 		Short: "Write a report of every organization: CSV, JSON or a self-contained HTML page",
 		Long: `Writes a report from the state database (no portal call): every organization with its
-status, mode (direct JWKS or JWK Set URL), key set, last change, last error and FHIR
-base URLs, plus the counts per status over time from the sync history.
+status, mode (direct JWKS or JWK Set URL), key set, last change, last error, FHIR
+base URLs and newest probe (activator probe), plus the counts per status over time from
+the sync history.
 
   --format html  one self-contained page (inline CSS and SVG, no script, no external
                  request): summary tiles, a chart of the counts per status at each
                  sync, the organizations needing attention, the key sets, the
-                 organizations still on the JWK Set URL, and the table of organizations.
+                 organizations still on the JWK Set URL, the probe (counts, and each
+                 organization not knowing the app yet with the time since activation),
+                 and the table of organizations.
   --format csv   one row per organization: ` + strings.Join(report.CSVHeader, ",") + `.
   --format json  the status fields (see ` + "`activator status --help`" + `) plus history
-                 [{id, at, total, counts}] and orgs [one object per organization].
+                 [{id, at, total, counts}] and orgs [one object per organization,
+                 with its newest probe: {class, at, evidence, activatedAt}, or null].
 
 Without --format, the format follows --out's extension (.html, .csv, .json). A file is
 written atomically (a temporary file renamed over it): a new one gets mode 0644, an

@@ -61,6 +61,10 @@ many answered, and which do not list private_key_jwt or RS384.
                noPrivateKeyJwt, noRs384: [{orgId, name, address, authMethods,
                signingAlgs, checkedAt}]}: the smart-configuration survey of the
                activated organizations' servers (brands --smart-config), null before any
+  probes      {lastAt, counts {live, not-known, inconclusive, unreachable, error},
+               notKnown [{orgId, name, activatedAt, sinceActivationHours, probedAt,
+               evidence}]}: each organization's newest probe (activator probe), null
+               before any
 Times are RFC 3339. Lists are never null.`,
 		Example: `  activator status
   activator status --all

@@ -37,11 +37,13 @@ type BrandsOptions struct {
 
 	// backoff, when set, replaces the Pacer's first backoff (tests).
 	backoff time.Duration
+	// Store opens the state database with the app's row.
+	Store func(context.Context) (*store.Store, store.App, error)
 }
 
 // NewCmdBrands builds `brands`.
 func NewCmdBrands(f *Factory, runF func(*BrandsOptions) error) *cobra.Command {
-	opts := &BrandsOptions{F: f}
+	opts := &BrandsOptions{F: f, Store: f.AppStore}
 	cmd := &cobra.Command{
 		Use:   "brands",
 		Short: "Cross-reference the organizations with Epic's public Brands directory",
@@ -140,7 +142,7 @@ func (opts *BrandsOptions) check() error {
 
 func brandsRun(ctx context.Context, opts *BrandsOptions) error {
 	f := opts.F
-	s, app, err := f.AppStore(ctx)
+	s, app, err := opts.Store(ctx)
 	if err != nil {
 		return err
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/activator-dev/activator/internal/report"
+	"github.com/activator-dev/activator/internal/store"
 	"github.com/spf13/cobra"
 )
 
@@ -20,11 +21,13 @@ type OrgsShowOptions struct {
 	OrgID string
 
 	id string // OrgID, checked
+	// Store opens the state database for reading, with the app's row.
+	Store func(context.Context) (*store.Store, store.App, error)
 }
 
 // NewCmdOrgsShow builds `orgs show ORGID`.
 func NewCmdOrgsShow(f *Factory, runF func(*OrgsShowOptions) error) *cobra.Command {
-	opts := &OrgsShowOptions{F: f}
+	opts := &OrgsShowOptions{F: f, Store: f.ReadAppStore}
 	return &cobra.Command{
 		Use:   "show ORGID",
 		Short: "Show one organization: what it holds and its whole history (no portal call)",
@@ -100,7 +103,7 @@ func (opts *OrgsShowOptions) check() error {
 func orgsShowRun(ctx context.Context, opts *OrgsShowOptions) error {
 	f := opts.F
 	id := opts.id
-	s, app, err := f.ReadAppStore(ctx)
+	s, app, err := opts.Store(ctx)
 	if err != nil {
 		return err
 	}

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/activator-dev/activator/internal/report"
+	"github.com/activator-dev/activator/internal/store"
 	"github.com/spf13/cobra"
 )
 
@@ -18,11 +19,13 @@ type ReportOptions struct {
 	F      *Factory
 	Format string
 	Out    string
+	// Store opens the state database for reading, with the app's row.
+	Store func(context.Context) (*store.Store, store.App, error)
 }
 
 // NewCmdReport builds `report`.
 func NewCmdReport(f *Factory, runF func(*ReportOptions) error) *cobra.Command {
-	opts := &ReportOptions{F: f}
+	opts := &ReportOptions{F: f, Store: f.ReadAppStore}
 	cmd := &cobra.Command{
 		Use:   "report",
 		Short: "Write a report of every organization: CSV, JSON or a self-contained HTML page",
@@ -104,7 +107,7 @@ func reportRun(ctx context.Context, opts *ReportOptions) error {
 			return UsageErrorf("--out %s is a directory: give a file name, e.g. --out %s", opts.Out, filepath.Join(opts.Out, "report."+format))
 		}
 	}
-	r, hint, err := buildReport(ctx, f)
+	r, hint, err := buildReport(ctx, f, opts.Store)
 	if err != nil {
 		return err
 	}

@@ -24,11 +24,13 @@ const DefaultRunsLimit = 20
 type RunsOptions struct {
 	F     *Factory
 	Limit int
+	// Store opens the state database for reading, with the app's row.
+	Store func(context.Context) (*store.Store, store.App, error)
 }
 
 // NewCmdRuns builds `runs` and `runs show`.
 func NewCmdRuns(f *Factory, runF func(*RunsOptions) error) *cobra.Command {
-	opts := &RunsOptions{F: f}
+	opts := &RunsOptions{F: f, Store: f.ReadAppStore}
 	long := `Lists the activation runs recorded in the state database, newest first: id, start,
 duration, mode, organizations planned, outcome, and how the organizations ended.
 
@@ -86,7 +88,7 @@ func (opts *RunsOptions) check() error {
 
 func runsRun(ctx context.Context, opts *RunsOptions) error {
 	f := opts.F
-	s, app, err := f.ReadAppStore(ctx)
+	s, app, err := opts.Store(ctx)
 	if err != nil {
 		return err
 	}
@@ -139,11 +141,13 @@ type RunsShowOptions struct {
 	ID string
 
 	id int64 // ID, checked
+	// Store opens the state database for reading, with the app's row.
+	Store func(context.Context) (*store.Store, store.App, error)
 }
 
 // NewCmdRunsShow builds `runs show ID`.
 func NewCmdRunsShow(f *Factory, runF func(*RunsShowOptions) error) *cobra.Command {
-	opts := &RunsShowOptions{F: f}
+	opts := &RunsShowOptions{F: f, Store: f.ReadAppStore}
 	return &cobra.Command{
 		Use:   "show ID",
 		Short: "Show one run: its options and every organization's outcome",
@@ -249,7 +253,7 @@ func (opts *RunsShowOptions) check() error {
 func runsShowRun(ctx context.Context, opts *RunsShowOptions) error {
 	f := opts.F
 	id := opts.id
-	s, app, err := f.ReadAppStore(ctx)
+	s, app, err := opts.Store(ctx)
 	if err != nil {
 		return err
 	}

@@ -24,11 +24,13 @@ const DefaultStatusLines = 10
 type StatusOptions struct {
 	F   *Factory
 	All bool
+	// Store opens the state database for reading, with the app's row.
+	Store func(context.Context) (*store.Store, store.App, error)
 }
 
 // NewCmdStatus builds `status`.
 func NewCmdStatus(f *Factory) *cobra.Command {
-	opts := &StatusOptions{F: f}
+	opts := &StatusOptions{F: f, Store: f.ReadAppStore}
 	cmd := &cobra.Command{
 		Use:   "status",
 		Short: "One screen on the app's activation, from the state database (no portal call)",
@@ -80,7 +82,7 @@ Times are RFC 3339. Lists are never null.`,
 
 func statusRun(ctx context.Context, opts *StatusOptions) error {
 	f := opts.F
-	r, hint, err := buildReport(ctx, f)
+	r, hint, err := buildReport(ctx, f, opts.Store)
 	if err != nil {
 		return err
 	}
@@ -115,8 +117,8 @@ func reportOptions(f *Factory) report.Options {
 
 // buildReport reads the app's whole state, writing nothing; hint names the
 // apps the database does hold when it holds nothing for this one.
-func buildReport(ctx context.Context, f *Factory) (r *report.Report, hint string, err error) {
-	s, app, err := f.ReadAppStore(ctx)
+func buildReport(ctx context.Context, f *Factory, open func(context.Context) (*store.Store, store.App, error)) (r *report.Report, hint string, err error) {
+	s, app, err := open(ctx)
 	if err != nil {
 		return nil, "", err
 	}

@@ -38,9 +38,13 @@ func NewCmdStatus(f *Factory) *cobra.Command {
 how many organizations, what changed), the organizations per status, the last run
 (when, outcome), the organizations needing attention (refused by the organization,
 status mismatch after activation, failed calls, unknown statuses), the key sets
-uploaded and how many organizations hold each, and the organizations with keys
-enabled that still rely on the JWK Set URL: those whose last recorded upload used
-it, and those with no upload recorded at all (activated before activator, or by hand).
+uploaded and how many organizations hold each, the organizations probably holding
+them but unconfirmed (a run stopped during the call, and the portal then showed the
+organization enabled), and the organizations with keys enabled that hold no keys
+uploaded by activator: on the JWK Set URL where activator's last upload used it,
+otherwise "JWK Set URL or keys entered by hand" (the portal's listing does not say which).
+A call whose run stopped before its answer was recorded is listed as needing attention
+("outcome unknown") until the next activate run settles it.
 After ` + "`brands --smart-config`" + `, the survey of the activated organizations' servers: how
 many answered, and which do not list private_key_jwt or RS384.
 
@@ -50,14 +54,16 @@ many answered, and which do not list private_key_jwt or RS384.
                changes: [{orgId, name, kind, old, new}]}, null before the first sync
   lastRun     {id, started, finished, durationSeconds, mode, split, nonProdKeys,
                prodKeys, planned, outcome, stopped, message, args, calls,
-               results: {activated, refused, failed, mismatched}}, null before the first run
+               results: {activated, refused, failed, mismatched, unknown, unconfirmed}},
+               null before the first run
   counts      [{status, name, class, count}]: listed organizations per status
   listed, gone
-  attention   [{orgId, name, status, statusName, reason (refused | mismatch |
-               failed | unknown-status), message, since, lastTried, runId}]
+  attention   [{orgId, name, status, statusName, reason (pending | refused | mismatch |
+               failed | not-shown | unknown-status), message, since, lastTried, runId}]
   keySets     [{thumbprints, kids, firstUsed, nonProdOrgs, prodOrgs, orgs}]
-  jwkSetUrl   [{orgId, name, status, statusName, reason (jku-upload | no-upload),
-               nonProd, prod (jwks | jku | none; "" when not enabled), since, runId}]
+  jwkSetUrl   [{orgId, name, status, statusName, reason (jku-upload | no-upload: JWK
+               Set URL or keys entered by hand), nonProd, prod (jwks | jku | none; ""
+               when not enabled), since, runId}]: enabled without keys uploaded by activator
   brands      {importedAt, bundleDate, source}, null when no Brands bundle was imported
   smartConfig {lastChecked, activated, withEndpoint, checked, answered,
                noPrivateKeyJwt, noRs384: [{orgId, name, address, authMethods,

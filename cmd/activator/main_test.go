@@ -57,6 +57,19 @@ func cmdExitcode(ts *testscript.TestScript, neg bool, args []string) {
 	}
 }
 
+// cmdSleep pauses the script, so that two signals sent one after the
+// other reach a process as two:
+//
+//	sleep DURATION
+func cmdSleep(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: sleep DURATION")
+	}
+	d, err := time.ParseDuration(args[0])
+	ts.Check(err)
+	time.Sleep(d)
+}
+
 // DefaultScriptOrgs keeps scripts quick: 40 organizations exercise every
 // status the simulator generates (its 500 are for the demo and benchmarks).
 const DefaultScriptOrgs = 40
@@ -111,6 +124,7 @@ func TestScripts(t *testing.T) {
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"sim":      cmdSim,
 			"exitcode": cmdExitcode,
+			"sleep":    cmdSleep,
 		},
 	})
 }
@@ -146,7 +160,7 @@ var authorizers sync.Map // *sim.Sim -> *sim.Authorize
 //	sim session                   a fresh session in $ACTIVATOR_COOKIE
 //	sim expire                    every session lapses
 //	sim tokens compliant=BOOL     token endpoints answer as a SMART reference server (error_description) or as Epic (bare)
-//	sim faults k=v ...            latency=DUR ratelimit=R burst=N errors=P lapse=N lapsehtml=true retryafter=DUR
+//	sim faults k=v ...            latency=DUR jitter=DUR ratelimit=R burst=N errors=P lapse=N lapsehtml=true retryafter=DUR
 //	sim add ORG STATUS NAME...    an organization arrives
 //	sim addq ORG STATUS "NAME"    the same, the name a Go-quoted string ("\x1b[2J\n=1+1")
 //	sim addbig ORG BYTES          an organization whose name is BYTES long
@@ -261,6 +275,10 @@ func cmdSim(ts *testscript.TestScript, neg bool, args []string) {
 				d, err := time.ParseDuration(v)
 				ts.Check(err)
 				f.RetryAfter = d
+			case "jitter":
+				d, err := time.ParseDuration(v)
+				ts.Check(err)
+				f.Jitter = d
 			default:
 				ts.Fatalf("sim faults: unknown %s", k)
 			}

@@ -24,6 +24,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime/debug"
+	"sort"
 	"sync"
 	"time"
 
@@ -71,6 +72,19 @@ type Options struct {
 	Now                   func() time.Time
 	// OnEvent is told about every finished call; calls are serialised.
 	OnEvent func(Event)
+	// Abort, when cancelled, stops the calls in flight at once (a second
+	// Ctrl-C): each keeps its write-ahead intent without an outcome, which
+	// the next run settles. Cancelling the context passed to Execute only
+	// stops new calls; the calls in flight finish and are recorded.
+	Abort context.Context
+	// Bounds limit each call (per attempt and all attempts together);
+	// Bounds.Waiting is not used: OnWaiting is.
+	Bounds pace.Bounds
+	// OnWaiting is told, every Bounds.NoticeAfter, about a call the portal
+	// has not answered yet.
+	OnWaiting func(orgID string, d time.Duration)
+	// InFlight, when set, is kept up to date with the calls under way.
+	InFlight *InFlight
 }
 
 // Event reports one finished call.
@@ -112,6 +126,49 @@ type Result struct {
 	// (portal.ErrNotSignedIn), ErrTooManyFailures, a Retry-After longer than
 	// the pace waits (pace.HoldError), or the context's error.
 	Stop error
+	// Unknown are the calls Abort stopped in flight: the portal may or may
+	// not have made the change. Their intents stay pending, and the next
+	// run settles them from its listing (or calls them again).
+	Unknown []Failure
+	// Achieved is the pace of the run's ApproveDownload attempts, in calls
+	// a second from the first to the last (0 with fewer than two).
+	Achieved float64
+}
+
+// UnknownMessage describes a call stopped in flight.
+const UnknownMessage = "stopped in flight (second Ctrl-C): the portal may or may not have made the change; the next run settles it"
+
+// InFlight tracks the organizations whose call is under way, for a
+// command line asked to stop to say what it is finishing. The zero value
+// is ready to use.
+type InFlight struct {
+	mu   sync.Mutex
+	orgs map[string]bool
+}
+
+// Orgs lists the organizations whose call is under way, sorted.
+func (f *InFlight) Orgs() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	ids := make([]string, 0, len(f.orgs))
+	for id := range f.orgs {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	return ids
+}
+
+func (f *InFlight) set(org string, on bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.orgs == nil {
+		f.orgs = map[string]bool{}
+	}
+	if on {
+		f.orgs[org] = true
+	} else {
+		delete(f.orgs, org)
+	}
 }
 
 // Execute carries out p. It always returns a Result; Stop says whether the
@@ -125,6 +182,9 @@ func Execute(ctx context.Context, p *plan.Plan, o Options) *Result {
 	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.InFlight == nil {
+		o.InFlight = &InFlight{}
 	}
 	e := &executor{o: o, res: &Result{}, total: len(p.Items)}
 	items := make(chan plan.Item)
@@ -149,6 +209,11 @@ func Execute(ctx context.Context, p *plan.Plan, o Options) *Result {
 	}
 	close(items)
 	wg.Wait()
+	if e.attempts > 1 {
+		if d := e.lastAttempt.Sub(e.firstAttempt).Seconds(); d > 0 {
+			e.res.Achieved = float64(e.attempts-1) / d
+		}
+	}
 	// An interrupt says why the run ended, even when the call in flight
 	// then failed: the person asked it to stop. Only a lapsed session, which
 	// needs a new sign-in before anything else, says more.
@@ -208,6 +273,32 @@ type executor struct {
 	numbers  map[string]int
 	reported int
 	panicked *WorkerPanic // the first worker panic
+	// attempts, firstAttempt and lastAttempt measure the pace achieved.
+	attempts                  int
+	firstAttempt, lastAttempt time.Time
+}
+
+// attempt notes an attempt at org starting now.
+func (e *executor) attempt(org string, now time.Time) {
+	e.o.InFlight.set(org, true)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.attempts++
+	if e.firstAttempt.IsZero() {
+		e.firstAttempt = now
+	}
+	e.lastAttempt = now
+}
+
+// landed notes the attempt at org is over.
+func (e *executor) landed(org string) { e.o.InFlight.set(org, false) }
+
+// unknown counts a call Abort stopped in flight; its intent stays pending.
+func (e *executor) unknown(it plan.Item) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.res.Calls++
+	e.res.Unknown = append(e.res.Unknown, Failure{OrgID: it.OrgID, Name: it.Name, Message: UnknownMessage})
 }
 
 func (e *executor) stopped(ctx context.Context) bool {
@@ -245,26 +336,13 @@ func (e *executor) process(ctx context.Context, it plan.Item) {
 				out.ProdKeys = e.o.ProdKeys
 			}
 		}
-		var msg string
-		var intentErr error
-		// The call itself is not cancelled by Ctrl-C: it finishes and is
-		// recorded. Only the waiting before it is. Its intent is committed
-		// just before it is first sent (after the pace), so that a process
-		// that dies during the call leaves a pending record the next run
-		// resolves; without that record, no call is made.
+		attempts, msg, err, intentErr := e.call(ctx, it, out, a)
 		callCtx := context.WithoutCancel(ctx)
-		attempts, err := e.o.Pacer.Do(ctx, func() error {
-			if out.ID == 0 {
-				out.Started = e.o.Now()
-				if intentErr = e.o.Store.RecordIntent(callCtx, e.o.App.ID, out); intentErr != nil {
-					return intentErr
-				}
-			}
-			var err error
-			msg, err = e.o.Portal.Approve(callCtx, a)
-			return err
-		})
 		switch {
+		case attempts > 0 && intentErr == nil && e.o.Abort != nil && e.o.Abort.Err() != nil && errors.Is(err, context.Canceled):
+			// Stopped in flight: the intent stays pending.
+			e.unknown(it)
+			return
 		case attempts == 0 || intentErr != nil:
 			// Stopped while waiting for the pace, or the intent could not
 			// be recorded: no call was made.
@@ -308,6 +386,41 @@ func (e *executor) process(ctx context.Context, it plan.Item) {
 			return
 		}
 	}
+}
+
+// call makes one organization's call within the pace and its bounds. The
+// call itself is not cancelled by Ctrl-C: it finishes and is recorded.
+// Only the waiting before it is, and a second Ctrl-C (Abort), which stops
+// it at once. Its intent is committed just before it is first sent (after
+// the pace), so that a process that dies (or is stopped) during the call
+// leaves a pending record the next run resolves; without that record
+// (intentErr), no call is made.
+func (e *executor) call(ctx context.Context, it plan.Item, out *store.Outcome, a portal.Activation) (attempts int, msg string, err, intentErr error) {
+	dbCtx := context.WithoutCancel(ctx)
+	callCtx, stopCall := context.WithCancel(dbCtx)
+	defer stopCall()
+	if e.o.Abort != nil {
+		defer context.AfterFunc(e.o.Abort, stopCall)()
+	}
+	b := e.o.Bounds
+	b.Waiting = nil
+	if e.o.OnWaiting != nil {
+		b.Waiting = func(d time.Duration) { e.o.OnWaiting(it.OrgID, d) }
+	}
+	attempts, err = e.o.Pacer.Call(ctx, callCtx, b, func(actx context.Context) error {
+		if out.ID == 0 {
+			out.Started = e.o.Now()
+			if intentErr = e.o.Store.RecordIntent(dbCtx, e.o.App.ID, out); intentErr != nil {
+				return intentErr
+			}
+		}
+		e.attempt(it.OrgID, time.Now())
+		defer e.landed(it.OrgID)
+		var err error
+		msg, err = e.o.Portal.Approve(actx, a)
+		return err
+	})
+	return attempts, msg, err, intentErr
 }
 
 // finish updates the tallies after a call.

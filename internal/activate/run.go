@@ -171,6 +171,9 @@ func Run(ctx context.Context, in plan.Input, o RunOptions) (*RunResult, error) {
 		return nil, err
 	}
 	rr.Outcome, rr.Message = end(ctx, rr)
+	if err := o.recordPace(ctx); err != nil {
+		return nil, err
+	}
 	if err := o.Store.FinishRun(context.WithoutCancel(ctx), rr.RunID, o.Now(), rr.Outcome, rr.Message); err != nil {
 		return nil, err
 	}
@@ -198,7 +201,7 @@ func (o *RunOptions) compareShape(ctx context.Context, sh *portal.Shape, rr *Run
 
 // defaultSync lists with orgsync.Run, paced.
 func (o *RunOptions) defaultSync(ctx context.Context, c *portalhttp.Client) (*orgsync.Report, error) {
-	return orgsync.Run(ctx, orgsync.Options{Store: o.Store, App: o.App, PageSize: o.PageSize, Now: o.Now, Load: orgsync.PacedLoad(c.LoadDownloads, o.Pacer)})
+	return orgsync.Run(ctx, orgsync.Options{Store: o.Store, App: o.App, PageSize: o.PageSize, Now: o.Now, Load: orgsync.PacedLoad(c.LoadDownloads, o.Pacer, nil)})
 }
 
 // makePlan plans over the orgs listed now, with their recorded uploads.
@@ -317,6 +320,29 @@ func (o *RunOptions) dateRefusals(ctx context.Context, rr *RunResult) error {
 	return nil
 }
 
+// recordPace keeps what the run learned of the portal's pace, so the next
+// run starts there: the highest rate that held, and whether a 429 showed
+// the limit. A run that made too few calls to say anything keeps the
+// record as it was; one that saw no 429 keeps an earlier limit found (it
+// never went beyond what it tolerated).
+func (o *RunOptions) recordPace(ctx context.Context) error {
+	st := o.Pacer.Stats()
+	if st.Calls < pace.QuietCalls || st.Tolerated <= 0 {
+		return nil
+	}
+	ctx = context.WithoutCancel(ctx)
+	prev, err := o.Store.Pace(ctx, o.App.ID)
+	if err != nil {
+		return err
+	}
+	p := store.Pace{Tolerated: st.Tolerated, Limited: st.Limited, At: o.Now()}
+	if !st.Limited && prev != nil && prev.Limited {
+		p.Limited = true
+		p.Tolerated = max(st.Tolerated, prev.Tolerated)
+	}
+	return o.Store.RecordPace(ctx, o.App.ID, p)
+}
+
 // end decides the run's outcome and, when it stopped early, the message
 // saying why and how to resume.
 func end(ctx context.Context, rr *RunResult) (outcome, msg string) {
@@ -324,6 +350,14 @@ func end(ctx context.Context, rr *RunResult) (outcome, msg string) {
 	switch {
 	case stop != nil && errors.Is(stop, portal.ErrNotSignedIn):
 		return store.RunLapsed, fmt.Sprintf("the session lapsed mid-run (%d organizations not reached): sign in again with `activator login`, then re-run the same command to resume", rr.NotRun)
+	case stop != nil && len(rr.Unknown) > 0:
+		// A second Ctrl-C stopped calls in flight.
+		calls := "1 call"
+		if len(rr.Unknown) > 1 {
+			calls = fmt.Sprintf("%d calls", len(rr.Unknown))
+		}
+		return store.RunInterrupted, fmt.Sprintf("stopped at once: %s in flight left unknown (the portal may or may not have made the change); re-run the same command to resume: it settles them from the listing or calls them again (%d organizations not reached)",
+			calls, rr.NotRun)
 	case stop != nil && (errors.Is(stop, context.Canceled) || (errors.Is(ctx.Err(), context.Canceled) && errors.Is(stop, context.Cause(ctx)))):
 		// Ctrl-C: the context's cause.
 		return store.RunInterrupted, fmt.Sprintf("interrupted: the calls in flight finished and were recorded; re-run the same command to resume (%d organizations not reached)", rr.NotRun)

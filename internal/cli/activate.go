@@ -70,6 +70,10 @@ type ActivateOptions struct {
 	// Probe ends the run with a probe (activate_probe.go).
 	Probe         bool
 	ProbeSettings ProbeSettings
+
+	// startRate is where the pace starts (Rate, or lower when an earlier
+	// run found the portal's limit): the plan's estimate uses it.
+	startRate float64
 }
 
 // NewCmdActivate builds `activate`.
@@ -167,8 +171,8 @@ func (o *ActivateOptions) check() error {
 	if err := o.checkProbe(); err != nil {
 		return err
 	}
-	if o.Rate <= 0 || o.Rate > 50 {
-		return UsageErrorf("--rate %g is out of range: use a value above 0 and at most 50 calls per second", o.Rate)
+	if err := checkRate(o.Rate); err != nil {
+		return err
 	}
 	if o.Concurrency < 1 || o.Concurrency > activate.MaxConcurrency {
 		return UsageErrorf("--concurrency %d is out of range: use 1 to %d", o.Concurrency, activate.MaxConcurrency)
@@ -281,12 +285,19 @@ func activateRun(ctx context.Context, o *ActivateOptions) error {
 	if err != nil {
 		return err
 	}
-	p := f.newPacer(o.Rate, o.Retries)
+	p, err := o.pacer(ctx, s, app)
+	if err != nil {
+		return err
+	}
 	var bar *progress
+	inflight := &activate.InFlight{}
+	intr := interruptsFrom(ctx)
+	defer intr.OnFirst(func() { interruptNotice(f, bar, inflight.Orgs()) })()
 	rr, err := activate.Run(ctx, plan.Input{Split: o.Split, Reactivate: o.Reactivate, Force: o.Force, Only: o.Orgs, Settle: o.Settle}, activate.RunOptions{
 		Options: activate.Options{Store: s, App: app, Pacer: p, Concurrency: o.Concurrency, MaxFailures: o.MaxFailures,
 			Mode: ks.mode, NonProdJWKS: ks.nonProdJSON, ProdJWKS: ks.prodJSON, NonProdKeys: ks.nonProdKeys, ProdKeys: ks.prodKeys,
-			Now: f.Now, OnEvent: func(e activate.Event) { bar.event(e) }},
+			Now: f.Now, OnEvent: func(e activate.Event) { bar.event(e) },
+			Abort: intr.Abort(), InFlight: inflight, OnWaiting: func(org string, d time.Duration) { bar.waiting(org, d) }},
 		Connect: func(ctx context.Context) (*portalhttp.Client, error) { return connect(ctx, f, o.Client, p.Rate()) },
 		Sync: func(ctx context.Context, c *portalhttp.Client) (*orgsync.Report, error) {
 			return syncWith(ctx, f, s, app, c, p, o.PageSize)
@@ -316,7 +327,7 @@ func activateRun(ctx context.Context, o *ActivateOptions) error {
 		return err
 	}
 	sum := newRunSummary(rr, ks.mode)
-	sum.Throttled = p.Throttled()
+	sum.Throttled, sum.Pace = p.Throttled(), paceSummary(o.Rate, o.startRate, rr.Achieved, p.Stats())
 	probeErr := o.probeAfterRun(ctx, s, app, rr, sum)
 	if f.Output == OutputJSON {
 		if err := writeJSONLine(f.IO.Out, sum); err != nil {
@@ -352,6 +363,42 @@ func printResolved(w io.Writer, rs []activate.Resolved) {
 	for _, r := range rs {
 		fmt.Fprintf(w, "  %s %s: %s\n", r.OrgID, printable(r.Name), printable(r.Message))
 	}
+}
+
+// pacer is the run's pace: --rate, starting lower when an earlier run found
+// the portal's limit below it (said on screen). A dry run changes nothing:
+// its listing never waits on a --rate slower than the polite default.
+func (o *ActivateOptions) pacer(ctx context.Context, s *store.Store, app store.App) (*pace.Pacer, error) {
+	f := o.F
+	rec, err := s.Pace(ctx, app.ID)
+	if err != nil {
+		return nil, err
+	}
+	var note io.Writer
+	if !f.Quiet {
+		note = f.IO.ErrOut
+	}
+	o.startRate = startRate(note, o.Rate, rec)
+	if o.DryRun && o.Rate < pace.DefaultRate {
+		return f.newPacer(pace.DefaultRate, o.Retries), nil
+	}
+	return f.newPacerFrom(o.Rate, o.startRate, o.Retries), nil
+}
+
+// interruptNotice is what the first Ctrl-C says: which calls are
+// finishing, and how to stop at once.
+func interruptNotice(f *Factory, bar *progress, orgs []string) {
+	if f.Quiet {
+		return
+	}
+	what := "no new call starts"
+	switch {
+	case len(orgs) == 1:
+		what = "finishing the call in flight (org " + orgs[0] + ") and recording it"
+	case len(orgs) > 1:
+		what = fmt.Sprintf("finishing the %d calls in flight (orgs %s) and recording them", len(orgs), strings.Join(orgs, ", "))
+	}
+	bar.say("Interrupted: " + what + "; press Ctrl-C again to stop now.")
 }
 
 // confirmPlan shows the plan and asks to go ahead: false after --dry-run,
@@ -429,7 +476,9 @@ func (o *ActivateOptions) describe() string {
 func syncWith(ctx context.Context, f *Factory, s *store.Store, app store.App, c *portalhttp.Client, p *pace.Pacer, pageSize int) (*orgsync.Report, error) {
 	bar := newProgress(f, -1, "syncing", "orgs")
 	defer bar.close()
-	rep, err := orgsync.Run(ctx, orgsync.Options{Store: s, App: app, PageSize: pageSize, Now: f.Now, Load: orgsync.PacedLoad(c.LoadDownloads, p),
+	rep, err := orgsync.Run(ctx, orgsync.Options{Store: s, App: app, PageSize: pageSize, Now: f.Now, Load: orgsync.PacedLoad(c.LoadDownloads, p, func(page int, d time.Duration) {
+		f.Logf("waiting for the portal: page %d of the organization list, %d s", page+1, int(d.Seconds()))
+	}),
 		OnPage: func(page, got, total int) {
 			bar.add(got)
 			f.Debugf("page %d: %d organizations (%d so far)", page, got, total)
@@ -561,8 +610,12 @@ func printPlan(w io.Writer, pl *plan.Plan, ks *keySet, o *ActivateOptions) {
 		}
 	}
 	calls := pl.Calls()
-	est := time.Duration(float64(calls) / o.Rate * float64(time.Second)).Round(time.Second)
-	fmt.Fprintf(w, "  %s to ApproveDownload at most %g a second: about %s.\n", plural(calls, "call"), o.Rate, est)
+	r := o.Rate
+	if o.startRate > 0 {
+		r = o.startRate
+	}
+	est := time.Duration(float64(calls) / r * float64(time.Second)).Round(time.Second)
+	fmt.Fprintf(w, "  %s to ApproveDownload at most %s a second: about %s.\n", plural(calls, "call"), rateString(r), est)
 	if calls == 0 {
 		fmt.Fprintln(w, "Nothing to do: every organization is current.")
 	}

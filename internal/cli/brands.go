@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"sort"
 	"strconv"
@@ -128,8 +129,8 @@ func (opts *BrandsOptions) check() error {
 		return nil
 	}
 	switch {
-	case opts.Rate <= 0:
-		return UsageErrorf("--rate must be above 0")
+	case !(opts.Rate > 0) || math.IsInf(opts.Rate, 0):
+		return UsageErrorf("--rate must be above 0 (requests per second, e.g. %g), not %v", brands.DefaultSmartRate, opts.Rate)
 	case opts.Concurrency < 1 || opts.Concurrency > DefaultSmartMaxConcurrency:
 		return UsageErrorf("--concurrency %d is out of range: use 1 to %d", opts.Concurrency, DefaultSmartMaxConcurrency)
 	case opts.Timeout <= 0:

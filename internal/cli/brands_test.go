@@ -59,7 +59,7 @@ func newBrandsEnv(t *testing.T, orgs []sim.Org, generated int) *brandsEnv {
 		state: filepath.Join(t.TempDir(), "state.db")}
 	e.srv = httptest.NewServer(s)
 	t.Cleanup(e.srv.Close)
-	if code, _, errOut := e.run(t, "orgs", "sync", "--rate", "1000"); code != 0 {
+	if code, _, errOut := e.run(t, "orgs", "sync", "--rate", "50"); code != 0 {
 		t.Fatalf("orgs sync: exit %d: %s", code, errOut)
 	}
 	return e

@@ -57,8 +57,8 @@ Run it after a portal update, or before a first mass run.`,
 			if opts.PageSize < 1 || opts.PageSize > 1000 {
 				return UsageErrorf("--page-size %d is out of range: use 1 to 1000", opts.PageSize)
 			}
-			if opts.Rate <= 0 {
-				return UsageErrorf("--rate must be above 0")
+			if err := checkRate(opts.Rate); err != nil {
+				return err
 			}
 			if runF != nil {
 				return runF(opts)

@@ -524,7 +524,12 @@ func (f *Factory) portalOptions(cookies string) portalhttp.Options {
 
 // newPacer is pace.New, saying so when the portal asks for a pause.
 func (f *Factory) newPacer(rate float64, retries int) *pace.Pacer {
-	p := pace.New(rate, retries)
+	return f.newPacerFrom(rate, rate, retries)
+}
+
+// newPacerFrom is newPacer starting at start (at most rate).
+func (f *Factory) newPacerFrom(rate, start float64, retries int) *pace.Pacer {
+	p := pace.NewFrom(rate, start, retries)
 	p.OnHold(func(d time.Duration) {
 		f.Logf("The portal answered 429: waiting %s as its Retry-After asks (at most %s).", d.Round(time.Second), pace.DefaultMaxHold)
 	})

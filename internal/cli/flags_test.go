@@ -82,6 +82,9 @@ func TestActivateFlags(t *testing.T) {
 		{name: "half per environment", args: []string{"--nonprod-jwks", "a.json"}, wantErr: "--nonprod-jwks and --prod-jwks go together"},
 		{name: "rate zero", args: []string{"--jku", "--rate", "0"}, wantErr: "--rate 0 is out of range"},
 		{name: "rate too high", args: []string{"--jku", "--rate", "51"}, wantErr: "--rate 51 is out of range"},
+		{name: "rate NaN", args: []string{"--jku", "--rate", "NaN"}, wantErr: "--rate NaN is out of range"},
+		{name: "rate infinite", args: []string{"--jku", "--rate", "Inf"}, wantErr: "--rate +Inf is out of range"},
+		{name: "rate below one call in 10 s", args: []string{"--jku", "--rate", "0.05"}, wantErr: "--rate 0.05 is out of range"},
 		{name: "concurrency", args: []string{"--jku", "--concurrency", "9"}, wantErr: "--concurrency 9 is out of range"},
 		{name: "max failures", args: []string{"--jku", "--max-failures", "0"}, wantErr: "--max-failures must be at least 1"},
 		{name: "retries", args: []string{"--jku", "--retries", "21"}, wantErr: "--retries 21 is out of range"},
@@ -117,7 +120,9 @@ func TestOrgsSyncFlags(t *testing.T) {
 		{args: nil, page: portal.DefaultPageSize, rate: pace.DefaultRate},
 		{args: []string{"--page-size", "1000", "--rate", "0.5"}, page: 1000, rate: 0.5},
 		{args: []string{"--page-size", "0"}, wantErr: "--page-size 0 is out of range"},
-		{args: []string{"--rate", "0"}, wantErr: "--rate must be above 0"},
+		{args: []string{"--rate", "0"}, wantErr: "--rate 0 is out of range"},
+		{args: []string{"--rate", "100000"}, wantErr: "--rate 100000 is out of range"},
+		{args: []string{"--rate", "nan"}, wantErr: "--rate NaN is out of range"},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {

@@ -91,8 +91,8 @@ func (opts *SyncOptions) check() error {
 	if opts.PageSize < 1 || opts.PageSize > 1000 {
 		return UsageErrorf("--page-size %d is out of range: use 1 to 1000", opts.PageSize)
 	}
-	if opts.Rate <= 0 {
-		return UsageErrorf("--rate must be above 0")
+	if err := checkRate(opts.Rate); err != nil {
+		return err
 	}
 	return nil
 }

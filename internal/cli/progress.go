@@ -64,6 +64,22 @@ func (p *progress) line(s string) {
 	}
 }
 
+// say prints a line between events (a notice from another goroutine);
+// nothing on a nil progress (before the calls start).
+func (p *progress) say(s string) {
+	if p == nil {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.line(s)
+}
+
+// waiting says a call has been outstanding for d.
+func (p *progress) waiting(org string, d time.Duration) {
+	p.say(fmt.Sprintf("waiting for the portal: org %s, %d s", org, int(d.Seconds())))
+}
+
 // add advances the bar by n.
 func (p *progress) add(n int) {
 	if p.bar != nil {

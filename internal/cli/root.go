@@ -17,11 +17,9 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/signal"
 	"runtime"
 	"runtime/debug"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/activator-dev/activator/internal/portal"
@@ -98,28 +96,10 @@ func SystemIO() *IOStreams {
 // Main runs the command line with the process's arguments and returns the
 // exit code. It is the only place that prints errors.
 func Main() int {
-	ctx, stop := interruptContext()
+	ctx, stop := interruptContext(os.Stderr)
 	defer stop()
 	return Run(ctx, os.Args[1:], SystemIO(), os.Getenv)
 }
-
-// interruptContext is cancelled on the first SIGINT or SIGTERM; a second one
-// ends the process at once.
-func interruptContext() (context.Context, func()) {
-	ctx, cancel := context.WithCancelCause(context.Background())
-	ch := make(chan os.Signal, 1)
-	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
-	go func() {
-		if _, ok := <-ch; ok {
-			cancel(ErrInterrupted)
-			signal.Reset(os.Interrupt, syscall.SIGTERM)
-		}
-	}()
-	return ctx, func() { signal.Stop(ch); close(ch); cancel(nil) }
-}
-
-// ErrInterrupted is the cause of the context's cancellation on Ctrl-C.
-var ErrInterrupted = errors.New("interrupted")
 
 // Run runs the command line with args and returns the exit code.
 func Run(ctx context.Context, args []string, ios *IOStreams, getenv func(string) string) int {

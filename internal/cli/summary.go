@@ -32,9 +32,14 @@ type RunSummary struct {
 	NotRun      int                `json:"notRun"`
 	// Resolved are calls of earlier runs whose answer was never recorded,
 	// settled by this run from the portal's listing.
-	Resolved  []activate.Resolved `json:"resolved"`
-	Throttled int                 `json:"throttled"`
-	Message   string              `json:"message,omitempty"`
+	Resolved []activate.Resolved `json:"resolved"`
+	// Unknown are calls a second Ctrl-C stopped before the portal
+	// answered; the next run settles them.
+	Unknown   []activate.Failure `json:"unknown"`
+	Throttled int                `json:"throttled"`
+	// Pace is the pace achieved and what the portal tolerated.
+	Pace    *PaceSummary `json:"pace,omitempty"`
+	Message string       `json:"message,omitempty"`
 	// ShapeChanged says how the listing's shape changed since the run of
 	// ShapeSince (new or missing fields, types, new Approved values): the
 	// portal changed, and `activator doctor` tells what else did.
@@ -63,7 +68,7 @@ func newRunSummary(rr *activate.RunResult, mode string) *RunSummary {
 	s := &RunSummary{RunID: rr.RunID, Outcome: rr.Outcome, Mode: mode, Sync: syncSummary(rr.Sync),
 		Planned: len(rr.Plan.Items), Calls: rr.Calls, Activated: len(rr.Activated) - len(rr.Mismatched),
 		Skipped: rr.Plan.SkipCounts(), Refused: nonNil(rr.Refused), Failed: nonNil(rr.Failed), Mismatched: nonNil(rr.Mismatched),
-		NotRun: rr.NotRun, Resolved: rr.Resolved, ShapeChanged: rr.ShapeChange, ShapeSince: shapeSince(rr), NewRefusals: rr.NewRefusals}
+		NotRun: rr.NotRun, Resolved: rr.Resolved, Unknown: nonNil(rr.Unknown), ShapeChanged: rr.ShapeChange, ShapeSince: shapeSince(rr), NewRefusals: rr.NewRefusals}
 	if s.Resolved == nil {
 		s.Resolved = []activate.Resolved{}
 	}
@@ -141,9 +146,13 @@ func printRunSummary(w io.Writer, s *RunSummary, pl *plan.Plan) {
 	if len(s.Mismatched) > 0 {
 		list("status mismatch", s.Mismatched)
 	}
+	if len(s.Unknown) > 0 {
+		list("unknown", s.Unknown)
+	}
 	if s.NotRun > 0 {
 		fmt.Fprintf(w, "  not reached:      %d\n", s.NotRun)
 	}
+	printPace(w, s)
 	if len(s.Refused) > 0 {
 		fmt.Fprintln(w, "Organizations that refused are likely not provisioned yet; the next run tries them again.")
 		if s.NewRefusals == 0 && len(s.Failed) == 0 && len(s.Mismatched) == 0 && s.Outcome == store.RunFailures {
@@ -157,4 +166,27 @@ func printRunSummary(w io.Writer, s *RunSummary, pl *plan.Plan) {
 		fmt.Fprintf(w, "Warning: the portal's listing changed shape since %s (%s): run `activator doctor` to see what else changed.\n",
 			s.ShapeSince.Format("2006-01-02 15:04 MST"), s.ShapeChanged)
 	}
+}
+
+// printPace is the summary's pace line: what was achieved, and what the
+// portal tolerated.
+func printPace(w io.Writer, s *RunSummary) {
+	p := s.Pace
+	if p == nil || p.Achieved <= 0 {
+		return
+	}
+	line := fmt.Sprintf("  pace:             %s calls/s achieved (--rate %s", rateString(p.Achieved), rateString(p.Asked))
+	if p.Started != p.Asked {
+		line += fmt.Sprintf(", started at %s", rateString(p.Started))
+	}
+	line += ")"
+	switch {
+	case p.Limited && p.Tolerated > 0:
+		line += fmt.Sprintf("; the portal tolerated %s/s without a 429, %s answered 429", rateString(p.Tolerated), plural(s.Throttled, "call"))
+	case p.Limited:
+		line += fmt.Sprintf("; %s answered 429", plural(s.Throttled, "call"))
+	case p.Tolerated > 0:
+		line += fmt.Sprintf("; no 429 up to %s/s", rateString(p.Tolerated))
+	}
+	fmt.Fprintln(w, line)
 }

@@ -165,13 +165,20 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 }
 
 // PacedLoad is load (portalhttp's Client.LoadDownloads) with each page
-// waiting for, and retried by, p.
-func PacedLoad(load portal.PageFunc, p *pace.Pacer) portal.PageFunc {
+// waiting for, and retried by, p, each attempt bounded (pace.Call's
+// timeout and budget). waiting, when set, is told every
+// pace.DefaultNoticeAfter while a page is outstanding. A listing changes
+// nothing: Ctrl-C stops it at once.
+func PacedLoad(load portal.PageFunc, p *pace.Pacer, waiting func(page int, d time.Duration)) portal.PageFunc {
 	return func(ctx context.Context, page, size int) ([]portal.Download, error) {
 		var ds []portal.Download
-		_, err := p.Do(ctx, func() error {
+		var b pace.Bounds
+		if waiting != nil {
+			b.Waiting = func(d time.Duration) { waiting(page, d) }
+		}
+		_, err := p.Call(ctx, ctx, b, func(actx context.Context) error {
 			var err error
-			ds, err = load(ctx, page, size)
+			ds, err = load(actx, page, size)
 			return err
 		})
 		return ds, err

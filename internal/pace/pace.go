@@ -3,9 +3,11 @@
 //
 // The portal documents no limit. The only published automation made one
 // call at a time, 500 ms apart, so the default is at most 2 calls a second
-// across all workers. A 429 is obeyed (its Retry-After, if any) and lowers
-// the pace for the rest of the run; 5xx and network failures are retried
-// with exponential backoff and full jitter, a bounded number of times.
+// across all workers. The portal's real limit is unknown: a 429 is obeyed
+// (its Retry-After, if any) and the pace is found while the run goes by a
+// congestion controller (see controller.go); 5xx and network failures are
+// retried with exponential backoff and full jitter, a bounded number of
+// times.
 //
 // The package decides what is retried, and how, from what an error says of
 // itself (RetryableError, ThrottleError), not from whose error it is: the
@@ -20,8 +22,6 @@ import (
 	"math/rand/v2"
 	"sync"
 	"time"
-
-	"golang.org/x/time/rate"
 )
 
 // DefaultRate is calls per second across all workers: the pace of the only
@@ -39,19 +39,6 @@ const DefaultBackoff = time.Second
 
 // MaxBackoff caps a single wait.
 const MaxBackoff = 30 * time.Second
-
-// MinRate is the slowest a run is slowed to by 429s: one call every 10 s.
-const MinRate = 0.1
-
-// RecoverAfter is how many calls in a row must pass without a 429 before a
-// slowed pace steps back up (by RecoverStep, never above the rate asked
-// for): one 429 at a busy moment should not slow the rest of a 500-org
-// run for good.
-const RecoverAfter = 20
-
-// RecoverStep is the factor a slowed pace is raised by after RecoverAfter
-// calls without a 429.
-const RecoverStep = 1.1
 
 // DefaultMaxHold is the longest Retry-After a run waits out. A portal asking
 // for more (hours, a day) is asking the run to stop, not to sleep silently
@@ -105,32 +92,43 @@ func (e *HoldError) Unwrap() error { return e.Err }
 // Pacer is shared by every worker of a run.
 type Pacer struct {
 	max     float64
-	lim     *rate.Limiter
 	retries int
 	backoff time.Duration
 	sleep   func(context.Context, time.Duration) error
+	now     func() time.Time
 	maxHold time.Duration
 	onHold  func(time.Duration)
 
-	mu        sync.Mutex
-	throttled int // 429s seen
-	calm      int // calls since the last 429
-	hold      time.Time
+	mu  sync.Mutex
+	ctl *controller
+	// last is when the latest call was released: the next one waits a
+	// full interval from it, so a call released late never makes the next
+	// gap short.
+	last time.Time
+	hold time.Time
+	// first and released measure the pace achieved.
+	first    time.Time
+	released int
 	// stopped is the HoldError that ended this Pacer's calls: once the
 	// portal asked for a pause longer than maxHold, no worker calls again.
 	stopped error
 }
 
-// New returns a Pacer allowing r calls per second (burst 1).
-func New(r float64, retries int) *Pacer {
-	if r <= 0 {
+// New returns a Pacer allowing at most r calls per second (one at a time:
+// no burst), starting at r.
+func New(r float64, retries int) *Pacer { return NewFrom(r, r, retries) }
+
+// NewFrom returns a Pacer that never exceeds r calls per second and starts
+// at start (a rate the portal tolerated before, when below r).
+func NewFrom(r, start float64, retries int) *Pacer {
+	if !(r > 0) {
 		r = DefaultRate
 	}
 	if retries < 0 {
 		retries = DefaultRetries
 	}
-	return &Pacer{max: r, lim: rate.NewLimiter(rate.Limit(r), 1), retries: retries, backoff: DefaultBackoff, sleep: sleepCtx,
-		maxHold: DefaultMaxHold}
+	return &Pacer{max: r, ctl: newController(r, start), retries: retries, backoff: DefaultBackoff, sleep: sleepCtx,
+		now: time.Now, maxHold: DefaultMaxHold}
 }
 
 // OnHold sets a function told about every Retry-After hold of at least
@@ -141,13 +139,51 @@ func (p *Pacer) OnHold(f func(time.Duration)) { p.onHold = f }
 func (p *Pacer) SetBackoff(d time.Duration) { p.backoff = d }
 
 // Rate is the current pace in calls per second.
-func (p *Pacer) Rate() float64 { return float64(p.lim.Limit()) }
+func (p *Pacer) Rate() float64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.ctl.rate
+}
+
+// Max is the rate asked for: the pace never goes above it.
+func (p *Pacer) Max() float64 { return p.max }
 
 // Throttled is how many 429 answers the run has seen.
 func (p *Pacer) Throttled() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.throttled
+	return p.ctl.limited
+}
+
+// Stats is what a Pacer learned about the portal.
+type Stats struct {
+	// Achieved is calls per second from the first call released to the
+	// last (0 with fewer than two calls).
+	Achieved float64
+	// Tolerated is the highest rate that held (QuietCalls answers in a
+	// row without a 429); 0 when no rate held that long.
+	Tolerated float64
+	// Limited says a 429 was seen: Tolerated is then close to the portal's
+	// limit, not just the pace asked for.
+	Limited bool
+	// Throttled counts 429 answers; Events the congestion events (one per
+	// burst of 429s).
+	Throttled, Events int
+	// Calls is how many calls were released.
+	Calls int
+}
+
+// Stats reports the pace achieved and what the portal tolerated.
+func (p *Pacer) Stats() Stats {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	s := Stats{Tolerated: p.ctl.best, Limited: p.ctl.limited > 0, Throttled: p.ctl.limited, Events: p.ctl.events, Calls: p.released}
+	if p.released > 1 {
+		if d := p.last.Sub(p.first).Seconds(); d > 0 {
+			s.Achieved = float64(p.released-1) / d
+		}
+	}
+	return s
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) error {
@@ -165,39 +201,50 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 }
 
 // Wait blocks until the next call may start: after any Retry-After hold
-// and within the rate.
+// and a full interval after the previous call at the current pace.
 func (p *Pacer) Wait(ctx context.Context) error {
+	_, err := p.wait(ctx)
+	return err
+}
+
+// wait releases one call and returns its number. A waiter never keeps a
+// slot computed before a change: each time it wakes it computes again
+// from the last release, the current pace and any hold, so a pace raised
+// while it slept cannot let it out early and a pace lowered makes it wait
+// longer.
+func (p *Pacer) wait(ctx context.Context) (uint64, error) {
 	for {
-		if err := p.stoppedErr(); err != nil {
-			return err
+		p.mu.Lock()
+		if p.stopped != nil {
+			p.mu.Unlock()
+			return 0, p.stopped
 		}
-		if err := p.sleep(ctx, p.holdLeft()); err != nil {
-			return err
+		now := p.now()
+		at := p.hold
+		if !p.last.IsZero() {
+			if next := p.last.Add(p.ctl.interval()); next.After(at) {
+				at = next
+			}
 		}
-		if err := p.lim.Wait(ctx); err != nil {
-			return err
+		if !now.Before(at) {
+			if err := ctx.Err(); err != nil {
+				p.mu.Unlock()
+				return 0, err
+			}
+			p.last = now
+			if p.released == 0 {
+				p.first = now
+			}
+			p.released++
+			n := p.ctl.release()
+			p.mu.Unlock()
+			return n, nil
 		}
-		if err := p.stoppedErr(); err != nil {
-			return err
-		}
-		// Another worker may have been told to hold while this one waited
-		// for the rate: honour the newer hold too.
-		if p.holdLeft() <= 0 {
-			return nil
+		p.mu.Unlock()
+		if err := p.sleep(ctx, at.Sub(now)); err != nil {
+			return 0, err
 		}
 	}
-}
-
-func (p *Pacer) stoppedErr() error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.stopped
-}
-
-func (p *Pacer) holdLeft() time.Duration {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return time.Until(p.hold)
 }
 
 // Do runs call within the pace, repeating it while it fails in a retryable
@@ -207,12 +254,14 @@ func (p *Pacer) holdLeft() time.Duration {
 func (p *Pacer) Do(ctx context.Context, call func() error) (int, error) {
 	var err error
 	for attempt := 1; ; attempt++ {
-		if werr := p.Wait(ctx); werr != nil {
+		n, werr := p.wait(ctx)
+		if werr != nil {
 			if err == nil {
 				err = werr
 			}
 			return attempt - 1, err
 		}
+		began := p.now()
 		err = call()
 		var rl ThrottleError
 		limited := errors.As(err, &rl)
@@ -220,12 +269,12 @@ func (p *Pacer) Do(ctx context.Context, call func() error) (int, error) {
 		if limited {
 			wait = rl.Throttled()
 		} else {
-			p.onAnswer()
+			p.answered(n, p.now().Sub(began), err == nil)
 		}
 		if limited && wait > p.maxHold {
 			he := &HoldError{RetryAfter: wait, Max: p.maxHold, Err: rl}
 			p.mu.Lock()
-			p.throttled++
+			p.ctl.limited++
 			if p.stopped == nil {
 				p.stopped = he
 			}
@@ -234,7 +283,7 @@ func (p *Pacer) Do(ctx context.Context, call func() error) (int, error) {
 		}
 		if limited {
 			// Even a last attempt's 429 holds and slows the next calls.
-			p.onRateLimit(wait)
+			p.rateLimited(n, wait)
 			if wait >= DefaultNoticeHold && p.onHold != nil {
 				p.onHold(wait)
 			}
@@ -257,37 +306,28 @@ func (p *Pacer) Do(ctx context.Context, call func() error) (int, error) {
 	}
 }
 
-// onAnswer counts a call the portal did not rate-limit and, after
-// RecoverAfter of them, raises a slowed pace one step.
-func (p *Pacer) onAnswer() {
+// answered tells the controller call n was answered without a 429 after
+// rtt; only a successful answer's time says anything about the network.
+func (p *Pacer) answered(n uint64, rtt time.Duration, ok bool) {
+	if !ok {
+		rtt = 0
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.calm++
-	cur := float64(p.lim.Limit())
-	if p.calm < RecoverAfter || cur >= p.max {
-		return
-	}
-	p.calm = 0
-	p.lim.SetLimit(rate.Limit(min(cur*RecoverStep, p.max)))
+	p.ctl.answered(n, rtt)
 }
 
-// onRateLimit holds every worker for Retry-After (or one interval when the
-// portal gave none) and lowers the pace by a quarter.
-func (p *Pacer) onRateLimit(after time.Duration) {
+// rateLimited holds every worker for Retry-After (or one interval when
+// the portal gave none) and tells the controller, which lowers the pace
+// once per congestion event.
+func (p *Pacer) rateLimited(n uint64, after time.Duration) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.throttled++
-	p.calm = 0
-	cur := float64(p.lim.Limit())
+	p.ctl.limitedAnswer(n)
 	if after <= 0 {
-		after = time.Duration(float64(time.Second) / cur)
+		after = p.ctl.interval()
 	}
-	if until := time.Now().Add(after); until.After(p.hold) {
+	if until := p.now().Add(after); until.After(p.hold) {
 		p.hold = until
 	}
-	next := cur * 0.75
-	if next < MinRate {
-		next = MinRate
-	}
-	p.lim.SetLimit(rate.Limit(next))
 }

@@ -60,15 +60,16 @@ func TestDo(t *testing.T) {
 }
 
 // TestRateLimitHoldsAndSlows: a 429 holds every caller for Retry-After
-// and lowers the pace, never below MinRate.
+// and lowers the pace once.
 func TestRateLimitHoldsAndSlows(t *testing.T) {
 	p := New(100, 3)
 	var slept []time.Duration
 	p.sleep = func(ctx context.Context, d time.Duration) error {
-		if d > 0 {
-			slept = append(slept, d)
-			p.hold = time.Time{} // the hold has passed
+		if d < time.Second {
+			return sleepCtx(ctx, d) // the pace's own interval
 		}
+		slept = append(slept, d)
+		p.hold = time.Time{} // the hold has passed
 		return nil
 	}
 	calls := 0
@@ -82,17 +83,11 @@ func TestRateLimitHoldsAndSlows(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.Throttled() != 1 || p.Rate() != 75 {
-		t.Fatalf("throttled %d, rate %g; want 1 and 75", p.Throttled(), p.Rate())
+	if p.Throttled() != 1 || p.Rate() != 100*Decrease {
+		t.Fatalf("throttled %d, rate %g; want 1 and %g", p.Throttled(), p.Rate(), 100*Decrease)
 	}
 	if len(slept) != 1 || slept[0] < 2*time.Second || slept[0] > 3*time.Second {
 		t.Fatalf("slept %v, want one hold of about 3s", slept)
-	}
-	for range 100 {
-		p.onRateLimit(0)
-	}
-	if p.Rate() != MinRate {
-		t.Fatalf("rate %g after many 429s, want the floor %g", p.Rate(), MinRate)
 	}
 }
 
@@ -105,8 +100,46 @@ func TestLastAttemptRateLimitStillHolds(t *testing.T) {
 	if !errors.As(err, &rl) {
 		t.Fatalf("err = %v", err)
 	}
-	if p.Throttled() != 1 || p.Rate() != 7.5 || p.holdLeft() < 4*time.Second {
-		t.Fatalf("throttled %d, rate %g, hold %v", p.Throttled(), p.Rate(), p.holdLeft())
+	if p.Throttled() != 1 || p.Rate() != 10*Decrease || time.Until(p.hold) < 4*time.Second {
+		t.Fatalf("throttled %d, rate %g, hold %v", p.Throttled(), p.Rate(), time.Until(p.hold))
+	}
+}
+
+// TestNoEarlyRelease: a pace raised while callers wait never lets one out
+// sooner than a full interval after the previous call at the pace in
+// force when it leaves, and a pace lowered while they wait holds them
+// longer. A call released late does not shorten the next gap either.
+func TestNoEarlyRelease(t *testing.T) {
+	now := time.Unix(1000, 0)
+	p := New(4, 0)
+	p.now = func() time.Time { return now }
+	changes := map[int]float64{2: 8, 5: 2, 8: 4} // at the n-th sleep, the rate becomes
+	sleeps := 0
+	p.sleep = func(ctx context.Context, d time.Duration) error {
+		sleeps++
+		if r, ok := changes[sleeps]; ok {
+			p.mu.Lock()
+			p.ctl.set(r)
+			p.mu.Unlock()
+		}
+		now = now.Add(d)
+		if sleeps == 10 {
+			now = now.Add(70 * time.Millisecond) // this waiter wakes late
+		}
+		return nil
+	}
+	var last time.Time
+	for i := range 12 {
+		if err := p.Wait(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		p.mu.Lock()
+		iv := p.ctl.interval()
+		p.mu.Unlock()
+		if i > 0 && now.Sub(last) < iv {
+			t.Fatalf("call %d left %v after the previous one, less than the interval %v in force", i, now.Sub(last), iv)
+		}
+		last = now
 	}
 }
 
@@ -123,33 +156,6 @@ func TestCancelledWhileWaiting(t *testing.T) {
 	attempts, err := p.Do(ctx, func() error { called = true; return nil })
 	if attempts != 0 || called || !errors.Is(err, context.Canceled) {
 		t.Fatalf("attempts %d, called %v, err %v", attempts, called, err)
-	}
-}
-
-// TestPaceRecovers: after a 429, the pace comes back up step by step once
-// calls pass again, never above the rate asked for.
-func TestPaceRecovers(t *testing.T) {
-	p := New(2, 3)
-	p.sleep = func(context.Context, time.Duration) error { return nil }
-	p.onRateLimit(time.Millisecond)
-	if p.Rate() != 1.5 {
-		t.Fatalf("rate after a 429 = %g", p.Rate())
-	}
-	for range RecoverAfter - 1 {
-		p.onAnswer()
-	}
-	if p.Rate() != 1.5 {
-		t.Fatalf("recovered too early: %g", p.Rate())
-	}
-	p.onAnswer()
-	if got := p.Rate(); got < 1.64 || got > 1.66 {
-		t.Fatalf("rate after %d calms = %g, want 1.65", RecoverAfter, got)
-	}
-	for range 10 * RecoverAfter {
-		p.onAnswer()
-	}
-	if p.Rate() != 2 {
-		t.Fatalf("rate = %g, want back at 2 and no higher", p.Rate())
 	}
 }
 
@@ -174,10 +180,11 @@ func TestHolds(t *testing.T) {
 			p := New(100, 3)
 			var slept time.Duration
 			p.sleep = func(ctx context.Context, d time.Duration) error {
-				if d > 0 {
-					slept += d
-					p.hold = time.Time{}
+				if d < time.Second {
+					return sleepCtx(ctx, d) // the pace's own interval
 				}
+				slept += d
+				p.hold = time.Time{}
 				return nil
 			}
 			var announced []time.Duration

@@ -110,6 +110,7 @@ func (s *Sim) controlFaults(w http.ResponseWriter, r *http.Request) {
 	wire := faultsJSON{
 		Latency: cur.Latency.String(), RateLimit: cur.RateLimit, RateBurst: cur.RateBurst,
 		ErrorRate: cur.ErrorRate, SessionRequests: cur.SessionRequests, LapseAsHTML: cur.LapseAsHTML,
+		Jitter: durationString(cur.Jitter), RetryAfter: durationString(cur.RetryAfter),
 	}
 	if !readControl(w, r, &wire) {
 		return

@@ -160,11 +160,15 @@
 // Faults
 //   - Latency applies to every portal page and call (not to /_sim/ or
 //     extension routes) and ends early when the client goes away, which is
-//     recorded with the Answer "canceled".
+//     recorded with the Answer "canceled". Jitter varies it per request
+//     (uniform within ±Jitter) before the rate limit counts the request, so
+//     arrival times jitter as across a real network.
 //   - The rate limit applies to the two JSON calls only, before the session
 //     check, across all clients (it is the server's limit). Retry-After is
 //     the limiter's wait rounded up to whole seconds, at least 1, or the
-//     RetryAfter fault when set (a portal asking for a long pause).
+//     RetryAfter fault when set (a portal asking for a long pause). A burst
+//     of 1 (the default) refuses any call arriving sooner than 1/RateLimit
+//     after the last one accepted.
 //   - Injected errors apply to the two JSON calls after the session and
 //     token checks and answer HTML error pages. A 502 on ApproveDownload is
 //     answered after the change was made (a gateway losing the answer); 500

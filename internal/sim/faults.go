@@ -15,6 +15,10 @@ import (
 type Faults struct {
 	// Latency is added to every portal request.
 	Latency time.Duration
+	// Jitter varies Latency per request, uniformly within ±Jitter (never
+	// below zero), before the rate limit counts the request: arrival times
+	// jitter as they do across a real network.
+	Jitter time.Duration
 	// RateLimit is requests per second allowed on the JSON calls (0 = no
 	// limit); RateBurst is the limiter's burst (1 when not positive).
 	RateLimit float64
@@ -37,6 +41,7 @@ type Faults struct {
 // duration string such as "250ms" so that people can write it by hand.
 type faultsJSON struct {
 	Latency         string  `json:"Latency"`
+	Jitter          string  `json:"Jitter,omitempty"`
 	RateLimit       float64 `json:"RateLimit"`
 	RateBurst       int     `json:"RateBurst"`
 	ErrorRate       float64 `json:"ErrorRate"`
@@ -49,6 +54,7 @@ type faultsJSON struct {
 func (f Faults) MarshalJSON() ([]byte, error) {
 	return json.Marshal(faultsJSON{
 		Latency:         f.Latency.String(),
+		Jitter:          durationString(f.Jitter),
 		RateLimit:       f.RateLimit,
 		RateBurst:       f.RateBurst,
 		ErrorRate:       f.ErrorRate,
@@ -78,6 +84,13 @@ func (f *Faults) UnmarshalJSON(b []byte) error {
 			return fmt.Errorf("read faults: Latency %q is not a duration; write it like \"250ms\"", w.Latency)
 		}
 	}
+	var jit time.Duration
+	if w.Jitter != "" {
+		var err error
+		if jit, err = time.ParseDuration(w.Jitter); err != nil {
+			return fmt.Errorf("read faults: Jitter %q is not a duration; write it like \"20ms\"", w.Jitter)
+		}
+	}
 	var ra time.Duration
 	if w.RetryAfter != "" {
 		var err error
@@ -85,7 +98,7 @@ func (f *Faults) UnmarshalJSON(b []byte) error {
 			return fmt.Errorf("read faults: RetryAfter %q is not a duration; write it like \"24h\"", w.RetryAfter)
 		}
 	}
-	*f = Faults{Latency: d, RateLimit: w.RateLimit, RateBurst: w.RateBurst, ErrorRate: w.ErrorRate,
+	*f = Faults{Latency: d, Jitter: jit, RateLimit: w.RateLimit, RateBurst: w.RateBurst, ErrorRate: w.ErrorRate,
 		SessionRequests: w.SessionRequests, LapseAsHTML: w.LapseAsHTML, RetryAfter: ra}
 	return nil
 }
@@ -95,6 +108,8 @@ func (f Faults) Validate() error {
 	switch {
 	case f.Latency < 0:
 		return fmt.Errorf("latency %v is negative; use 0 for none", f.Latency)
+	case f.Jitter < 0:
+		return fmt.Errorf("jitter %v is negative; use 0 for none", f.Jitter)
 	case f.RateLimit < 0 || math.IsNaN(f.RateLimit) || math.IsInf(f.RateLimit, 0):
 		return fmt.Errorf("rate limit %v is not a non-negative number; use 0 for unlimited", f.RateLimit)
 	case f.RateBurst < 0:
@@ -115,6 +130,7 @@ func (f Faults) Validate() error {
 // instead).
 func (s *Sim) SetFaults(f Faults) {
 	f.Latency = max(f.Latency, 0)
+	f.Jitter = max(f.Jitter, 0)
 	if !(f.RateLimit > 0) || math.IsInf(f.RateLimit, 0) {
 		f.RateLimit = 0
 	}
@@ -151,10 +167,17 @@ func (s *Sim) Faults() Faults {
 	return s.faults
 }
 
-// delay sleeps for the configured Latency, returning false when the client
-// gave up first. Concurrent requests sleep at the same time.
+// delay sleeps for the configured Latency (varied by Jitter), returning
+// false when the client gave up first. Concurrent requests sleep at the
+// same time.
 func (s *Sim) delay(r *http.Request) bool {
-	d := s.Faults().Latency
+	f := s.Faults()
+	d := f.Latency
+	if f.Jitter > 0 {
+		s.faultMu.Lock()
+		d += time.Duration(s.rnd.Int64N(int64(2*f.Jitter)+1)) - f.Jitter
+		s.faultMu.Unlock()
+	}
 	if d <= 0 {
 		return true
 	}

@@ -140,6 +140,7 @@ func parseArgs(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.cfg.Password, "password", DefaultPassword, "password the sign-in form accepts")
 	fs.StringVar(&o.cfg.SecondFactor, "second-factor", "", "one-time `code` a second sign-in page asks for (none when empty)")
 	fs.DurationVar(&o.cfg.Latency, "latency", 0, "delay added to every portal request")
+	fs.DurationVar(&o.cfg.Jitter, "jitter", 0, "vary --latency per request uniformly within ±this, before the rate limit counts it")
 	fs.Float64Var(&o.cfg.RateLimit, "rate-limit", 0, "JSON requests per second allowed (0 = unlimited)")
 	fs.IntVar(&o.cfg.RateBurst, "rate-burst", 0, "burst of the rate limit (0 = 1)")
 	fs.Float64Var(&o.cfg.ErrorRate, "error-rate", 0, "probability (0..1) of a random 5xx on a JSON request")
@@ -181,7 +182,7 @@ func parseArgs(args []string, stderr io.Writer) (options, error) {
 	if _, err := parseOrgID(o.cfg.AppID); err != nil {
 		return o, fmt.Errorf("--app %q is not a positive whole number; use the app's numeric id", o.cfg.AppID)
 	}
-	f := Faults{Latency: o.cfg.Latency, RateLimit: o.cfg.RateLimit, RateBurst: o.cfg.RateBurst,
+	f := Faults{Latency: o.cfg.Latency, Jitter: o.cfg.Jitter, RateLimit: o.cfg.RateLimit, RateBurst: o.cfg.RateBurst,
 		ErrorRate: o.cfg.ErrorRate, SessionRequests: o.cfg.SessionRequests}
 	if err := f.Validate(); err != nil {
 		return o, err

@@ -60,6 +60,9 @@ type Config struct {
 	// Latency is added to every portal request (not to /_sim/ routes or
 	// extension routes). Requests sleep concurrently, never in turn.
 	Latency time.Duration
+	// Jitter varies Latency per request uniformly within ±Jitter, before
+	// the rate limit counts it.
+	Jitter time.Duration
 	// RateLimit is the server-side limit, in requests per second, on the
 	// JSON calls; 0 means unlimited. Excess requests answer 429 with a
 	// Retry-After header in whole seconds.
@@ -199,6 +202,7 @@ func New(cfg Config) *Sim {
 	}
 	s.setFaultsLocked(Faults{
 		Latency:         cfg.Latency,
+		Jitter:          cfg.Jitter,
 		RateLimit:       cfg.RateLimit,
 		RateBurst:       cfg.RateBurst,
 		ErrorRate:       cfg.ErrorRate,

@@ -322,3 +322,26 @@ func TestOrgsOrderAgreesWithCompareOrgID(t *testing.T) {
 		t.Fatalf("ORDER BY gives\n%q\nportal.CompareOrgID gives\n%q", got, want)
 	}
 }
+
+// TestPace: a recorded pace reads back, and a later one replaces it.
+func TestPace(t *testing.T) {
+	ctx := context.Background()
+	s, _ := openTemp(t)
+	app, err := s.App(ctx, "https://portal.example", "50741")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p, err := s.Pace(ctx, app.ID); err != nil || p != nil {
+		t.Fatalf("before any run: %+v, %v", p, err)
+	}
+	at := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	for _, want := range []Pace{{Tolerated: 3.8, Limited: true, At: at}, {Tolerated: 2, Limited: false, At: at.Add(time.Hour)}} {
+		if err := s.RecordPace(ctx, app.ID, want); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.Pace(ctx, app.ID)
+		if err != nil || got == nil || *got != want {
+			t.Fatalf("got %+v, %v; want %+v", got, err, want)
+		}
+	}
+}

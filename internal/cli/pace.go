@@ -65,5 +65,5 @@ func round2(f float64) float64 { return math.Round(f*100) / 100 }
 // paceSummary is the summary's pace: asked, started, achieved (calls a
 // second over the run's calls) and what the Pacer saw the portal tolerate.
 func paceSummary(asked, started, achieved float64, st pace.Stats) *PaceSummary {
-	return &PaceSummary{Asked: asked, Started: started, Achieved: round2(achieved), Tolerated: round2(st.Tolerated), Limited: st.Limited}
+	return &PaceSummary{Asked: asked, Started: round2(started), Achieved: round2(achieved), Tolerated: round2(st.Tolerated), Limited: st.Limited}
 }

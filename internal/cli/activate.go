@@ -326,12 +326,12 @@ func activateRun(ctx context.Context, o *ActivateOptions) error {
 	if err != nil || !rr.Started {
 		return err
 	}
-	return o.report(rr, ks, p)
+	return o.report(ctx, s, app, rr, ks, p)
 }
 
 // report prints the run's summary (table or one JSON line) and returns
 // its exit code as an error.
-func (o *ActivateOptions) report(rr *activate.RunResult, ks *keySet, p *pace.Pacer) error {
+func (o *ActivateOptions) report(ctx context.Context, s *store.Store, app store.App, rr *activate.RunResult, ks *keySet, p *pace.Pacer) error {
 	f := o.F
 	sum := newRunSummary(rr, ks.mode)
 	sum.Throttled, sum.Pace = p.Throttled(), paceSummary(o.Rate, o.startRate, rr.Achieved, p.Stats())

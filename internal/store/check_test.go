@@ -136,3 +136,20 @@ func TestOpenReadOnReadOnlyFileSystem(t *testing.T) {
 		t.Fatalf("%d orgs, %v", len(orgs), err)
 	}
 }
+
+// TestDamagedHeaderIsCorrupt: a file that starts as a SQLite database but
+// whose first page is damaged is reported corrupt (with what to do), not
+// "not an activator state database".
+func TestDamagedHeaderIsCorrupt(t *testing.T) {
+	path := filledStore(t, t.TempDir())
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteAt(bytes.Repeat([]byte{0xa5}, 84), 16) // page size, versions, counters
+	f.Close()
+	_, err = Open(context.Background(), path)
+	if !errors.Is(err, ErrCorrupt) || errors.Is(err, ErrNotDatabase) || !strings.Contains(err.Error(), ".recover") {
+		t.Fatalf("Open: %v, want ErrCorrupt", err)
+	}
+}

@@ -260,7 +260,9 @@ func (s *Store) wrapOpenErr(err error) error {
 		return CorruptError(s.path, msg)
 	}
 	if strings.Contains(msg, "file is not a database") {
-		return fmt.Errorf("%s: %w (move it aside or choose another file with --state)", s.path, ErrNotDatabase)
+		// The file starts with SQLite's header (checked before opening):
+		// a SQLite database whose first page is damaged.
+		return CorruptError(s.path, msg)
 	}
 	if strings.Contains(msg, "unable to open database file") || strings.Contains(msg, "readonly database") {
 		return fmt.Errorf("%s: %w (activator writes its state, and SQLite its -wal and -shm files, in %s: fix its permissions or choose another file with --state)",

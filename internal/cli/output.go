@@ -60,7 +60,8 @@ func (t *table) flush() error {
 		cw.Flush()
 		return cw.Error()
 	}
-	tw := tabwriter.NewWriter(t.w, 0, 4, 2, ' ', 0)
+	var buf strings.Builder
+	tw := tabwriter.NewWriter(&buf, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, strings.Join(t.header, "\t"))
 	for _, r := range t.rows {
 		cells := make([]string, len(r))
@@ -69,7 +70,18 @@ func (t *table) flush() error {
 		}
 		fmt.Fprintln(tw, strings.Join(cells, "\t"))
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	// An empty last cell would end its line with padding spaces.
+	lines := strings.SplitAfter(buf.String(), "\n")
+	for i, l := range lines {
+		if body, ok := strings.CutSuffix(l, "\n"); ok {
+			lines[i] = strings.TrimRight(body, " ") + "\n"
+		}
+	}
+	_, err := io.WriteString(t.w, strings.Join(lines, ""))
+	return err
 }
 
 // plural returns "1 org" or "2 orgs".

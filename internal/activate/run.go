@@ -103,37 +103,8 @@ func Run(ctx context.Context, in plan.Input, o RunOptions) (*RunResult, error) {
 		return nil, err
 	}
 	o.Portal = c
-	sync := o.Sync
-	if sync == nil {
-		sync = o.defaultSync
-	}
-	rr := &RunResult{}
-	c.Shape().Reset()
-	if rr.Sync, err = sync(ctx, c); err != nil {
-		if stop := c.Shape().Stop(); stop != nil {
-			return nil, stop // the listing failed because its shape changed
-		}
-		return nil, err
-	}
-	// The shape checks run on what the sync fetched, at no extra call,
-	// and stop the run before anything changes on the portal.
-	if err := c.Shape().Stop(); err != nil {
-		return nil, err
-	}
-	shape, err := o.compareShape(ctx, c.Shape(), rr)
+	rr, shape, err := o.prepare(ctx, c, in)
 	if err != nil {
-		return nil, err
-	}
-	if o.OnSynced != nil {
-		o.OnSynced(rr.Sync)
-	}
-	if rr.Resolved, err = o.resolvePending(ctx, rr.Sync); err != nil {
-		return nil, err
-	}
-	if len(rr.Resolved) > 0 && o.OnResolved != nil {
-		o.OnResolved(rr.Resolved)
-	}
-	if rr.Plan, err = o.makePlan(ctx, in); err != nil {
 		return nil, err
 	}
 	if o.Confirm != nil {
@@ -147,37 +118,87 @@ func Run(ctx context.Context, in plan.Input, o RunOptions) (*RunResult, error) {
 			return rr, err
 		}
 	}
-	if err := o.Store.SetSyncKind(ctx, rr.Sync.SyncID, store.SyncRun); err != nil {
+	if err := o.carryOut(ctx, c, rr, shape); err != nil {
 		return nil, err
 	}
+	return rr, nil
+}
+
+// sync lists with o.Sync, or orgsync.Run paced.
+func (o *RunOptions) sync(ctx context.Context, c *portalhttp.Client) (*orgsync.Report, error) {
+	if o.Sync != nil {
+		return o.Sync(ctx, c)
+	}
+	return o.defaultSync(ctx, c)
+}
+
+// prepare syncs, checks the listing's shape, settles the calls a stopped
+// run left pending and plans: everything before the confirmation, which
+// changes nothing on the portal. shape is the fingerprint a run that goes
+// ahead records.
+func (o *RunOptions) prepare(ctx context.Context, c *portalhttp.Client, in plan.Input) (rr *RunResult, shape *store.ListingShape, err error) {
+	rr = &RunResult{}
+	c.Shape().Reset()
+	if rr.Sync, err = o.sync(ctx, c); err != nil {
+		if stop := c.Shape().Stop(); stop != nil {
+			return nil, nil, stop // the listing failed because its shape changed
+		}
+		return nil, nil, err
+	}
+	// The shape checks run on what the sync fetched, at no extra call,
+	// and stop the run before anything changes on the portal.
+	if err := c.Shape().Stop(); err != nil {
+		return nil, nil, err
+	}
+	if shape, err = o.compareShape(ctx, c.Shape(), rr); err != nil {
+		return nil, nil, err
+	}
+	if o.OnSynced != nil {
+		o.OnSynced(rr.Sync)
+	}
+	if rr.Resolved, err = o.resolvePending(ctx, rr.Sync); err != nil {
+		return nil, nil, err
+	}
+	if len(rr.Resolved) > 0 && o.OnResolved != nil {
+		o.OnResolved(rr.Resolved)
+	}
+	if rr.Plan, err = o.makePlan(ctx, in); err != nil {
+		return nil, nil, err
+	}
+	return rr, shape, nil
+}
+
+// carryOut is a confirmed run: record it, make the calls, verify them and
+// finish the run with its outcome.
+func (o *RunOptions) carryOut(ctx context.Context, c *portalhttp.Client, rr *RunResult, shape *store.ListingShape) error {
+	if err := o.Store.SetSyncKind(ctx, rr.Sync.SyncID, store.SyncRun); err != nil {
+		return err
+	}
 	if err := o.start(ctx, rr); err != nil {
-		return nil, err
+		return err
 	}
 	// Recorded only by a run that goes ahead, so a dry run or a declined
 	// plan leaves the warning for the run whose summary shows it.
 	if shape != nil {
 		if err := o.Store.RecordListingShape(ctx, o.App.ID, *shape); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	rr.Result = *Execute(ctx, rr.Plan, o.Options)
 	if o.OnExecuted != nil {
 		o.OnExecuted(&rr.Result)
 	}
-	if err := o.verify(ctx, rr, func(ctx context.Context) (*orgsync.Report, error) { return sync(ctx, c) }); err != nil {
-		return nil, err
+	if err := o.verify(ctx, rr, func(ctx context.Context) (*orgsync.Report, error) { return o.sync(ctx, c) }); err != nil {
+		return err
 	}
 	if err := o.dateRefusals(context.WithoutCancel(ctx), rr); err != nil {
-		return nil, err
+		return err
 	}
 	rr.Outcome, rr.Message = end(ctx, rr)
 	if err := o.recordPace(ctx); err != nil {
-		return nil, err
+		return err
 	}
-	if err := o.Store.FinishRun(context.WithoutCancel(ctx), rr.RunID, o.Now(), rr.Outcome, rr.Message); err != nil {
-		return nil, err
-	}
-	return rr, nil
+	return o.Store.FinishRun(context.WithoutCancel(ctx), rr.RunID, o.Now(), rr.Outcome, rr.Message)
 }
 
 // compareShape says in rr how the listing's shape differs from the one

@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"context"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -17,6 +18,8 @@ type testRun struct {
 	stdin  string
 	now    func() time.Time
 	client *http.Client
+	// in, when set, is stdin instead of stdin's text.
+	in io.Reader
 }
 
 // runCmd runs the command line in-process, as Run does, and returns the
@@ -34,8 +37,12 @@ func runCmd(t testing.TB, tr testRun, args ...string) (code int, stdout, stderr 
 	if tr.client == nil {
 		tr.client = &http.Client{Timeout: time.Minute}
 	}
+	in := tr.in
+	if in == nil {
+		in = strings.NewReader(tr.stdin)
+	}
 	f := &Factory{
-		IO:         &IOStreams{In: strings.NewReader(tr.stdin), Out: &out, ErrOut: &errOut},
+		IO:         &IOStreams{In: in, Out: &out, ErrOut: &errOut},
 		Getenv:     func(k string) string { return tr.env[k] },
 		Now:        tr.now,
 		HTTPClient: tr.client,

@@ -1,8 +1,6 @@
 package cli
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"io"
 	"net/http/httptest"
@@ -33,14 +31,18 @@ func TestNightlyNeverPromptsOrHangs(t *testing.T) {
 	stdin := blockingReader{ch: make(chan struct{})}
 	defer close(stdin.ch)
 	run := func(args ...string) (int, string, string) {
-		var out, errOut bytes.Buffer
-		done := make(chan int, 1)
+		type result struct {
+			code        int
+			out, errOut string
+		}
+		done := make(chan result, 1)
 		go func() {
-			done <- Run(context.Background(), args, &IOStreams{In: stdin, Out: &out, ErrOut: &errOut}, func(k string) string { return env[k] })
+			code, out, errOut := runCmd(nil, testRun{env: env, in: stdin}, args...)
+			done <- result{code, out, errOut}
 		}()
 		select {
-		case code := <-done:
-			return code, out.String(), errOut.String()
+		case r := <-done:
+			return r.code, r.out, r.errOut
 		case <-time.After(2 * time.Minute):
 			t.Fatalf("activator %s hung", strings.Join(args, " "))
 		}

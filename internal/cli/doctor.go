@@ -105,7 +105,7 @@ func doctorRun(ctx context.Context, opts *DoctorOptions) error {
 		}
 	} else {
 		for _, fd := range rep.Findings {
-			fmt.Fprintln(f.IO.Out, fd.String())
+			fmt.Fprintln(f.IO.Out, printable(fd.String())) // field names and values come from the portal
 		}
 	}
 	if n := rep.Differs(); n > 0 {

@@ -280,12 +280,45 @@ func (f *Factory) AppRow(ctx context.Context) (store.App, error) {
 	if err != nil {
 		return store.App{}, err
 	}
+	if err := f.normalizeStoredPortal(ctx, s); err != nil {
+		return store.App{}, err
+	}
 	a, err := s.App(ctx, f.Portal, f.App)
 	if err != nil {
 		return a, err
 	}
 	f.app = &a
 	return a, nil
+}
+
+// sameApp finds the database's row for --portal and --app, also when an
+// older activator stored the portal in another form (upper-case host,
+// :443, a query); found is false when there is none.
+func (f *Factory) sameApp(ctx context.Context, s *store.Store) (a store.App, found bool, err error) {
+	if a, found, err = s.LookupApp(ctx, f.Portal, f.App); found || err != nil {
+		return a, found, err
+	}
+	apps, err := s.Apps(ctx)
+	if err != nil {
+		return a, false, err
+	}
+	for _, o := range apps {
+		if n, nerr := portal.NormalizeBaseURL(o.Portal); nerr == nil && n == f.Portal && o.AppID == f.App {
+			return o, true, nil
+		}
+	}
+	return a, false, nil
+}
+
+// normalizeStoredPortal rewrites an app row an older activator stored with
+// the portal in another form to the normal form, so its history stays
+// the app's (a command that writes does it; reading ones only match it).
+func (f *Factory) normalizeStoredPortal(ctx context.Context, s *store.Store) error {
+	a, found, err := f.sameApp(ctx, s)
+	if err != nil || !found || a.Portal == f.Portal {
+		return err
+	}
+	return s.SetAppPortal(ctx, a.ID, f.Portal)
 }
 
 // AppStore opens the state database and returns it with the row for
@@ -332,6 +365,9 @@ func (f *Factory) ReadAppStore(ctx context.Context) (*store.Store, store.App, er
 		}
 		var on []store.App
 		for _, a := range apps {
+			if n, err := portal.NormalizeBaseURL(a.Portal); err == nil {
+				a.Portal = n
+			}
 			if f.PortalFrom == "" || a.Portal == f.Portal {
 				on = append(on, a)
 			}
@@ -349,7 +385,7 @@ func (f *Factory) ReadAppStore(ctx context.Context) (*store.Store, store.App, er
 	if err := f.CheckApp(); err != nil {
 		return nil, store.App{}, err
 	}
-	a, _, err := s.LookupApp(ctx, f.Portal, f.App)
+	a, _, err := f.sameApp(ctx, s)
 	return s, a, err
 }
 

@@ -110,3 +110,34 @@ func corruptTable(t *testing.T, path, table string) {
 		t.Fatal(err)
 	}
 }
+
+// TestLegacyPortalForm: an app row an older activator stored under another
+// form of the portal's address keeps its history: reading commands match
+// it, and the next command that writes stores it in the normal form.
+func TestLegacyPortalForm(t *testing.T) {
+	e := historyState(t)
+	state := e.copyState(t)
+	db, err := sql.Open("sqlite", "file:"+state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	legacy := strings.Replace(e.portal, "http://", "HTTP://", 1) + "/?x=1"
+	if _, err := db.Exec("UPDATE apps SET portal = ?", legacy); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	code, out, errOut := e.run(t, state, "status", "--output", "json")
+	if code != ExitOK || !strings.Contains(out, `"listed": 40`) {
+		t.Fatalf("status: exit %d, %q", code, errOut)
+	}
+	if code, _, errOut := e.run(t, state, "orgs", "sync", "--rate", "50", "--cookie", e.sim.NewSession()); code != ExitOK {
+		t.Fatalf("orgs sync: exit %d, %q", code, errOut)
+	}
+	db, _ = sql.Open("sqlite", "file:"+state)
+	defer db.Close()
+	var n int
+	var p string
+	if err := db.QueryRow("SELECT COUNT(*), MAX(portal) FROM apps").Scan(&n, &p); err != nil || n != 1 || p != e.portal {
+		t.Errorf("%d app rows, portal %q (%v); want 1 row under %q", n, p, err, e.portal)
+	}
+}

@@ -47,6 +47,15 @@ func (s *Store) LookupApp(ctx context.Context, portal, appID string) (a App, fou
 	return a, true, nil
 }
 
+// SetAppPortal changes the portal an app row is stored under (an older
+// activator's form of the same address, brought to the normal form).
+func (s *Store) SetAppPortal(ctx context.Context, id int64, portal string) error {
+	if _, err := s.db.ExecContext(ctx, "UPDATE apps SET portal = ? WHERE id = ?", portal, id); err != nil {
+		return fmt.Errorf("update app %d: %w", id, s.writeErr(err))
+	}
+	return nil
+}
+
 // Apps returns every app the database holds, in the order they were first
 // recorded.
 func (s *Store) Apps(ctx context.Context) ([]App, error) {

@@ -98,6 +98,7 @@ type Pacer struct {
 	now     func() time.Time
 	maxHold time.Duration
 	onHold  func(time.Duration)
+	onCut   func(rate float64)
 
 	mu  sync.Mutex
 	ctl *controller
@@ -109,6 +110,12 @@ type Pacer struct {
 	// first and released measure the pace achieved.
 	first    time.Time
 	released int
+	// recent are the latest release times (a ring), to measure the rate
+	// calls actually left at; tolerated is the highest rate that held, as
+	// calls actually left (a rate set above what the workers reach is not
+	// one the portal was shown).
+	recent    [QuietCalls]time.Time
+	tolerated float64
 	// stopped is the HoldError that ended this Pacer's calls: once the
 	// portal asked for a pause longer than maxHold, no worker calls again.
 	stopped error
@@ -134,6 +141,10 @@ func NewFrom(r, start float64, retries int) *Pacer {
 // OnHold sets a function told about every Retry-After hold of at least
 // DefaultNoticeHold, so a person watching knows why nothing moves.
 func (p *Pacer) OnHold(f func(time.Duration)) { p.onHold = f }
+
+// OnCut sets a function told each time 429s lower the pace, with the new
+// rate, so a person watching knows why the run slows down.
+func (p *Pacer) OnCut(f func(rate float64)) { p.onCut = f }
 
 // SetBackoff changes the first backoff (tests use a short one).
 func (p *Pacer) SetBackoff(d time.Duration) { p.backoff = d }
@@ -161,7 +172,8 @@ type Stats struct {
 	// last (0 with fewer than two calls).
 	Achieved float64
 	// Tolerated is the highest rate that held (QuietCalls answers in a
-	// row without a 429); 0 when no rate held that long.
+	// row without a 429), as fast as calls actually left, which may be
+	// slower than the pace allowed; 0 when no rate held that long.
 	Tolerated float64
 	// Limited says a 429 was seen: Tolerated is then close to the portal's
 	// limit, not just the pace asked for.
@@ -177,7 +189,7 @@ type Stats struct {
 func (p *Pacer) Stats() Stats {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	s := Stats{Tolerated: p.ctl.best, Limited: p.ctl.limited > 0, Throttled: p.ctl.limited, Events: p.ctl.events, Calls: p.released}
+	s := Stats{Tolerated: p.tolerated, Limited: p.ctl.limited > 0, Throttled: p.ctl.limited, Events: p.ctl.events, Calls: p.released}
 	if p.released > 1 {
 		if d := p.last.Sub(p.first).Seconds(); d > 0 {
 			s.Achieved = float64(p.released-1) / d
@@ -235,6 +247,7 @@ func (p *Pacer) wait(ctx context.Context) (uint64, error) {
 			if p.released == 0 {
 				p.first = now
 			}
+			p.recent[p.released%QuietCalls] = now
 			p.released++
 			n := p.ctl.release()
 			p.mu.Unlock()
@@ -314,7 +327,25 @@ func (p *Pacer) answered(n uint64, rtt time.Duration, ok bool) {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	best := p.ctl.best
 	p.ctl.answered(n, rtt)
+	if p.ctl.best > best || p.ctl.best > p.tolerated {
+		p.tolerated = max(p.tolerated, min(p.ctl.best, p.sentRate()))
+	}
+}
+
+// sentRate is the rate the latest QuietCalls calls actually left at.
+func (p *Pacer) sentRate() float64 {
+	if p.released < QuietCalls {
+		return 0
+	}
+	newest := p.recent[(p.released-1)%QuietCalls]
+	oldest := p.recent[p.released%QuietCalls]
+	d := newest.Sub(oldest).Seconds()
+	if d <= 0 {
+		return 0
+	}
+	return float64(QuietCalls-1) / d
 }
 
 // rateLimited holds every worker for Retry-After (or one interval when
@@ -322,12 +353,17 @@ func (p *Pacer) answered(n uint64, rtt time.Duration, ok bool) {
 // once per congestion event.
 func (p *Pacer) rateLimited(n uint64, after time.Duration) {
 	p.mu.Lock()
-	defer p.mu.Unlock()
+	before := p.ctl.rate
 	p.ctl.limitedAnswer(n)
+	now := p.ctl.rate
 	if after <= 0 {
 		after = p.ctl.interval()
 	}
 	if until := p.now().Add(after); until.After(p.hold) {
 		p.hold = until
+	}
+	p.mu.Unlock()
+	if now < before && p.onCut != nil {
+		p.onCut(now)
 	}
 }

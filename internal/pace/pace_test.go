@@ -72,6 +72,8 @@ func TestRateLimitHoldsAndSlows(t *testing.T) {
 		p.hold = time.Time{} // the hold has passed
 		return nil
 	}
+	var cuts []float64
+	p.OnCut(func(r float64) { cuts = append(cuts, r) })
 	calls := 0
 	_, err := p.Do(context.Background(), func() error {
 		calls++
@@ -82,6 +84,9 @@ func TestRateLimitHoldsAndSlows(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if len(cuts) != 1 || cuts[0] != 100*Decrease {
+		t.Fatalf("told of cuts %v, want one to %g", cuts, 100*Decrease)
 	}
 	if p.Throttled() != 1 || p.Rate() != 100*Decrease {
 		t.Fatalf("throttled %d, rate %g; want 1 and %g", p.Throttled(), p.Rate(), 100*Decrease)
@@ -227,5 +232,23 @@ func TestHoldErrorStopsEveryLaterCall(t *testing.T) {
 	attempts, err := p.Do(context.Background(), func() error { called = true; return nil })
 	if called || attempts != 0 || !errors.As(err, &he) {
 		t.Fatalf("after a hold error: called %v, attempts %d, err %v", called, attempts, err)
+	}
+}
+
+// TestToleratedIsWhatWasSent: a pace set far above what the calls reach
+// (one worker held by latency) is not reported as tolerated: the rate
+// calls actually left at is.
+func TestToleratedIsWhatWasSent(t *testing.T) {
+	now := time.Unix(1000, 0)
+	p := New(50, 0)
+	p.now = func() time.Time { return now }
+	p.sleep = func(ctx context.Context, d time.Duration) error { now = now.Add(d); return nil }
+	for range 3 * QuietCalls {
+		if _, err := p.Do(context.Background(), func() error { now = now.Add(250 * time.Millisecond); return nil }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := p.Stats().Tolerated; got < 3.9 || got > 4.1 {
+		t.Fatalf("tolerated %g, want about 4 (a call every 250 ms), not the 50 allowed", got)
 	}
 }

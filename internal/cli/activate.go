@@ -8,6 +8,7 @@ import (
 	"io"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/activator-dev/activator/internal/activate"
@@ -290,9 +291,10 @@ func activateRun(ctx context.Context, o *ActivateOptions) error {
 		return err
 	}
 	var bar *progress
+	var shown atomic.Pointer[progress] // bar, for the signal handler's goroutine
 	inflight := &activate.InFlight{}
 	intr := interruptsFrom(ctx)
-	defer intr.OnFirst(func() { interruptNotice(f, bar, inflight.Orgs()) })()
+	defer intr.OnFirst(func() { interruptNotice(f, shown.Load(), inflight.Orgs()) })()
 	rr, err := activate.Run(ctx, plan.Input{Split: o.Split, Reactivate: o.Reactivate, Force: o.Force, Only: o.Orgs, Settle: o.Settle}, activate.RunOptions{
 		Options: activate.Options{Store: s, App: app, Pacer: p, Concurrency: o.Concurrency, MaxFailures: o.MaxFailures,
 			Mode: ks.mode, NonProdJWKS: ks.nonProdJSON, ProdJWKS: ks.prodJSON, NonProdKeys: ks.nonProdKeys, ProdKeys: ks.prodKeys,
@@ -318,6 +320,7 @@ func activateRun(ctx context.Context, o *ActivateOptions) error {
 			ok, err := o.confirmPlan(pl, ks)
 			if ok {
 				bar = newProgress(f, len(pl.Items), "activating", "orgs")
+				shown.Store(bar)
 			}
 			return ok, err
 		},

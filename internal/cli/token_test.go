@@ -14,16 +14,19 @@ import (
 )
 
 // tokenSim is a simulator with token endpoints and two organizations holding
-// the test key A: one whose upload has synced, one just uploaded.
-func tokenSim(t *testing.T) (srv *httptest.Server, tokens *sim.TokenEndpoints) {
+// the test key A: one whose upload has synced, one just uploaded. Its clock
+// stands still at now, a whole second (as its Date header says it), so a
+// command given a clock at a fixed offset from now sees exactly that
+// offset, however long the request takes on a loaded machine.
+func tokenSim(t *testing.T) (srv *httptest.Server, tokens *sim.TokenEndpoints, now time.Time) {
 	t.Helper()
 	jwks, err := os.ReadFile(keyFixture("test-rsa-a.jwks.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := sim.New(sim.Config{Orgs: -1, Seed: 3})
+	now = time.Now().Truncate(time.Second)
+	s := sim.New(sim.Config{Orgs: -1, Seed: 3, Now: func() time.Time { return now }})
 	tokens = s.ServeTokens(sim.TokenConfig{})
-	now := time.Now()
 	s.AddOrg(sim.Org{OrgID: "16770", Name: "Synced Health", Approved: sim.ApprovedBoth,
 		NonProdMode: sim.ModeJWKS, ProdMode: sim.ModeJWKS, TestJWKS: string(jwks), ProdJWKS: string(jwks),
 		NonProdChanged: now.Add(-24 * time.Hour), ProdChanged: now.Add(-24 * time.Hour)})
@@ -32,11 +35,11 @@ func tokenSim(t *testing.T) (srv *httptest.Server, tokens *sim.TokenEndpoints) {
 		NonProdChanged: now, ProdChanged: now})
 	srv = httptest.NewServer(s)
 	t.Cleanup(srv.Close)
-	return srv, tokens
+	return srv, tokens, now
 }
 
 func TestTokenCommand(t *testing.T) {
-	srv, tokens := tokenSim(t)
+	srv, tokens, simNow := tokenSim(t)
 	url16770 := srv.URL + sim.TokenPath("16770", sim.EnvNonProd)
 	nonProdID := tokens.ClientID(sim.EnvNonProd)
 	oauthErr := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -51,7 +54,7 @@ func TestTokenCommand(t *testing.T) {
 	tests := []struct {
 		name     string
 		args     []string
-		clock    time.Duration // offset of this machine's clock
+		clock    time.Duration // offset of this machine's clock from the server's
 		wantCode int
 		wantOut  []string
 		notOut   []string
@@ -91,7 +94,7 @@ func TestTokenCommand(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			args := append([]string{"token", "--token-url", url16770, "--client-id", nonProdID}, tt.args...)
-			now := func() time.Time { return time.Now().Add(tt.clock) }
+			now := func() time.Time { return simNow.Add(tt.clock) }
 			code, out, errOut := runCmd(t, testRun{now: now}, args...)
 			if code != tt.wantCode {
 				t.Fatalf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", code, tt.wantCode, out, errOut)
@@ -114,7 +117,7 @@ func TestTokenCommand(t *testing.T) {
 }
 
 func TestTokenCommandShowsTokenOnlyWhenAsked(t *testing.T) {
-	srv, tokens := tokenSim(t)
+	srv, tokens, simNow := tokenSim(t)
 	args := []string{"token", "--token-url", srv.URL + sim.TokenPath("16770", sim.EnvProd), "--client-id", tokens.ClientID(sim.EnvProd),
 		"--key", keyFixture("test-rsa-a.private.jwk.json"), "-o", "json"}
 	for _, show := range []bool{false, true} {
@@ -122,7 +125,7 @@ func TestTokenCommandShowsTokenOnlyWhenAsked(t *testing.T) {
 		if show {
 			a = append(a, "--show-token")
 		}
-		code, out, errOut := runCmd(t, testRun{}, a...)
+		code, out, errOut := runCmd(t, testRun{now: func() time.Time { return simNow }}, a...)
 		if code != ExitOK {
 			t.Fatalf("exit %d: %s%s", code, out, errOut)
 		}

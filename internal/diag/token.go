@@ -80,10 +80,21 @@ func (r *TokenResponse) OK() bool {
 }
 
 // ClockSkew is the server's clock minus the local one at the answer, from the
-// Date header; ok is false without a usable Date header.
+// Date header; ok is false without a usable Date header. The Date header is
+// the server's clock cut to the second, read at some moment between Sent and
+// Received: when the two clocks can have agreed at that moment the skew is
+// 0, so a server whose clock agrees is never reported a second off because
+// its answer came across a second's boundary (the slower the exchange, the
+// more often). Otherwise it is in whole seconds from the middle of the
+// exchange.
 func (r *TokenResponse) ClockSkew() (skew time.Duration, ok bool) {
 	if r.ServerDate.IsZero() || r.Received.IsZero() {
 		return 0, false
+	}
+	// The server's clock read [ServerDate, ServerDate+1s) while the local
+	// one read [Sent, Received].
+	if !r.ServerDate.After(r.Received) && r.Sent.Before(r.ServerDate.Add(DefaultSkewResolution)) {
+		return 0, true
 	}
 	mid := r.Sent.Add(r.Received.Sub(r.Sent) / 2)
 	return r.ServerDate.Sub(mid.Truncate(time.Second)), true

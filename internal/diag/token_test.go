@@ -76,9 +76,32 @@ func TestParseTokenBody(t *testing.T) {
 
 func TestClockSkew(t *testing.T) {
 	local := time.Date(2026, 2, 11, 16, 37, 0, 0, time.UTC)
-	r := &TokenResponse{Sent: local, Received: local.Add(400 * time.Millisecond), ServerDate: local.Add(-2 * time.Minute)}
-	if skew, ok := r.ClockSkew(); !ok || skew != -2*time.Minute {
-		t.Fatalf("skew %v %v", skew, ok)
+	ms := func(n int) time.Time { return local.Add(time.Duration(n) * time.Millisecond) }
+	tests := []struct {
+		name               string
+		sent, recv, server time.Time
+		want               time.Duration
+	}{
+		{"server 2 minutes behind", local, ms(400), local.Add(-2 * time.Minute), -2 * time.Minute},
+		{"server 2 minutes ahead", ms(200), ms(400), local.Add(2 * time.Minute), 2 * time.Minute},
+		{"agreeing clocks", ms(200), ms(400), local, 0},
+		// The server read its clock at 0.95 s, the middle of the exchange
+		// is 1.0 s: the answer came across a second's boundary.
+		{"agreeing clocks, the answer across a second", ms(900), ms(1100), local, 0},
+		{"agreeing clocks, read after the boundary", ms(900), ms(1100), local.Add(time.Second), 0},
+		{"agreeing clocks, a slow exchange", ms(300), ms(2700), local.Add(2 * time.Second), 0},
+		{"server 1 second behind", ms(200), ms(400), local.Add(-time.Second), -time.Second},
+		{"server 1 second ahead", ms(200), ms(400), local.Add(time.Second), time.Second},
+		{"server 1 second behind, at the same instant", local, local, local.Add(-time.Second), -time.Second},
+		{"server 1 second ahead, at the same instant", local, local, local.Add(time.Second), time.Second},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := &TokenResponse{Sent: tt.sent, Received: tt.recv, ServerDate: tt.server}
+			if skew, ok := r.ClockSkew(); !ok || skew != tt.want {
+				t.Fatalf("skew %v %v, want %v", skew, ok, tt.want)
+			}
+		})
 	}
 	if _, ok := (&TokenResponse{Sent: local, Received: local}).ClockSkew(); ok {
 		t.Fatal("no Date header must give no skew")

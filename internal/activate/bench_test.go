@@ -128,10 +128,11 @@ type paceResult struct {
 // answered 429, with --rate at the limit and at twice it (a user who does
 // not know the limit), one and four workers, with and without arrival
 // jitter. It fails when a run misses its target:
-//   - at least 0.8 of what the portal tolerates (the limit, or the jitter
-//     ceiling; one worker is also held by latency to 1/300 ms), and at
-//     least 0.95 of the limit at --rate = limit on a quiet network;
-//   - 429s at most 5% of calls with --rate above the limit, 3% at it.
+//   - above the limit, at least 0.8 of what the portal tolerates (the
+//     limit, or the jitter ceiling), with 429s at most 5% of calls;
+//   - at the limit with four workers, at least 0.95 of it on a quiet
+//     network and 0.8 of it with jitter, with 429s at most 3% of calls;
+//   - one worker is held by latency to 1/300 ms: at least 0.8 of that.
 //
 // 200 organizations by default (BENCH_PACE_ORGS); run with -benchtime=1x.
 // It ends with the table README.md shows.
@@ -159,9 +160,11 @@ func BenchmarkPace(b *testing.B) {
 						}
 						ceiling = min(ceiling, float64(conc)/paceLatency.Seconds()/paceLimit)
 						want, maxShare := 0.8*ceiling, 0.05
-						if mult == 1 {
-							maxShare = 0.03
-							if !jitter && conc > 1 {
+						if mult == 1 && conc > 1 {
+							// At the limit: 0.95 of it on a quiet network, 0.8
+							// with jitter (of the limit, not of the 0.86 ceiling).
+							maxShare, want = 0.03, 0.8
+							if !jitter {
 								want = 0.95
 							}
 						}

@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -216,20 +217,19 @@ func TestSignInLandings(t *testing.T) {
 				name := fmt.Sprintf("%s/landing=%q/sso=%v", mode, landing, sso)
 				t.Run(name, func(t *testing.T) {
 					var wrap func(http.Handler) http.Handler
+					p := &person{}
 					if mode == Interactive {
-						wrap = withPerson
+						wrap = p.wrap
 					}
 					base := startSim(t, sim.Config{Orgs: 3, Landing: landing}, sso, wrap)
-					var lines []string
 					o := Options{Portal: base, AppID: sim.DefaultAppID, ExecPath: exe, Profile: t.TempDir() + "/profile",
-						Mode: mode, Credentials: good, Timeout: testTimeout, windowless: true,
-						Logf: func(format string, args ...any) { lines = append(lines, fmt.Sprintf(format, args...)) }}
+						Mode: mode, Credentials: good, Timeout: testTimeout, windowless: true, Logf: p.Logf}
 					if mode == Interactive {
 						o.Credentials = Credentials{}
 					}
 					res, err := SignIn(context.Background(), o)
 					waitNoBrowser(t, o.Profile)
-					log := strings.Join(lines, "\n")
+					log := p.log()
 					t.Log(log)
 					if err != nil {
 						t.Fatalf("SignIn: %v", err)
@@ -413,20 +413,103 @@ func fmtV(v any) string      { return fmt.Sprintf("%v", v) }
 func fmtPlusV(v any) string  { return fmt.Sprintf("%+v", v) }
 func fmtSharpV(v any) string { return fmt.Sprintf("%#v", v) }
 
-// personJS plays the person at the window: a moment after a sign-in or
-// code page appears, it types into it and presses the button.
+// person plays the person at the window, by a script in every HTML page
+// the simulator serves: on a sign-in, code or notice page it first waits
+// until the terminal has said what the page is (as a person reads the
+// terminal, then acts), then types into the page and presses its button.
+// Acting only once activator has told the page makes the test's outcome
+// independent of how fast the machine is: a person acting on a fixed delay
+// could act before activator's first look at a page on a loaded machine,
+// and the page would go by untold. It is also the Logf of the sign-in.
+type person struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+// Logf records what activator tells the person.
+func (p *person) Logf(format string, args ...any) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.lines = append(p.lines, fmt.Sprintf(format, args...))
+}
+
+// log is everything activator told the person, one line each.
+func (p *person) log() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return strings.Join(p.lines, "\n")
+}
+
+// personTold is what activator says of each kind of page the person acts on.
+var personTold = map[string]string{
+	"signin":   ": a sign-in page; waiting for you to sign in.",
+	"code":     "The portal asks for a second factor: enter it in the browser window (",
+	"continue": ": a page with a Continue button; waiting for you to press it.",
+}
+
+// told reports whether activator has told the page at hostPath (host and
+// path, as where() names it) as a page of the kind what.
+func (p *person) told(what, hostPath string) bool {
+	phrase, ok := personTold[what]
+	if !ok {
+		return false
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, l := range p.lines {
+		if strings.Contains(l, phrase) && strings.Contains(l, " at "+hostPath) {
+			return true
+		}
+	}
+	return false
+}
+
+// personPath answers the person's script whether activator has told its
+// page yet.
+const personPath = "/_test/person/told"
+
+// personJS is the person's script: it asks personPath until activator has
+// told the page, then acts.
 const personJS = `<script>
-setTimeout(() => {
-  const set = (id, v) => { const el = document.getElementById(id); if (el) { el.value = v; return true; } return false; };
-  if (set('Username', 'developer') && set('Password', 'correct horse')) { document.getElementById('login-submit').click(); }
-  else if (set('Code', '864209')) { document.getElementById('code-submit').click(); }
-  else { for (const b of document.querySelectorAll('button')) { if (b.textContent.trim() === 'Continue') { b.click(); break; } } }
-}, 300);
+(() => {
+  const el = (id) => document.getElementById(id);
+  const act = () => {
+    if (el('Username') && el('Password')) {
+      el('Username').value = 'developer'; el('Password').value = 'correct horse'; el('login-submit').click(); return;
+    }
+    if (el('Code')) { el('Code').value = '864209'; el('code-submit').click(); return; }
+    for (const b of document.querySelectorAll('button')) { if (b.textContent.trim() === 'Continue') { b.click(); return; } }
+  };
+  const what = () => {
+    if (el('Username') && el('Password')) return 'signin';
+    if (el('Code')) return 'code';
+    for (const b of document.querySelectorAll('button')) { if (b.textContent.trim() === 'Continue') return 'continue'; }
+    return '';
+  };
+  const wait = () => {
+    const w = what();
+    if (!w) return;
+    fetch('` + personPath + `?what=' + w + '&at=' + encodeURIComponent(location.host + location.pathname))
+      .then((r) => r.text())
+      .then((t) => { if (t === 'yes') { act(); } else { setTimeout(wait, 50); } })
+      .catch(() => setTimeout(wait, 50));
+  };
+  if (document.readyState === 'loading') { document.addEventListener('DOMContentLoaded', wait); } else { wait(); }
+})();
 </script>`
 
-// withPerson adds personJS to every HTML page the simulator serves.
-func withPerson(h http.Handler) http.Handler {
+// wrap adds personJS to every HTML page h serves, and serves personPath.
+func (p *person) wrap(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == personPath {
+			w.Header().Set("Content-Type", "text/plain")
+			if p.told(r.URL.Query().Get("what"), r.URL.Query().Get("at")) {
+				w.Write([]byte("yes"))
+			} else {
+				w.Write([]byte("no"))
+			}
+			return
+		}
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, r)
 		for k, v := range rec.Header() {
@@ -449,18 +532,17 @@ func withPerson(h http.Handler) http.Handler {
 func TestSignInInteractive(t *testing.T) {
 	exe := needBrowser(t)
 	s := sim.New(sim.Config{Orgs: 3, SecondFactor: "864209"})
-	srv := httptest.NewServer(withPerson(s))
+	p := &person{}
+	srv := httptest.NewServer(p.wrap(s))
 	defer srv.Close()
-	var lines []string
 	o := Options{Portal: srv.URL, AppID: sim.DefaultAppID, ExecPath: exe, Profile: t.TempDir() + "/profile",
-		Mode: Interactive, Timeout: testTimeout, windowless: true,
-		Logf: func(format string, args ...any) { lines = append(lines, fmt.Sprintf(format, args...)) }}
+		Mode: Interactive, Timeout: testTimeout, windowless: true, Logf: p.Logf}
 	res, err := SignIn(context.Background(), o)
 	waitNoBrowser(t, o.Profile)
+	log := p.log()
 	if err != nil {
-		t.Fatalf("SignIn: %v", err)
+		t.Fatalf("SignIn: %v\n%s", err, log)
 	}
-	log := strings.Join(lines, "\n")
 	for _, want := range []string{"Sign in to the portal in that window", "Waiting up to 20s", "asks for a second factor", "a sign-in page; waiting for you to sign in", "Signed in: the portal accepts the session."} {
 		if !strings.Contains(log, want) {
 			t.Fatalf("the person was not told %q:\n%s", want, log)

@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/activator-dev/activator/internal/portal"
 	"github.com/activator-dev/activator/internal/probe"
 	"github.com/activator-dev/activator/internal/store"
 	"github.com/spf13/cobra"
@@ -203,16 +202,12 @@ func runProbePass(ctx context.Context, s *store.Store, app store.App, runID int6
 	if window == 0 {
 		window = -1 // at once: probe.PassOptions reads zero as the default
 	}
-	targets, _, err := probe.Targets(ctx, s, app, productionEnabled, only, window, now())
-	if err != nil {
-		return nil, err
-	}
-	if len(targets) > 0 {
+	starting := func(n int) {
 		logf("Probing %s (%g requests a second per host, %d at a time, %s limit) ...",
-			plural(len(targets), "organization"), set.HostRate, set.Concurrency, set.TimeLimit)
+			plural(n, "organization"), set.HostRate, set.Concurrency, set.TimeLimit)
 	}
-	pass, err := probe.RunPass(ctx, probe.PassOptions{Store: s, App: app, RunID: runID, Enabled: productionEnabled,
-		Window: window, Only: only, Probe: probe.Options{Client: hc, ClientID: set.ClientID, RedirectURI: set.RedirectURI,
+	pass, err := probe.RunPass(ctx, probe.PassOptions{Store: s, App: app, RunID: runID,
+		Window: window, Only: only, Starting: starting, Probe: probe.Options{Client: hc, ClientID: set.ClientID, RedirectURI: set.RedirectURI,
 			Scope: set.Scope, HostRate: set.HostRate, Concurrency: set.Concurrency, Timeout: set.Timeout, TimeLimit: set.TimeLimit,
 			UserAgent: "activator/" + Version, Now: now}})
 	if err != nil {
@@ -396,7 +391,3 @@ func printProbe(w io.Writer, p *probe.Pass, v probeVerdict, s ProbeSettings, now
 	}
 	fmt.Fprintln(w, "The probe tells whether each server knows the app's client id; whether the uploaded keys are valid is checked only when a token is requested.")
 }
-
-// productionEnabled reports whether a portal status has production
-// activated: only "keys enabled" does (non-production only does not).
-func productionEnabled(status int) bool { return portal.Status(status).ProdEnabled() }

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/activator-dev/activator/internal/portal"
 	"github.com/activator-dev/activator/internal/store"
 )
 
@@ -36,9 +37,6 @@ type PassOptions struct {
 	App   store.App
 	// RunID is the activation run the pass is part of (0 on its own).
 	RunID int64
-	// Enabled reports whether a portal status means production is
-	// activated.
-	Enabled func(status int) bool
 	// Window is how long after activation an organization is probed
 	// (DefaultWindow when zero; negative means at once).
 	Window time.Duration
@@ -46,6 +44,10 @@ type PassOptions struct {
 	Only []string
 	// Probe configures the requests; its OnResult is the pass's own.
 	Probe Options
+	// Starting, when set, is called with the number of organizations
+	// about to be probed, before the first request; not when there are
+	// none.
+	Starting func(targets int)
 }
 
 // Pass is one probe of every eligible organization, stored.
@@ -70,7 +72,7 @@ func RunPass(ctx context.Context, o PassOptions) (*Pass, error) {
 	if o.Probe.Now != nil {
 		now = o.Probe.Now
 	}
-	targets, skipped, err := Targets(ctx, o.Store, o.App, o.Enabled, o.Only, o.Window, now())
+	targets, skipped, err := pickTargets(ctx, o.Store, o.App, o.Only, o.Window, now())
 	if err != nil {
 		return nil, err
 	}
@@ -93,15 +95,18 @@ func RunPass(ctx context.Context, o PassOptions) (*Pass, error) {
 		pass.Summary = &Summary{PerHost: map[string]int{}}
 		return pass, nil
 	}
+	if o.Starting != nil {
+		o.Starting(len(targets))
+	}
 	sum, err := Run(ctx, targets, opts)
 	pass.Summary = sum
 	pass.Took = now().Sub(pass.Started)
 	return pass, err
 }
 
-// Targets picks the organizations to probe and says why the others with
-// production activated are not.
-func Targets(ctx context.Context, s *store.Store, app store.App, enabled func(int) bool, only []string,
+// pickTargets picks the organizations to probe and says why the others
+// with production activated are not.
+func pickTargets(ctx context.Context, s *store.Store, app store.App, only []string,
 	window time.Duration, now time.Time) ([]Target, []Skip, error) {
 	orgs, err := s.Orgs(ctx, app.ID)
 	if err != nil {
@@ -119,7 +124,7 @@ func Targets(ctx context.Context, s *store.Store, app store.App, enabled func(in
 	var skipped []Skip
 	since := map[int]map[string]time.Time{} // per status: when each org changed to it
 	for _, org := range orgs {
-		if org.GoneSince != nil || !enabled(org.Status) || (len(only) > 0 && !slices.Contains(only, org.OrgID)) {
+		if org.GoneSince != nil || !portal.Status(org.Status).ProdEnabled() || (len(only) > 0 && !slices.Contains(only, org.OrgID)) {
 			continue
 		}
 		if since[org.Status] == nil {

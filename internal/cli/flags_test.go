@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/activator-dev/activator/internal/activate"
+	"github.com/activator-dev/activator/internal/browser"
+	"github.com/activator-dev/activator/internal/keys"
 	"github.com/activator-dev/activator/internal/pace"
 	"github.com/activator-dev/activator/internal/portal"
 	"github.com/activator-dev/activator/internal/probe"
@@ -284,6 +286,102 @@ func TestDiagnosticFlags(t *testing.T) {
 		t.Run(tt.command+" "+strings.Join(tt.args, " "), func(t *testing.T) {
 			called := false
 			runFlags(t, commands[tt.command](&called), tt.args, &called, tt.wantErr)
+		})
+	}
+}
+
+// TestLoginFlags: login's flags are checked before the portal, the app or
+// the session, and --renew settles into a headless sign-in with its own
+// timeout.
+func TestLoginFlags(t *testing.T) {
+	type want struct {
+		headless bool
+		timeout  time.Duration
+	}
+	tests := []struct {
+		name    string
+		cookie  string // the global --cookie-file
+		args    []string
+		want    want
+		wantErr string
+	}{
+		{name: "window", args: nil, want: want{timeout: browser.DefaultTimeout}},
+		{name: "headless", args: []string{"--headless", "--password-stdin", "--otp-stdin", "--timeout", "2m"}, want: want{headless: true, timeout: 2 * time.Minute}},
+		{name: "renew", args: []string{"--renew"}, want: want{headless: true, timeout: browser.DefaultRenewTimeout}},
+		{name: "renew with its timeout", args: []string{"--renew", "--timeout", "45s"}, want: want{headless: true, timeout: 45 * time.Second}},
+		{name: "check ignores the sign-in flags", args: []string{"--check", "--timeout", "0s", "--password-stdin"}, want: want{}},
+		{name: "imported session ignores --password-stdin", cookie: "c.txt", args: []string{"--password-stdin"}, want: want{timeout: browser.DefaultTimeout}},
+		{name: "zero timeout", args: []string{"--headless", "--timeout", "0s"}, wantErr: "--timeout must be above 0"},
+		{name: "negative timeout with a session", cookie: "c.txt", args: []string{"--timeout", "-1s"}, wantErr: "--timeout must be above 0"},
+		{name: "renew with stdin", args: []string{"--renew", "--otp-stdin"}, wantErr: "--renew uses the browser profile alone"},
+		{name: "renew with stdin and a session", cookie: "c.txt", args: []string{"--renew", "--password-stdin"}, wantErr: "--renew uses the browser profile alone"},
+		{name: "stdin without headless", args: []string{"--password-stdin"}, wantErr: "are for --headless"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got *LoginOptions
+			called := false
+			f := &Factory{CookieFile: tt.cookie}
+			cmd := NewCmdLogin(f, func(o *LoginOptions) error { got, called = o, true; return nil })
+			runFlags(t, cmd, tt.args, &called, tt.wantErr)
+			if tt.wantErr != "" {
+				return
+			}
+			if g := (want{got.Headless, got.Timeout}); got.Check != (tt.want == want{}) || (!got.Check && g != tt.want) {
+				t.Fatalf("check %v, headless %v, timeout %s; want %+v", got.Check, g.headless, g.timeout, tt.want)
+			}
+			if got.SessionGiven != (f.Cookie != "" || f.CookieFile != "") {
+				t.Fatalf("session given %v", got.SessionGiven)
+			}
+		})
+	}
+}
+
+// TestSessionAndKeyCommandFlags: status, logout and jwks from-pem bind
+// their flags into the options and check them before their run function.
+func TestSessionAndKeyCommandFlags(t *testing.T) {
+	type result struct {
+		called bool
+		got    string
+	}
+	commands := map[string]func(*result) *cobra.Command{
+		"status": func(r *result) *cobra.Command {
+			return NewCmdStatus(&Factory{}, func(o *StatusOptions) error { r.called, r.got = true, fmt.Sprintf("all=%v", o.All); return nil })
+		},
+		"logout": func(r *result) *cobra.Command {
+			return NewCmdLogout(&Factory{}, func(o *LogoutOptions) error {
+				r.called, r.got = true, fmt.Sprintf("profile=%s keep=%v", o.Profile, o.KeepProfile)
+				return nil
+			})
+		},
+		"jwks from-pem": func(r *result) *cobra.Command {
+			return NewCmdJWKSFromPEM(&Factory{}, func(o *JWKSFromPEMOptions) error {
+				r.called, r.got = true, fmt.Sprintf("%s kid=%s alg=%s", o.Path, o.Kid, o.Alg)
+				return nil
+			})
+		},
+	}
+	tests := []struct {
+		command string
+		args    []string
+		want    string
+		wantErr string
+	}{
+		{command: "status", args: nil, want: "all=false"},
+		{command: "status", args: []string{"--all"}, want: "all=true"},
+		{command: "logout", args: nil, want: "profile= keep=false"},
+		{command: "logout", args: []string{"--profile", "p", "--keep-profile"}, want: "profile=p keep=true"},
+		{command: "jwks from-pem", args: []string{"k.pem"}, want: "k.pem kid= alg=" + keys.DefaultRSAAlg},
+		{command: "jwks from-pem", args: []string{"k.pem", "--kid", "key-2026", "--alg", "RS256"}, want: "k.pem kid=key-2026 alg=RS256"},
+		{command: "jwks from-pem", args: []string{"missing.pem", "--alg", "ES256"}, wantErr: `--alg "ES256": organizations accept RS384 or RS256`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.command+" "+strings.Join(tt.args, " "), func(t *testing.T) {
+			r := &result{}
+			runFlags(t, commands[tt.command](r), tt.args, &r.called, tt.wantErr)
+			if tt.wantErr == "" && r.got != tt.want {
+				t.Fatalf("got %q, want %q", r.got, tt.want)
+			}
 		})
 	}
 }

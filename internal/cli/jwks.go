@@ -36,7 +36,7 @@ func NewCmdJWKS(f *Factory) *cobra.Command {
 		Example: `  activator jwks check https://app.example.com/.well-known/jwks.json
   activator jwks check jwks.json --output json`,
 	}
-	cmd.AddCommand(NewCmdJWKSCheck(f, nil), NewCmdJWKSFromPEM(f))
+	cmd.AddCommand(NewCmdJWKSCheck(f, nil), NewCmdJWKSFromPEM(f, nil))
 	return cmd
 }
 
@@ -53,7 +53,7 @@ type JWKSFromPEMOptions struct {
 }
 
 // NewCmdJWKSFromPEM builds `jwks from-pem`.
-func NewCmdJWKSFromPEM(f *Factory) *cobra.Command {
+func NewCmdJWKSFromPEM(f *Factory, runF func(*JWKSFromPEMOptions) error) *cobra.Command {
 	opts := &JWKSFromPEMOptions{F: f}
 	cmd := &cobra.Command{
 		Use:   "from-pem KEY.pem",
@@ -68,12 +68,26 @@ use "sig". Private key members are never printed. The output is what
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Path = args[0]
+			if err := opts.check(); err != nil {
+				return err
+			}
+			if runF != nil {
+				return runF(opts)
+			}
 			return jwksFromPEMRun(opts)
 		},
 	}
 	cmd.Flags().StringVar(&opts.Kid, "kid", "", "the kid (default: the key's RFC 7638 thumbprint)")
 	cmd.Flags().StringVar(&opts.Alg, "alg", keys.DefaultRSAAlg, "alg of RSA keys: RS384 or RS256")
 	return cmd
+}
+
+// check validates --alg before the key file is read ("" is the default).
+func (opts *JWKSFromPEMOptions) check() error {
+	if opts.Alg != "" && opts.Alg != "RS256" && opts.Alg != "RS384" {
+		return UsageErrorf("--alg %q: organizations accept RS384 or RS256 for RSA keys", opts.Alg)
+	}
+	return nil
 }
 
 func jwksFromPEMRun(opts *JWKSFromPEMOptions) error {

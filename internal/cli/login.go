@@ -35,6 +35,11 @@ type LoginOptions struct {
 	Timeout       time.Duration
 	Selectors     browser.Selectors
 
+	// SessionGiven says --cookie or --cookie-file (or their environment
+	// variables) gave a session: without --headless or --renew it is checked
+	// and stored, and no browser starts.
+	SessionGiven bool
+
 	// timeoutSet says --timeout was given (--renew has its own default).
 	timeoutSet bool
 }
@@ -46,7 +51,7 @@ const (
 )
 
 // NewCmdLogin builds `login`.
-func NewCmdLogin(f *Factory) *cobra.Command {
+func NewCmdLogin(f *Factory, runF func(*LoginOptions) error) *cobra.Command {
 	opts := &LoginOptions{F: f}
 	cmd := &cobra.Command{
 		Use:   "login",
@@ -91,6 +96,13 @@ otherwise. Without --portal or --app, login itself uses those defaults.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.timeoutSet = cmd.Flags().Changed("timeout")
+			opts.SessionGiven = f.Cookie != "" || f.CookieFile != ""
+			if err := opts.check(); err != nil {
+				return err
+			}
+			if runF != nil {
+				return runF(opts)
+			}
 			return loginRun(cmd.Context(), opts)
 		},
 	}
@@ -114,6 +126,32 @@ otherwise. Without --portal or --app, login itself uses those defaults.`,
 	return cmd
 }
 
+// check validates the flags, before the portal, the app or the session
+// (flag errors cost nothing to fix), and settles what they imply: --renew
+// signs in headless, with its own default --timeout. --check takes none of
+// the sign-in flags into account.
+func (opts *LoginOptions) check() error {
+	if opts.Check {
+		return nil
+	}
+	if opts.Timeout <= 0 {
+		return UsageErrorf("--timeout must be above 0, e.g. --timeout 10m")
+	}
+	if opts.Renew {
+		opts.Headless = true
+		if !opts.timeoutSet {
+			opts.Timeout = browser.DefaultRenewTimeout
+		}
+		if opts.PasswordStdin || opts.OTPStdin {
+			return UsageErrorf("--renew uses the browser profile alone: drop --password-stdin and --otp-stdin (or drop --renew to sign in with them)")
+		}
+	}
+	if !opts.Headless && !opts.SessionGiven && (opts.PasswordStdin || opts.OTPStdin) {
+		return UsageErrorf("--password-stdin and --otp-stdin are for --headless: in the browser window, type them there")
+	}
+	return nil
+}
+
 func loginRun(ctx context.Context, opts *LoginOptions) error {
 	f := opts.F
 	if opts.Check {
@@ -125,16 +163,7 @@ func loginRun(ctx context.Context, opts *LoginOptions) error {
 	if err := f.CheckApp(); err != nil {
 		return err
 	}
-	if opts.Timeout <= 0 {
-		return UsageErrorf("--timeout must be above 0, e.g. --timeout 10m")
-	}
-	if opts.Renew {
-		opts.Headless = true
-		if !opts.timeoutSet {
-			opts.Timeout = browser.DefaultRenewTimeout
-		}
-	}
-	if (f.Cookie != "" || f.CookieFile != "") && !opts.Headless {
+	if opts.SessionGiven && !opts.Headless {
 		return importRun(ctx, f)
 	}
 
@@ -145,9 +174,6 @@ func loginRun(ctx context.Context, opts *LoginOptions) error {
 	switch {
 	case opts.Renew:
 		bo.Mode = browser.Renew
-		if opts.PasswordStdin || opts.OTPStdin {
-			return UsageErrorf("--renew uses the browser profile alone: drop --password-stdin and --otp-stdin (or drop --renew to sign in with them)")
-		}
 	case opts.Headless:
 		bo.Mode = browser.Scripted
 		creds, err := loginCredentials(f, opts)
@@ -157,9 +183,6 @@ func loginRun(ctx context.Context, opts *LoginOptions) error {
 		bo.Credentials = creds
 	default:
 		bo.Mode = browser.Interactive
-		if opts.PasswordStdin || opts.OTPStdin {
-			return UsageErrorf("--password-stdin and --otp-stdin are for --headless: in the browser window, type them there")
-		}
 		if f.Getenv("DISPLAY") == "" && f.Getenv("WAYLAND_DISPLAY") == "" {
 			return UsageError(&browser.NoDisplayError{})
 		}
@@ -495,7 +518,7 @@ type LogoutOptions struct {
 }
 
 // NewCmdLogout builds `logout`.
-func NewCmdLogout(f *Factory) *cobra.Command {
+func NewCmdLogout(f *Factory, runF func(*LogoutOptions) error) *cobra.Command {
 	opts := &LogoutOptions{F: f}
 	cmd := &cobra.Command{
 		Use: "logout",
@@ -507,6 +530,9 @@ cookies in it (so ` + "`login --renew`" + ` cannot bring the session back), unle
 The portal itself ends the session when it lapses.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if runF != nil {
+				return runF(opts)
+			}
 			return logoutRun(opts)
 		},
 	}

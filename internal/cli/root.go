@@ -4,7 +4,9 @@
 // NewCmdX(f, runF) that binds flags into it and checks them in RunE, and an
 // xRun(ctx, opts) that does the work with no *cobra.Command: tests pass a
 // runF to see the checked options, so flag parsing and behaviour are tested
-// apart. The Factory resolves the global flags and builds the dependencies
+// apart. Commands with no flags of their own (whoami, version, state check:
+// only the global ones, which the Factory checks) have nothing to check and
+// take no runF. The Factory resolves the global flags and builds the dependencies
 // (IO streams, HTTP client, clock, state store, portal client); the work
 // itself lives in the packages. Commands return errors; only Main prints them
 // and maps them to exit codes.
@@ -199,8 +201,8 @@ step in a local SQLite database, and notices new and renamed organizations.`,
 		NewCmdJWKS(f),
 		NewCmdAssertion(f),
 		NewCmdToken(f, nil),
-		NewCmdStatus(f), NewCmdRuns(f, nil), NewCmdReport(f, nil), NewCmdState(f),
-		NewCmdLogin(f), NewCmdLogout(f), NewCmdWhoami(f),
+		NewCmdStatus(f, nil), NewCmdRuns(f, nil), NewCmdReport(f, nil), NewCmdState(f),
+		NewCmdLogin(f, nil), NewCmdLogout(f, nil), NewCmdWhoami(f),
 		NewCmdDoctor(f, nil),
 		NewCmdVersion(f),
 	)

@@ -29,7 +29,7 @@ type StatusOptions struct {
 }
 
 // NewCmdStatus builds `status`.
-func NewCmdStatus(f *Factory) *cobra.Command {
+func NewCmdStatus(f *Factory, runF func(*StatusOptions) error) *cobra.Command {
 	opts := &StatusOptions{F: f, Store: f.ReadAppStore}
 	cmd := &cobra.Command{
 		Use:   "status",
@@ -79,6 +79,9 @@ Times are RFC 3339. Lists are never null.`,
   activator status --output json | jq '.attention[] | select(.reason == "refused")'`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if runF != nil {
+				return runF(opts)
+			}
 			return statusRun(cmd.Context(), opts)
 		},
 	}

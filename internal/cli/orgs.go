@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"slices"
 	"strings"
 	"time"
 
@@ -172,13 +171,7 @@ func statusWord(s string) string {
 // countsLine renders counts per status in a fixed order: the known
 // statuses, always, then the unknown ones ascending.
 func countsLine(c map[int]int) string {
-	keys := slices.Clone(portal.KnownStatuses)
-	for s := range c {
-		if !portal.Status(s).Known() {
-			keys = append(keys, portal.Status(s))
-		}
-	}
-	slices.SortFunc(keys, portal.CompareStatus)
+	keys := portal.CountedStatuses(c)
 	parts := make([]string, 0, len(keys))
 	for _, s := range keys {
 		parts = append(parts, fmt.Sprintf("%d %s", c[int(s)], s))

@@ -129,3 +129,16 @@ func CompareStatus(a, b Status) int {
 	}
 	return cmp.Compare(a, b)
 }
+
+// CountedStatuses returns the statuses of counts (keyed by status value)
+// in list order: the known ones always, then any unknown one present.
+func CountedStatuses(counts map[int]int) []Status {
+	keys := slices.Clone(KnownStatuses)
+	for s := range counts {
+		if !Status(s).Known() {
+			keys = append(keys, Status(s))
+		}
+	}
+	slices.SortFunc(keys, CompareStatus)
+	return keys
+}

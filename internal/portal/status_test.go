@@ -67,3 +67,23 @@ func TestCompareStatus(t *testing.T) {
 		t.Errorf("Classes %v do not follow KnownStatuses %v", Classes, classes)
 	}
 }
+
+func TestCountedStatuses(t *testing.T) {
+	tests := []struct {
+		name   string
+		counts map[int]int
+		want   []Status
+	}{
+		{"none counted", nil, KnownStatuses},
+		{"known only", map[int]int{0: 3, 1: 2}, KnownStatuses},
+		{"unknown after known, ascending", map[int]int{9: 1, 1: 4, 2: 1, -1: 2},
+			[]Status{StatusEnabled, StatusNonProdOnly, StatusNotResponded, -1, 2, 9}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := CountedStatuses(tt.counts); !slices.Equal(got, tt.want) {
+				t.Errorf("CountedStatuses(%v) = %v, want %v", tt.counts, got, tt.want)
+			}
+		})
+	}
+}

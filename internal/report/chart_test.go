@@ -18,7 +18,7 @@ func points(n int, mk func(i int) map[int]int) []SyncPoint {
 		for _, v := range c {
 			total += v
 		}
-		out = append(out, SyncPoint{ID: int64(i + 1), At: t0.Add(time.Duration(i) * time.Hour), Total: total, Counts: countList(c, Options{})})
+		out = append(out, SyncPoint{ID: int64(i + 1), At: t0.Add(time.Duration(i) * time.Hour), Total: total, Counts: countList(c)})
 	}
 	return out
 }

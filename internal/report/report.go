@@ -285,14 +285,8 @@ type Org struct {
 
 // countList turns counts per status into the fixed-order list, the three
 // known statuses always present.
-func countList(c map[int]int, o Options) []StatusCount {
-	keys := slices.Clone(portal.KnownStatuses)
-	for s := range c {
-		if !portal.Status(s).Known() {
-			keys = append(keys, portal.Status(s))
-		}
-	}
-	slices.SortFunc(keys, portal.CompareStatus)
+func countList(c map[int]int) []StatusCount {
+	keys := portal.CountedStatuses(c)
 	out := make([]StatusCount, 0, len(keys))
 	for _, s := range keys {
 		out = append(out, StatusCount{Status: int(s), Name: s.String(), Class: s.Class(), Count: c[int(s)]})
@@ -368,7 +362,7 @@ func Build(ctx context.Context, s *store.Store, app store.App, o Options) (*Repo
 		}
 		r.Orgs = append(r.Orgs, row)
 	}
-	r.Counts = countList(counts, o)
+	r.Counts = countList(counts)
 	r.sortAttention()
 	r.KeySets = keySetUse(st.sets, r.Orgs)
 	if err := r.addProbes(ctx, s, app); err != nil {
@@ -495,7 +489,7 @@ func (r *Report) addSyncs(ctx context.Context, s *store.Store, app store.App, na
 		if sy.Kind == store.SyncRehearsal {
 			continue // a dry run or a declined plan: the user's rehearsal, not the portal's change
 		}
-		r.History = append(r.History, SyncPoint{ID: sy.ID, At: sy.Finished, Total: sy.Total, Counts: countList(sy.Counts, o)})
+		r.History = append(r.History, SyncPoint{ID: sy.ID, At: sy.Finished, Total: sy.Total, Counts: countList(sy.Counts)})
 	}
 	if len(syncs) == 0 {
 		return nil

@@ -230,13 +230,9 @@ func (a *Authorize) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 		writeHTMLError(w, http.StatusInternalServerError, "Server Error", "An unexpected error occurred.")
 		return
 	case AuthorizeSlow:
-		t := time.NewTimer(a.cfg.SlowDelay)
-		defer t.Stop()
-		select {
-		case <-r.Context().Done():
+		if !wait(r, a.cfg.SlowDelay) {
 			SetAnswer(w, AnswerCanceled)
 			return
-		case <-t.C:
 		}
 	case AuthorizeIdentity:
 		u, _ := url.Parse(a.cfg.IdentityURL)

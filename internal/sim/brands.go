@@ -436,13 +436,9 @@ func (b *Brands) handleSmart(w http.ResponseWriter, r *http.Request) {
 	}
 	switch role {
 	case brandsRoleSlow:
-		t := time.NewTimer(b.cfg.SlowDelay)
-		defer t.Stop()
-		select {
-		case <-r.Context().Done():
+		if !wait(r, b.cfg.SlowDelay) {
 			SetAnswer(w, AnswerCanceled)
 			return
-		case <-t.C:
 		}
 	case brandsRoleFailing:
 		SetAnswer(w, Answer5xx)

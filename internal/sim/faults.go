@@ -183,6 +183,11 @@ func (s *Sim) delay(r *http.Request) bool {
 	}
 	s.sleeping.Add(1)
 	defer s.sleeping.Add(-1)
+	return wait(r, d)
+}
+
+// wait sleeps for d, returning false when the client gave up first.
+func wait(r *http.Request, d time.Duration) bool {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {

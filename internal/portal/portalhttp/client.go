@@ -275,16 +275,7 @@ var metaTokenNames = []string{portal.TokenField, portal.TokenHeader, "csrf-token
 // FindMetaToken returns the anti-forgery token of a <meta> tag, or "".
 func FindMetaToken(page string) string {
 	for _, tag := range metaTag.FindAllString(page, -1) {
-		var name, content string
-		for _, m := range attrRe.FindAllStringSubmatch(tag, -1) {
-			v := m[2] + m[3] + m[4]
-			switch strings.ToLower(m[1]) {
-			case "name":
-				name = v
-			case "content":
-				content = html.UnescapeString(v)
-			}
-		}
+		name, content := attr(tag, "name"), html.UnescapeString(attr(tag, "content"))
 		for _, n := range metaTokenNames {
 			if strings.EqualFold(name, n) && content != "" {
 				return content
@@ -304,21 +295,24 @@ var (
 // in an HTML page, or "" when there is none.
 func FindToken(page string) string {
 	for _, tag := range inputTag.FindAllString(page, -1) {
-		var name, value string
-		for _, m := range attrRe.FindAllStringSubmatch(tag, -1) {
-			v := m[2] + m[3] + m[4]
-			switch strings.ToLower(m[1]) {
-			case "name":
-				name = v
-			case "value":
-				value = html.UnescapeString(v)
-			}
-		}
+		name, value := attr(tag, "name"), html.UnescapeString(attr(tag, "value"))
 		if name == portal.TokenField && value != "" {
 			return value
 		}
 	}
 	return ""
+}
+
+// attr returns the value of a tag's attribute key (its last, as written,
+// entities left as they are), or "" when the tag has none.
+func attr(tag, key string) string {
+	var v string
+	for _, m := range attrRe.FindAllStringSubmatch(tag, -1) {
+		if strings.EqualFold(m[1], key) {
+			v = m[2] + m[3] + m[4]
+		}
+	}
+	return v
 }
 
 func looksLikeSignIn(page string) bool { return signInRe.MatchString(page) }

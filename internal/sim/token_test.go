@@ -52,27 +52,11 @@ func publicJWKS(t *testing.T, k *rsa.PrivateKey, kid string) string {
 // that break any rule.
 func signClaims(t *testing.T, k *rsa.PrivateKey, alg jose.SignatureAlgorithm, kid string, claims map[string]any) string {
 	t.Helper()
-	opts := (&jose.SignerOptions{}).WithType("JWT")
+	header := map[string]string{"typ": "JWT"}
 	if kid != "" {
-		opts = opts.WithHeader("kid", kid)
+		header["kid"] = kid
 	}
-	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: alg, Key: k}, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	payload, err := json.Marshal(claims)
-	if err != nil {
-		t.Fatal(err)
-	}
-	jws, err := signer.Sign(payload)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := jws.CompactSerialize()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
+	return signWithHeader(t, k, alg, header, claims)
 }
 
 // tokenSetup is a simulator with token endpoints, a movable clock and one

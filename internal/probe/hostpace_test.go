@@ -2,6 +2,8 @@ package probe
 
 import (
 	"context"
+	"errors"
+	"sort"
 	"sync"
 	"testing"
 	"time"
@@ -40,6 +42,9 @@ func TestHostPacerSpacesEachHost(t *testing.T) {
 	}
 	wg.Wait()
 	for host, ss := range spans {
+		// In the order they started: a goroutine may record its span after
+		// the next request to its host began.
+		sort.Slice(ss, func(i, j int) bool { return ss[i].start.Before(ss[j].start) })
 		for i := 1; i < len(ss); i++ {
 			if gap := ss[i].start.Sub(ss[i-1].end); gap < 50*time.Millisecond {
 				t.Errorf("%s: request %d started %s after the previous answer, want at least 50ms", host, i, gap)
@@ -49,10 +54,18 @@ func TestHostPacerSpacesEachHost(t *testing.T) {
 	if got := p.perHost(); got["a.example"] != 9 || got["b.example"] != 3 {
 		t.Errorf("per host = %v", got)
 	}
-	// A wait that would end past the deadline is refused at once.
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
+	// A wait that would end past the deadline is refused at once. The
+	// pacer's next turn is an hour away, so however long this machine takes
+	// between the two calls, the turn is still past the deadline.
+	slow := newHostPacer(1.0 / 3600)
+	done, err := slow.wait(context.Background(), "a.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if _, err := p.wait(ctx, "a.example"); err == nil {
-		t.Error("a wait past the deadline was granted")
+	if _, err := slow.wait(ctx, "a.example"); !errors.Is(err, errPastDeadline) {
+		t.Errorf("a wait past the deadline: err = %v, want it refused at once (%v)", err, errPastDeadline)
 	}
 }

@@ -96,7 +96,9 @@ func TestAssertionNewAndCheck(t *testing.T) {
 }
 
 func TestAssertionCheckCommand(t *testing.T) {
-	// A JWT copied from a log line, with an assertion that expired.
+	// A JWT copied from a log line, with an assertion that expired. It is
+	// checked at now, the same instant it was made 10 minutes before, so it
+	// expired exactly 6m5s ago however long the two commands take.
 	now := time.Now()
 	code, jwt, _ := runCmd(t, testRun{now: func() time.Time { return now.Add(-10 * time.Minute) }},
 		"assertion", "new", "--client-id", diagClientID, "--token-url", diagTokenURL, "--key", keyFixture("test-rsa-a.pkcs8.pem"), "--kid", "test-rsa-a")
@@ -124,7 +126,7 @@ func TestAssertionCheckCommand(t *testing.T) {
 			args := append([]string{"assertion", "check"}, tt.args[0])
 			args = append(args, "--client-id", diagClientID, "--token-url", diagTokenURL, "--jwks", keyFixture("test-rsa-a.jwks.json"))
 			args = append(args, tt.args[1:]...)
-			code, out, errOut := runCmd(t, testRun{stdin: tt.stdin}, args...)
+			code, out, errOut := runCmd(t, testRun{stdin: tt.stdin, now: func() time.Time { return now }}, args...)
 			if code != tt.wantCode {
 				t.Fatalf("exit %d, want %d\n%s%s", code, tt.wantCode, out, errOut)
 			}

@@ -42,8 +42,8 @@ func NewCmdJWKS(f *Factory) *cobra.Command {
 
 // JWKSFromPEMOptions are `jwks from-pem`'s options.
 type JWKSFromPEMOptions struct {
-	// F gives the streams.
-	F *Factory
+	// IO is where the key set is printed.
+	IO *IOStreams
 	// Path is the PEM file.
 	Path string
 	// Kid overrides the key's kid (default: its RFC 7638 thumbprint).
@@ -54,7 +54,7 @@ type JWKSFromPEMOptions struct {
 
 // NewCmdJWKSFromPEM builds `jwks from-pem`.
 func NewCmdJWKSFromPEM(f *Factory, runF func(*JWKSFromPEMOptions) error) *cobra.Command {
-	opts := &JWKSFromPEMOptions{F: f}
+	opts := &JWKSFromPEMOptions{}
 	cmd := &cobra.Command{
 		Use:   "from-pem KEY.pem",
 		Short: "Print the public JWKS of a PEM key or certificate (never a private member)",
@@ -67,7 +67,7 @@ use "sig". Private key members are never printed. The output is what
   activator jwks from-pem public.pem --kid key-2026 --alg RS256`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.Path = args[0]
+			opts.Path, opts.IO = args[0], f.IO
 			if err := opts.check(); err != nil {
 				return err
 			}
@@ -99,7 +99,7 @@ func jwksFromPEMRun(opts *JWKSFromPEMOptions) error {
 	if err != nil {
 		return UsageError(fmt.Errorf("%s: %w", opts.Path, err))
 	}
-	_, err = opts.F.IO.Out.Write(out)
+	_, err = opts.IO.Out.Write(out)
 	return err
 }
 

@@ -192,7 +192,7 @@ func loginRun(ctx context.Context, opts *LoginOptions) error {
 		return UsageError(err)
 	}
 	bo.ExecPath = exe
-	if bo.Profile, err = profileDir(f, opts.Profile); err != nil {
+	if bo.Profile, err = profileDir(f.StateDir, opts.Profile); err != nil {
 		return err
 	}
 	sessPath, err := f.SessionPath()
@@ -381,11 +381,11 @@ func describeSource(source string) string {
 }
 
 // profileDir is --profile, or the profile in the state directory.
-func profileDir(f *Factory, flag string) (string, error) {
+func profileDir(stateDir func() (string, error), flag string) (string, error) {
 	if flag != "" {
 		return filepath.Abs(flag)
 	}
-	dir, err := f.StateDir()
+	dir, err := stateDir()
 	if err != nil {
 		return "", UsageError(err)
 	}
@@ -512,14 +512,21 @@ func notSignedIn(f *Factory, source string, stored *session.Stored, err error) e
 
 // LogoutOptions are `logout`'s options.
 type LogoutOptions struct {
-	F           *Factory
+	// IO and Output (--output) are where and how the command prints.
+	IO     *IOStreams
+	Output string
+	// Logf prints a progress line (unless --quiet).
+	Logf func(format string, args ...any)
+	// StateDir is the directory holding the session and the profile.
+	StateDir func() (string, error)
+
 	Profile     string
 	KeepProfile bool
 }
 
 // NewCmdLogout builds `logout`.
 func NewCmdLogout(f *Factory, runF func(*LogoutOptions) error) *cobra.Command {
-	opts := &LogoutOptions{F: f}
+	opts := &LogoutOptions{StateDir: f.StateDir}
 	cmd := &cobra.Command{
 		Use: "logout",
 		Example: `  activator logout
@@ -530,6 +537,7 @@ cookies in it (so ` + "`login --renew`" + ` cannot bring the session back), unle
 The portal itself ends the session when it lapses.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.IO, opts.Output, opts.Logf = f.IO, f.Output, f.Logf
 			if runF != nil {
 				return runF(opts)
 			}
@@ -548,11 +556,11 @@ type LogoutResult struct {
 }
 
 func logoutRun(opts *LogoutOptions) error {
-	f := opts.F
-	path, err := f.SessionPath()
+	dir, err := opts.StateDir()
 	if err != nil {
 		return UsageError(err)
 	}
+	path := filepath.Join(dir, session.FileName)
 	var res LogoutResult
 	if _, err := os.Lstat(path); err == nil {
 		res.SessionDeleted = true
@@ -561,12 +569,12 @@ func logoutRun(opts *LogoutOptions) error {
 		return fmt.Errorf("delete the stored session: %w", err)
 	}
 	if res.SessionDeleted {
-		f.Logf("Deleted the stored session %s.", path)
+		opts.Logf("Deleted the stored session %s.", path)
 	} else {
-		f.Logf("No stored session at %s.", path)
+		opts.Logf("No stored session at %s.", path)
 	}
 	if !opts.KeepProfile {
-		dir, err := profileDir(f, opts.Profile)
+		dir, err := profileDir(opts.StateDir, opts.Profile)
 		if err != nil {
 			return err
 		}
@@ -580,11 +588,11 @@ func logoutRun(opts *LogoutOptions) error {
 		}
 		res.ProfileDeleted = removed
 		if removed {
-			f.Logf("Deleted the browser profile %s.", dir)
+			opts.Logf("Deleted the browser profile %s.", dir)
 		}
 	}
-	if f.Output == OutputJSON {
-		return writeJSON(f.IO.Out, res)
+	if opts.Output == OutputJSON {
+		return writeJSON(opts.IO.Out, res)
 	}
 	return nil
 }

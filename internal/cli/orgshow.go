@@ -107,7 +107,7 @@ func orgsShowRun(ctx context.Context, opts *OrgsShowOptions) error {
 	if err != nil {
 		return err
 	}
-	r, err := report.Build(ctx, s, app, reportOptions(f))
+	r, err := report.Build(ctx, s, app, f.reportOptions())
 	if err != nil {
 		return err
 	}
@@ -124,7 +124,7 @@ func orgsShowRun(ctx context.Context, opts *OrgsShowOptions) error {
 	if err != nil {
 		return err
 	}
-	opt := reportOptions(f)
+	opt := f.reportOptions()
 	js := OrgShowJSON{Org: org, Events: make([]OrgEventJSON, 0, len(evs)), Outcomes: make([]OutcomeJSON, 0, len(outs))}
 	var lines []historyLine
 	for _, e := range evs {

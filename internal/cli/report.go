@@ -16,7 +16,14 @@ import (
 
 // ReportOptions are `report`'s options.
 type ReportOptions struct {
-	F      *Factory
+	// IO and Output (--output) are where and how the command prints.
+	IO     *IOStreams
+	Output string
+	// Report gives the report's portal, app and clock: call it after
+	// Store, which picks the database's only app when --app is not given.
+	Report func() report.Options
+	// Logf prints a progress line (unless --quiet).
+	Logf   func(format string, args ...any)
 	Format string
 	Out    string
 	// Store opens the state database for reading, with the app's row.
@@ -25,7 +32,7 @@ type ReportOptions struct {
 
 // NewCmdReport builds `report`.
 func NewCmdReport(f *Factory, runF func(*ReportOptions) error) *cobra.Command {
-	opts := &ReportOptions{F: f, Store: f.ReadAppStore}
+	opts := &ReportOptions{Store: f.ReadAppStore}
 	cmd := &cobra.Command{
 		Use:   "report",
 		Short: "Write a report of every organization: CSV, JSON or a self-contained HTML page",
@@ -55,6 +62,8 @@ A FIFO or a device (/dev/stdout) is written to directly; a directory is refused.
   activator report --format json --out - | jq '.orgs[] | select(.mode == "jku")'`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.IO, opts.Output, opts.Report = f.IO, f.Output, f.reportOptions
+			opts.Logf = f.Logf
 			if err := opts.check(); err != nil {
 				return err
 			}
@@ -97,7 +106,6 @@ func (opts *ReportOptions) check() error {
 }
 
 func reportRun(ctx context.Context, opts *ReportOptions) error {
-	f := opts.F
 	format, err := opts.format()
 	if err != nil {
 		return err
@@ -107,15 +115,15 @@ func reportRun(ctx context.Context, opts *ReportOptions) error {
 			return UsageErrorf("--out %s is a directory: give a file name, e.g. --out %s", opts.Out, filepath.Join(opts.Out, "report."+format))
 		}
 	}
-	r, hint, err := buildReport(ctx, f, opts.Store)
+	r, hint, err := buildReport(ctx, opts.Store, opts.Report)
 	if err != nil {
 		return err
 	}
 	if hint != "" {
-		f.Logf("Note: %s.", hint)
+		opts.Logf("Note: %s.", hint)
 	}
 	if opts.Out == "-" {
-		return report.Write(f.IO.Out, format, r)
+		return report.Write(opts.IO.Out, format, r)
 	}
 	if err := report.WriteFile(opts.Out, format, r); err != nil {
 		if errors.Is(err, report.ErrNoDir) {
@@ -129,6 +137,6 @@ func reportRun(ctx context.Context, opts *ReportOptions) error {
 		}
 		return err
 	}
-	f.Logf("Wrote the %s report of %s to %s.", strings.ToUpper(format), plural(len(r.Orgs), "organization"), opts.Out)
+	opts.Logf("Wrote the %s report of %s to %s.", strings.ToUpper(format), plural(len(r.Orgs), "organization"), opts.Out)
 	return nil
 }

@@ -22,15 +22,20 @@ const DefaultRunsLimit = 20
 
 // RunsOptions are `runs`'s options.
 type RunsOptions struct {
-	F     *Factory
-	Limit int
+	// IO and Output (--output) are where and how the command prints.
+	IO     *IOStreams
+	Output string
+	// Report gives the report's portal, app and clock: call it after
+	// Store, which picks the database's only app when --app is not given.
+	Report func() report.Options
+	Limit  int
 	// Store opens the state database for reading, with the app's row.
 	Store func(context.Context) (*store.Store, store.App, error)
 }
 
 // NewCmdRuns builds `runs` and `runs show`.
 func NewCmdRuns(f *Factory, runF func(*RunsOptions) error) *cobra.Command {
-	opts := &RunsOptions{F: f, Store: f.ReadAppStore}
+	opts := &RunsOptions{Store: f.ReadAppStore}
 	long := `Lists the activation runs recorded in the state database, newest first: id, start,
 duration, mode, organizations planned, outcome, and how the organizations ended.
 
@@ -46,6 +51,7 @@ results: {activated, refused, failed, mismatched}}; --output csv one row per run
   activator runs show 12`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.IO, opts.Output, opts.Report = f.IO, f.Output, f.reportOptions
 			if err := opts.check(); err != nil {
 				return err
 			}
@@ -64,6 +70,7 @@ results: {activated, refused, failed, mismatched}}; --output csv one row per run
   activator runs list --output json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.IO, opts.Output, opts.Report = f.IO, f.Output, f.reportOptions
 			if err := opts.check(); err != nil {
 				return err
 			}
@@ -87,20 +94,19 @@ func (opts *RunsOptions) check() error {
 }
 
 func runsRun(ctx context.Context, opts *RunsOptions) error {
-	f := opts.F
 	s, app, err := opts.Store(ctx)
 	if err != nil {
 		return err
 	}
-	runs, err := report.Runs(ctx, s, app, opts.Limit, reportOptions(f))
+	runs, err := report.Runs(ctx, s, app, opts.Limit, opts.Report())
 	if err != nil {
 		return err
 	}
-	switch f.Output {
+	switch opts.Output {
 	case OutputJSON:
-		return writeJSON(f.IO.Out, runs)
+		return writeJSON(opts.IO.Out, runs)
 	case OutputCSV:
-		t := newTable(f.IO.Out, true, "id", "started", "finished", "durationSeconds", "mode", "split", "planned", "outcome",
+		t := newTable(opts.IO.Out, true, "id", "started", "finished", "durationSeconds", "mode", "split", "planned", "outcome",
 			"stopped", "calls", "activated", "refused", "failed", "mismatched", "message")
 		for _, r := range runs {
 			fin := ""
@@ -114,13 +120,13 @@ func runsRun(ctx context.Context, opts *RunsOptions) error {
 	}
 	if len(runs) == 0 {
 		if hint := otherApps(ctx, s, app); hint != "" {
-			fmt.Fprintf(f.IO.ErrOut, "No runs recorded for app %s on %s: %s.\n", app.AppID, app.Portal, hint)
+			fmt.Fprintf(opts.IO.ErrOut, "No runs recorded for app %s on %s: %s.\n", app.AppID, app.Portal, hint)
 			return nil
 		}
-		fmt.Fprintln(f.IO.ErrOut, "No runs recorded for this app yet: `activator activate --dry-run` shows what a run would do.")
+		fmt.Fprintln(opts.IO.ErrOut, "No runs recorded for this app yet: `activator activate --dry-run` shows what a run would do.")
 		return nil
 	}
-	t := newTable(f.IO.Out, false, "ID", "STARTED", "DURATION", "MODE", "PLANNED", "OUTCOME", "ORGANIZATIONS")
+	t := newTable(opts.IO.Out, false, "ID", "STARTED", "DURATION", "MODE", "PLANNED", "OUTCOME", "ORGANIZATIONS")
 	for _, r := range runs {
 		mode := r.Mode
 		if r.Split {
@@ -137,8 +143,15 @@ func runsRun(ctx context.Context, opts *RunsOptions) error {
 
 // RunsShowOptions are `runs show`'s options.
 type RunsShowOptions struct {
-	F  *Factory
-	ID string
+	// IO and Output (--output) are where and how the command prints.
+	IO     *IOStreams
+	Output string
+	// Report gives the report's portal, app and clock: call it after
+	// Store, which picks the database's only app when --app is not given.
+	Report func() report.Options
+	// Now is the clock, for how long ago the run was.
+	Now func() time.Time
+	ID  string
 
 	id int64 // ID, checked
 	// Store opens the state database for reading, with the app's row.
@@ -147,7 +160,7 @@ type RunsShowOptions struct {
 
 // NewCmdRunsShow builds `runs show ID`.
 func NewCmdRunsShow(f *Factory, runF func(*RunsShowOptions) error) *cobra.Command {
-	opts := &RunsShowOptions{F: f, Store: f.ReadAppStore}
+	opts := &RunsShowOptions{Store: f.ReadAppStore}
 	return &cobra.Command{
 		Use:   "show ID",
 		Short: "Show one run: its options and every organization's outcome",
@@ -163,6 +176,8 @@ durationSeconds}]}; --output csv one row per outcome.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.ID = args[0]
+			opts.IO, opts.Output, opts.Report = f.IO, f.Output, f.reportOptions
+			opts.Now = f.Now
 			if err := opts.check(); err != nil {
 				return err
 			}
@@ -251,7 +266,6 @@ func (opts *RunsShowOptions) check() error {
 }
 
 func runsShowRun(ctx context.Context, opts *RunsShowOptions) error {
-	f := opts.F
 	id := opts.id
 	s, app, err := opts.Store(ctx)
 	if err != nil {
@@ -272,16 +286,16 @@ func runsShowRun(ctx context.Context, opts *RunsShowOptions) error {
 	if err != nil {
 		return err
 	}
-	sum := report.SummarizeRun(run, outs, reportOptions(f))
+	sum := report.SummarizeRun(run, outs, opts.Report())
 	js := RunShowJSON{Run: sum, Outcomes: make([]OutcomeJSON, 0, len(outs))}
 	for _, o := range outs {
 		js.Outcomes = append(js.Outcomes, outcomeJSON(o, names))
 	}
-	switch f.Output {
+	switch opts.Output {
 	case OutputJSON:
-		return writeJSON(f.IO.Out, js)
+		return writeJSON(opts.IO.Out, js)
 	case OutputCSV:
-		t := newTable(f.IO.Out, true, "id", "runId", "orgId", "name", "action", "envs", "mode", "nonProdKeys", "prodKeys",
+		t := newTable(opts.IO.Out, true, "id", "runId", "orgId", "name", "action", "envs", "mode", "nonProdKeys", "prodKeys",
 			"result", "message", "attempts", "started", "finished", "durationSeconds")
 		for _, o := range js.Outcomes {
 			t.add(o.ID, o.RunID, o.OrgID, o.Name, o.Action, o.Envs, o.Mode, strings.Join(o.NonProdKeys, " "), strings.Join(o.ProdKeys, " "),
@@ -293,7 +307,7 @@ func runsShowRun(ctx context.Context, opts *RunsShowOptions) error {
 	if err != nil {
 		return err
 	}
-	return printRun(f.IO.Out, run, sum, js.Outcomes, kids, f.Now())
+	return printRun(opts.IO.Out, run, sum, js.Outcomes, kids, opts.Now())
 }
 
 // runNotFound says what the database holds when run id is not app's: the

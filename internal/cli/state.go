@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 
@@ -13,7 +14,11 @@ import (
 
 // StateCheckOptions are `state check`'s options.
 type StateCheckOptions struct {
-	F *Factory
+	// IO and Output (--output) are where and how the command prints.
+	IO     *IOStreams
+	Output string
+	// StatePath is --state: the database to check ("" for the default).
+	StatePath string
 }
 
 // NewCmdState builds `state` and its subcommands.
@@ -24,7 +29,7 @@ func NewCmdState(f *Factory) *cobra.Command {
 		Example: "  activator state check",
 		Args:    cobra.NoArgs,
 	}
-	opts := &StateCheckOptions{F: f}
+	opts := &StateCheckOptions{}
 	check := &cobra.Command{
 		Use:   "check",
 		Short: "Check the state database for corruption (SQLite quick_check); read-only",
@@ -43,6 +48,7 @@ sqlite3 shell's .recover.
   activator state check --state /srv/activator/state.db --output json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.IO, opts.Output, opts.StatePath = f.IO, f.Output, f.StatePath
 			return stateCheckRun(cmd.Context(), opts)
 		},
 	}
@@ -62,8 +68,7 @@ type StateCheckJSON struct {
 }
 
 func stateCheckRun(ctx context.Context, opts *StateCheckOptions) error {
-	f := opts.F
-	path := f.StatePath
+	path := opts.StatePath
 	if path == "" {
 		p, err := store.DefaultPath()
 		if err != nil {
@@ -94,12 +99,12 @@ func stateCheckRun(ctx context.Context, opts *StateCheckOptions) error {
 			out.Problems = res.Problems
 		}
 	}
-	if f.Output == OutputJSON {
-		if err := writeJSON(f.IO.Out, out); err != nil {
+	if opts.Output == OutputJSON {
+		if err := writeJSON(opts.IO.Out, out); err != nil {
 			return err
 		}
 	} else {
-		printStateCheck(f, out)
+		printStateCheck(opts.IO.Out, out)
 	}
 	if out.Exists && !out.OK {
 		return &ExitError{Code: ExitFailures, Err: store.CorruptError(path, out.Problems[0])}
@@ -107,8 +112,7 @@ func stateCheckRun(ctx context.Context, opts *StateCheckOptions) error {
 	return nil
 }
 
-func printStateCheck(f *Factory, out StateCheckJSON) {
-	w := f.IO.Out
+func printStateCheck(w io.Writer, out StateCheckJSON) {
 	switch {
 	case !out.Exists:
 		fmt.Fprintf(w, "No state database at %s yet: nothing to check.\n", out.Path)

@@ -22,15 +22,20 @@ const DefaultStatusLines = 10
 
 // StatusOptions are `status`'s options.
 type StatusOptions struct {
-	F   *Factory
-	All bool
+	// IO and Output (--output) are where and how the command prints.
+	IO     *IOStreams
+	Output string
+	// Report gives the report's portal, app and clock: call it after
+	// Store, which picks the database's only app when --app is not given.
+	Report func() report.Options
+	All    bool
 	// Store opens the state database for reading, with the app's row.
 	Store func(context.Context) (*store.Store, store.App, error)
 }
 
 // NewCmdStatus builds `status`.
 func NewCmdStatus(f *Factory, runF func(*StatusOptions) error) *cobra.Command {
-	opts := &StatusOptions{F: f, Store: f.ReadAppStore}
+	opts := &StatusOptions{Store: f.ReadAppStore}
 	cmd := &cobra.Command{
 		Use:   "status",
 		Short: "One screen on the app's activation, from the state database (no portal call)",
@@ -79,6 +84,7 @@ Times are RFC 3339. Lists are never null.`,
   activator status --output json | jq '.attention[] | select(.reason == "refused")'`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.IO, opts.Output, opts.Report = f.IO, f.Output, f.reportOptions
 			if runF != nil {
 				return runF(opts)
 			}
@@ -90,23 +96,22 @@ Times are RFC 3339. Lists are never null.`,
 }
 
 func statusRun(ctx context.Context, opts *StatusOptions) error {
-	f := opts.F
-	r, hint, err := buildReport(ctx, f, opts.Store)
+	r, hint, err := buildReport(ctx, opts.Store, opts.Report)
 	if err != nil {
 		return err
 	}
-	if f.Output == OutputJSON {
-		return writeJSON(f.IO.Out, statusJSON{Report: r})
+	if opts.Output == OutputJSON {
+		return writeJSON(opts.IO.Out, statusJSON{Report: r})
 	}
 	limit := DefaultStatusLines
 	if opts.All {
 		limit = 0
 	}
-	if err := printStatus(f.IO.Out, r, limit); err != nil {
+	if err := printStatus(opts.IO.Out, r, limit); err != nil {
 		return err
 	}
 	if hint != "" {
-		fmt.Fprintln(f.IO.ErrOut, "Note: "+hint+".")
+		fmt.Fprintln(opts.IO.ErrOut, "Note: "+hint+".")
 	}
 	return nil
 }
@@ -119,19 +124,20 @@ type statusJSON struct {
 	Orgs    []report.Org       `json:"orgs,omitempty"`
 }
 
-// reportOptions are the report package's options for this command line.
-func reportOptions(f *Factory) report.Options {
+// reportOptions are the report package's options for this command line:
+// the portal and app as resolved so far, and the clock's time.
+func (f *Factory) reportOptions() report.Options {
 	return report.Options{Portal: f.Portal, AppID: f.App, Now: f.Now(), Alive: processAlive}
 }
 
 // buildReport reads the app's whole state, writing nothing; hint names the
 // apps the database does hold when it holds nothing for this one.
-func buildReport(ctx context.Context, f *Factory, open func(context.Context) (*store.Store, store.App, error)) (r *report.Report, hint string, err error) {
+func buildReport(ctx context.Context, open func(context.Context) (*store.Store, store.App, error), ropts func() report.Options) (r *report.Report, hint string, err error) {
 	s, app, err := open(ctx)
 	if err != nil {
 		return nil, "", err
 	}
-	r, err = report.Build(ctx, s, app, reportOptions(f))
+	r, err = report.Build(ctx, s, app, ropts())
 	return r, otherApps(ctx, s, app), err
 }
 

@@ -232,12 +232,22 @@ func (f *Factory) SessionPath() (string, error) {
 	return filepath.Join(dir, session.FileName), nil
 }
 
-// statePath is the state database's path: --state, or the default.
-func (f *Factory) statePath() string {
+// storePath is the state database's path: --state, or the default.
+func (f *Factory) storePath() (string, error) {
 	if f.StatePath != "" {
-		return f.StatePath
+		return f.StatePath, nil
 	}
 	p, err := store.DefaultPath()
+	if err != nil {
+		return "", UsageError(err)
+	}
+	return p, nil
+}
+
+// statePath is storePath for messages: "state.db" when there is no
+// default.
+func (f *Factory) statePath() string {
+	p, err := f.storePath()
 	if err != nil {
 		return "state.db"
 	}
@@ -249,13 +259,9 @@ func (f *Factory) Store(ctx context.Context) (*store.Store, error) {
 	if f.store != nil {
 		return f.store, nil
 	}
-	path := f.StatePath
-	if path == "" {
-		p, err := store.DefaultPath()
-		if err != nil {
-			return nil, UsageError(err)
-		}
-		path = p
+	path, err := f.storePath()
+	if err != nil {
+		return nil, err
 	}
 	s, err := store.Open(ctx, path)
 	if err != nil {
@@ -343,13 +349,9 @@ func (f *Factory) ReadAppStore(ctx context.Context) (*store.Store, store.App, er
 		return nil, store.App{}, err
 	}
 	if f.store == nil {
-		path := f.StatePath
-		if path == "" {
-			p, err := store.DefaultPath()
-			if err != nil {
-				return nil, store.App{}, UsageError(err)
-			}
-			path = p
+		path, err := f.storePath()
+		if err != nil {
+			return nil, store.App{}, err
 		}
 		s, err := store.OpenRead(ctx, path)
 		if err != nil {

@@ -67,7 +67,7 @@ func (s *Store) Check(ctx context.Context) (*CheckResult, error) {
 	_ = s.db.QueryRowContext(ctx, "PRAGMA page_count").Scan(&r.Pages)
 	_ = s.db.QueryRowContext(ctx, "PRAGMA page_size").Scan(&size)
 	r.Bytes = r.Pages * size
-	_ = s.db.QueryRowContext(ctx, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations").Scan(&r.Schema)
+	r.Schema, _ = s.schemaVersion(ctx)
 	return r, nil
 }
 
@@ -144,17 +144,13 @@ func openReadOnly(ctx context.Context, path string) (*Store, error) {
 			return nil, err
 		}
 	}
-	var current int
-	if err := s.db.QueryRowContext(ctx, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations").Scan(&current); err != nil {
+	current, err := s.schemaVersion(ctx)
+	if err != nil {
 		s.db.Close()
-		if IsCorrupt(err) {
-			return nil, CorruptError(path, err.Error())
+		if !strings.Contains(err.Error(), "no such table") {
+			return nil, s.wrapOpenErr(err) // a corrupt file included
 		}
-		if strings.Contains(err.Error(), "no such table") {
-			current = 0 // an empty file SQLite created: nothing to read
-		} else {
-			return nil, s.wrapOpenErr(err)
-		}
+		current = 0 // an empty file SQLite created: nothing to read
 	}
 	if latest := SchemaVersion(); current < latest {
 		s.db.Close()
@@ -166,7 +162,7 @@ func openReadOnly(ctx context.Context, path string) (*Store, error) {
 	}
 	if current > SchemaVersion() {
 		s.db.Close()
-		return nil, fmt.Errorf("%s has schema version %d, this activator knows up to %d: %w (upgrade activator)", path, current, SchemaVersion(), ErrNewerSchema)
+		return nil, newerSchemaError(path, current, SchemaVersion())
 	}
 	return s, nil
 }

@@ -256,12 +256,10 @@ func (s *Store) columns(ctx context.Context, table string) (map[string]bool, err
 
 func (s *Store) wrapOpenErr(err error) error {
 	msg := err.Error()
-	if isMalformed(err) {
-		return CorruptError(s.path, msg)
-	}
-	if strings.Contains(msg, "file is not a database") {
-		// The file starts with SQLite's header (checked before opening):
-		// a SQLite database whose first page is damaged.
+	// "file is not a database" of a file that starts with SQLite's header
+	// (checked before opening): a SQLite database whose first page is
+	// damaged.
+	if isMalformed(err) || strings.Contains(msg, "file is not a database") {
 		return CorruptError(s.path, msg)
 	}
 	if strings.Contains(msg, "unable to open database file") || strings.Contains(msg, "readonly database") {
@@ -317,6 +315,19 @@ func SchemaVersion() int {
 	return ms[len(ms)-1].version
 }
 
+// schemaVersion is the newest migration applied, 0 for none.
+func (s *Store) schemaVersion(ctx context.Context) (int, error) {
+	var v int
+	err := s.db.QueryRowContext(ctx, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations").Scan(&v)
+	return v, err
+}
+
+// newerSchemaError refuses a database a newer activator migrated.
+func newerSchemaError(path string, current, latest int) error {
+	return fmt.Errorf("%s has schema version %d, this activator knows up to %d: %w (upgrade activator)",
+		path, current, latest, ErrNewerSchema)
+}
+
 func (s *Store) migrate(ctx context.Context) error {
 	ms, err := loadMigrations()
 	if err != nil {
@@ -326,13 +337,12 @@ func (s *Store) migrate(ctx context.Context) error {
 		version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`); err != nil {
 		return s.wrapOpenErr(err)
 	}
-	var current int
-	if err := s.db.QueryRowContext(ctx, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations").Scan(&current); err != nil {
+	current, err := s.schemaVersion(ctx)
+	if err != nil {
 		return s.wrapOpenErr(err)
 	}
 	if latest := ms[len(ms)-1].version; current > latest {
-		return fmt.Errorf("%s has schema version %d, this activator knows up to %d: %w (upgrade activator)",
-			s.path, current, latest, ErrNewerSchema)
+		return newerSchemaError(s.path, current, latest)
 	}
 	for _, m := range ms {
 		if m.version <= current {

@@ -262,7 +262,7 @@ func TestBrandsSmartConfig(t *testing.T) {
 	e := newBrandsEnv(t, nil, 30)
 	roles := e.dir.Roles()
 	code, out, errOut := e.run(t, "brands", "--bundle", e.srv.URL+sim.BrandsPath, "--smart-config",
-		"--rate", "1000", "--concurrency", "8", "--timeout", "300ms", "--retries", "1", "--output", "json")
+		"--rate", "1000", "--concurrency", "8", "--timeout", "2s", "--retries", "1", "--output", "json")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
@@ -358,16 +358,16 @@ func TestBrandsSmartConfig(t *testing.T) {
 	if sc := eps[roles.Unsupported][0].Smart; sc == nil || !sc.Answered || !reflect.DeepEqual(sc.SigningAlgs, []string{"ES384"}) {
 		t.Errorf("stored check of %s = %+v", roles.Unsupported, sc)
 	}
-	if sc := eps[roles.Slow][0].Smart; sc == nil || sc.Answered || !strings.Contains(sc.Error, "no answer within 300ms") {
+	if sc := eps[roles.Slow][0].Smart; sc == nil || sc.Answered || !strings.Contains(sc.Error, "no answer within 2s") {
 		t.Errorf("stored check of %s = %+v", roles.Slow, sc)
 	}
 
 	// The table names each problem and the note.
-	code, out, _ = e.run(t, "brands", "--smart-config", "--rate", "1000", "--concurrency", "8", "--timeout", "300ms", "--retries", "0")
+	code, out, _ = e.run(t, "brands", "--smart-config", "--rate", "1000", "--concurrency", "8", "--timeout", "2s", "--retries", "0")
 	if code != 0 {
 		t.Fatal(code)
 	}
-	for _, want := range []string{"SMART configuration problems (", "no answer within 300ms", "HTTP 500",
+	for _, want := range []string{"SMART configuration problems (", "no answer within 2s", "HTTP 500",
 		"lists neither RS384 nor RS256", "does not list private_key_jwt", "Notes (", "RS384 is not listed"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("table lacks %q:\n%s", want, out)

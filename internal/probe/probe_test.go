@@ -53,7 +53,7 @@ func TestRunClassifiesEachServer(t *testing.T) {
 		want[id] = i
 	}
 	sum, err := Run(context.Background(), targets, Options{ClientID: sim.DefaultProdClientID, RedirectURI: sim.DefaultRedirectURI,
-		HostRate: 1000, Timeout: 300 * time.Millisecond})
+		HostRate: 1000, Timeout: 2 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,7 +16,9 @@ func TestCallBounds(t *testing.T) {
 	p.SetBackoff(time.Millisecond)
 	var mu sync.Mutex
 	var said []time.Duration
-	b := Bounds{Timeout: 60 * time.Millisecond, Budget: 250 * time.Millisecond, NoticeAfter: 25 * time.Millisecond,
+	// Wide enough apart that a busy machine's late timers keep their order:
+	// the notice well inside an attempt, several attempts inside the budget.
+	b := Bounds{Timeout: 300 * time.Millisecond, Budget: 1250 * time.Millisecond, NoticeAfter: 100 * time.Millisecond,
 		Waiting: func(d time.Duration) { mu.Lock(); said = append(said, d); mu.Unlock() }}
 	hung := func(ctx context.Context) error { <-ctx.Done(); return ctx.Err() }
 	attempts, err := p.Call(context.Background(), context.Background(), b, hung)
@@ -24,7 +26,7 @@ func TestCallBounds(t *testing.T) {
 	if !errors.As(err, &na) {
 		t.Fatalf("err = %v, want a NoAnswerError", err)
 	}
-	// 250 ms of budget in attempts of at most 60 ms: more than one, and
+	// 1250 ms of budget in attempts of at most 300 ms: more than one, and
 	// far fewer than the 11 the retries would allow.
 	if attempts < 2 || attempts > 6 {
 		t.Fatalf("%d attempts, want 2 to 6 within the budget", attempts)

@@ -7,7 +7,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"unicode/utf8"
+
+	"github.com/activator-dev/activator/internal/sanitize"
 )
 
 // DefaultPageSize is how many downloads one LoadDownloads call asks for.
@@ -41,11 +42,8 @@ func CutText(s string, max int) (string, bool) {
 	if len(s) <= max {
 		return s, false
 	}
-	cut := max - len("…")
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + "…", true
+	cut, _ := sanitize.Truncate(s, max-len("…"))
+	return cut + "…", true
 }
 
 // Download is one organization's row on the management page.

@@ -156,9 +156,6 @@ func (p *Pacer) Rate() float64 {
 	return p.ctl.rate
 }
 
-// Max is the rate asked for: the pace never goes above it.
-func (p *Pacer) Max() float64 { return p.max }
-
 // Throttled is how many 429 answers the run has seen.
 func (p *Pacer) Throttled() int {
 	p.mu.Lock()

@@ -114,12 +114,6 @@ func Check(ctx context.Context, f *Fetcher, src string, now time.Time) (*Report,
 	return rep, nil
 }
 
-// NewProbe returns a Fetcher set up to judge a URL: every one of
-// DefaultProbeTries GETs is made, with DefaultProbeDelay between them.
-func NewProbe(hc *http.Client) *Fetcher {
-	return &Fetcher{Client: hc, Tries: DefaultProbeTries, RetryDelay: DefaultProbeDelay, EveryTry: true}
-}
-
 // Summarize lists the keys of a document that parses as a key set.
 func Summarize(raw []byte) []KeySummary {
 	entries, err := parseDocument(raw)

@@ -139,15 +139,14 @@ func (o *RunOptions) sync(ctx context.Context, c *portalhttp.Client) (*orgsync.R
 func (o *RunOptions) prepare(ctx context.Context, c *portalhttp.Client, in plan.Input) (rr *RunResult, shape *store.ListingShape, err error) {
 	rr = &RunResult{}
 	c.Shape().Reset()
-	if rr.Sync, err = o.sync(ctx, c); err != nil {
-		if stop := c.Shape().Stop(); stop != nil {
-			return nil, nil, stop // the listing failed because its shape changed
-		}
-		return nil, nil, err
-	}
+	rr.Sync, err = o.sync(ctx, c)
 	// The shape checks run on what the sync fetched, at no extra call,
-	// and stop the run before anything changes on the portal.
-	if err := c.Shape().Stop(); err != nil {
+	// and stop the run before anything changes on the portal; also when
+	// the listing failed because its shape changed.
+	if stop := c.Shape().Stop(); stop != nil {
+		return nil, nil, stop
+	}
+	if err != nil {
 		return nil, nil, err
 	}
 	if shape, err = o.compareShape(ctx, c.Shape(), rr); err != nil {
@@ -188,7 +187,7 @@ func (o *RunOptions) carryOut(ctx context.Context, c *portalhttp.Client, rr *Run
 	if o.OnExecuted != nil {
 		o.OnExecuted(&rr.Result)
 	}
-	if err := o.verify(ctx, rr, func(ctx context.Context) (*orgsync.Report, error) { return o.sync(ctx, c) }); err != nil {
+	if err := o.verify(ctx, c, rr); err != nil {
 		return err
 	}
 	if err := o.dateRefusals(context.WithoutCancel(ctx), rr); err != nil {
@@ -281,13 +280,13 @@ func (o *RunOptions) start(ctx context.Context, rr *RunResult) error {
 // not show enabled; also after a stop for failures, but not after a lapse,
 // an interrupt or a long Retry-After, which must end without further calls.
 // A failed re-listing stops the run (when nothing else did).
-func (o *RunOptions) verify(ctx context.Context, rr *RunResult, sync func(context.Context) (*orgsync.Report, error)) error {
+func (o *RunOptions) verify(ctx context.Context, c *portalhttp.Client, rr *RunResult) error {
 	res := &rr.Result
 	rr.Mismatched = []Failure{}
 	if len(res.Activated) == 0 || ctx.Err() != nil || errors.Is(res.Stop, portal.ErrNotSignedIn) || errors.As(res.Stop, new(*pace.HoldError)) {
 		return nil
 	}
-	after, err := sync(ctx)
+	after, err := o.sync(ctx, c)
 	if err != nil {
 		if res.Stop == nil {
 			res.Stop = fmt.Errorf("verify: %w", err)

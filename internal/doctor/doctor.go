@@ -80,15 +80,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 
 	c.Shape().Reset()
 	var pages []int
-	all, err := portal.ListAll(ctx, func(ctx context.Context, page, size int) ([]portal.Download, error) {
-		var ds []portal.Download
-		err := o.Do(ctx, func() error {
-			var err error
-			ds, err = c.LoadDownloads(ctx, page, size)
-			return err
-		})
-		return ds, err
-	}, o.PageSize, func(_, got int) { pages = append(pages, got) })
+	all, err := portal.ListAll(ctx, o.load, o.PageSize, func(_, got int) { pages = append(pages, got) })
 	listErr := err
 	if err != nil {
 		var me *portal.MalformedError
@@ -131,6 +123,17 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	}
 	r.Findings = append(r.Findings, fs...)
 	return r, nil
+}
+
+// load is one LoadDownloads call made through Do.
+func (o Options) load(ctx context.Context, page, size int) ([]portal.Download, error) {
+	var ds []portal.Download
+	err := o.Do(ctx, func() error {
+		var err error
+		ds, err = o.Client.LoadDownloads(ctx, page, size)
+		return err
+	})
+	return ds, err
 }
 
 // tokenFinding says where the management page keeps its token.
@@ -178,12 +181,7 @@ func pagingFinding(ctx context.Context, o Options, all []portal.Download) (porta
 	}
 	var got [2][]string
 	for page := range 2 {
-		var ds []portal.Download
-		err := o.Do(ctx, func() error {
-			var err error
-			ds, err = o.Client.LoadDownloads(ctx, page, n)
-			return err
-		})
+		ds, err := o.load(ctx, page, n)
 		if err != nil {
 			return portal.Finding{}, err
 		}

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -57,17 +58,30 @@ func cmdExitcode(ts *testscript.TestScript, neg bool, args []string) {
 	}
 }
 
-// cmdSleep pauses the script, so that two signals sent one after the
-// other reach a process as two:
+// cmdWaitfile blocks until FILE exists and holds a match of REGEXP (30 s
+// at most): a background command whose stderr goes to FILE has said it,
+// however long a busy machine took. Two signals sent one after the other
+// reach a process as two only once it has taken the first:
 //
-//	sleep DURATION
-func cmdSleep(ts *testscript.TestScript, neg bool, args []string) {
-	if neg || len(args) != 1 {
-		ts.Fatalf("usage: sleep DURATION")
+//	waitfile FILE REGEXP
+func cmdWaitfile(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: waitfile FILE REGEXP")
 	}
-	d, err := time.ParseDuration(args[0])
+	re, err := regexp.Compile(args[1])
 	ts.Check(err)
-	time.Sleep(d)
+	path := ts.MkAbs(args[0])
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if b, err := os.ReadFile(path); err == nil && re.Match(b) {
+			return
+		}
+		if time.Now().After(deadline) {
+			b, _ := os.ReadFile(path)
+			ts.Fatalf("waited 30s for %s to match %q; it holds:\n%s", args[0], args[1], b)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }
 
 // DefaultScriptOrgs keeps scripts quick: 40 organizations exercise every
@@ -124,7 +138,7 @@ func TestScripts(t *testing.T) {
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"sim":      cmdSim,
 			"exitcode": cmdExitcode,
-			"sleep":    cmdSleep,
+			"waitfile": cmdWaitfile,
 		},
 	})
 }

@@ -14,7 +14,14 @@ import (
 
 // DoctorOptions are `doctor`'s options.
 type DoctorOptions struct {
-	F        *Factory
+	// IO and Output (--output) are where and how the command prints.
+	IO     *IOStreams
+	Output string
+	// Logf prints a progress line (unless --quiet).
+	Logf func(format string, args ...any)
+	// NewPacer paces the portal calls, saying so when the portal asks
+	// for a pause.
+	NewPacer func(rate float64, retries int) *pace.Pacer
 	PageSize int
 	Rate     float64
 	// Client returns the portal client whose session is checked.
@@ -23,7 +30,7 @@ type DoctorOptions struct {
 
 // NewCmdDoctor builds `doctor`.
 func NewCmdDoctor(f *Factory, runF func(*DoctorOptions) error) *cobra.Command {
-	opts := &DoctorOptions{F: f, Client: f.PortalClient}
+	opts := &DoctorOptions{Client: f.PortalClient, NewPacer: f.newPacer}
 	cmd := &cobra.Command{
 		Use:   "doctor",
 		Short: "Check that the portal still behaves as activator assumes, changing nothing",
@@ -54,6 +61,7 @@ Run it after a portal update, or before a first mass run.`,
   activator doctor --output json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.IO, opts.Output, opts.Logf = f.IO, f.Output, f.Logf
 			if opts.PageSize < 1 || opts.PageSize > 1000 {
 				return UsageErrorf("--page-size %d is out of range: use 1 to 1000", opts.PageSize)
 			}
@@ -81,12 +89,11 @@ type DoctorFinding struct {
 }
 
 func doctorRun(ctx context.Context, opts *DoctorOptions) error {
-	f := opts.F
 	c, err := opts.Client()
 	if err != nil {
 		return err
 	}
-	p := f.newPacer(opts.Rate, orgsync.DefaultConnectRetries)
+	p := opts.NewPacer(opts.Rate, orgsync.DefaultConnectRetries)
 	rep, err := doctor.Run(ctx, doctor.Options{
 		Client:   c,
 		PageSize: opts.PageSize,
@@ -95,17 +102,17 @@ func doctorRun(ctx context.Context, opts *DoctorOptions) error {
 	if err != nil {
 		return err
 	}
-	if f.Output == OutputJSON {
+	if opts.Output == OutputJSON {
 		out := []DoctorFinding{}
 		for _, fd := range rep.Findings {
 			out = append(out, DoctorFinding{Verdict: fd.Verdict.String(), Topic: fd.Topic, Text: fd.Text, Fix: fd.Fix, Matters: fd.Matters})
 		}
-		if err := writeJSON(f.IO.Out, out); err != nil {
+		if err := writeJSON(opts.IO.Out, out); err != nil {
 			return err
 		}
 	} else {
 		for _, fd := range rep.Findings {
-			fmt.Fprintln(f.IO.Out, printable(fd.String())) // field names and values come from the portal
+			fmt.Fprintln(opts.IO.Out, printable(fd.String())) // field names and values come from the portal
 		}
 	}
 	if n := rep.Differs(); n > 0 {
@@ -113,9 +120,9 @@ func doctorRun(ctx context.Context, opts *DoctorOptions) error {
 		if n == 1 {
 			verb = "differs"
 		}
-		f.Logf("%s of %d %s from what activator assumes of the portal (docs/portal.md).", plural(n, "check"), len(rep.Findings), verb)
+		opts.Logf("%s of %d %s from what activator assumes of the portal (docs/portal.md).", plural(n, "check"), len(rep.Findings), verb)
 		return &ExitError{Code: ExitFailures}
 	}
-	f.Logf("The portal behaves as activator assumes (%d checks).", len(rep.Findings))
+	opts.Logf("The portal behaves as activator assumes (%d checks).", len(rep.Findings))
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net/http"
 	"os"
 	"strings"
 	"time"
@@ -16,8 +17,13 @@ import (
 
 // JWKSCheckOptions are `jwks check`'s options.
 type JWKSCheckOptions struct {
-	// F gives the streams, HTTP client, clock and output format.
-	F *Factory
+	// IO and Output (--output) are where and how the command prints.
+	IO     *IOStreams
+	Output string
+	// HTTPClient fetches a URL; Now is the clock certificates and caching
+	// are judged by.
+	HTTPClient *http.Client
+	Now        func() time.Time
 	// Source is the file path or URL to check.
 	Source string
 	// Tries is the number of GETs of a URL.
@@ -115,7 +121,7 @@ func unwrapPathError(err error) error {
 
 // NewCmdJWKSCheck builds `jwks check`.
 func NewCmdJWKSCheck(f *Factory, runF func(*JWKSCheckOptions) error) *cobra.Command {
-	opts := &JWKSCheckOptions{F: f}
+	opts := &JWKSCheckOptions{}
 	cmd := &cobra.Command{
 		Use:   "check FILE|URL",
 		Short: "Find what makes organizations refuse a key set (or its URL)",
@@ -139,6 +145,7 @@ Exit status: 0 no errors, 1 errors found, 2 the source cannot be read.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Source = args[0]
+			opts.IO, opts.Output, opts.HTTPClient, opts.Now = f.IO, f.Output, f.HTTPClient, f.Now
 			if err := opts.check(); err != nil {
 				return err
 			}
@@ -167,11 +174,10 @@ func (opts *JWKSCheckOptions) check() error {
 }
 
 func jwksCheckRun(ctx context.Context, opts *JWKSCheckOptions) error {
-	f := opts.F
 	// A check reports plain http as a finding rather than refusing it.
-	fetcher := &keys.Fetcher{Client: f.HTTPClient, Tries: opts.Tries, RetryDelay: max(opts.Interval, time.Nanosecond), Timeout: opts.Timeout, EveryTry: true,
+	fetcher := &keys.Fetcher{Client: opts.HTTPClient, Tries: opts.Tries, RetryDelay: max(opts.Interval, time.Nanosecond), Timeout: opts.Timeout, EveryTry: true,
 		AllowInsecureHTTP: true}
-	rep, err := keys.Check(ctx, fetcher, opts.Source, f.Now())
+	rep, err := keys.Check(ctx, fetcher, opts.Source, opts.Now())
 	if err != nil {
 		var ie *keys.InputError
 		if errors.As(err, &ie) {
@@ -179,7 +185,7 @@ func jwksCheckRun(ctx context.Context, opts *JWKSCheckOptions) error {
 		}
 		return err
 	}
-	if err := writeJWKSReport(f, rep); err != nil {
+	if err := writeJWKSReport(opts.IO.Out, opts.Output, rep); err != nil {
 		return err
 	}
 	if rep.ErrorCount > 0 {
@@ -189,14 +195,13 @@ func jwksCheckRun(ctx context.Context, opts *JWKSCheckOptions) error {
 }
 
 // writeJWKSReport prints a report in the chosen output format.
-func writeJWKSReport(f *Factory, rep *keys.Report) error {
-	switch f.Output {
+func writeJWKSReport(w io.Writer, output string, rep *keys.Report) error {
+	switch output {
 	case OutputJSON:
-		return writeJSON(f.IO.Out, rep)
+		return writeJSON(w, rep)
 	case OutputCSV:
-		return writeFindingCSV(f.IO.Out, rep.Findings)
+		return writeFindingCSV(w, rep.Findings)
 	}
-	w := f.IO.Out
 	if fi := rep.Fetch; fi != nil {
 		fmt.Fprintf(w, "Fetched %s: %s\n", fi.Source, fetchSummary(fi))
 	} else {

@@ -181,7 +181,9 @@ func countsLine(c map[int]int) string {
 
 // ListOptions are `orgs list`'s options.
 type ListOptions struct {
-	F      *Factory
+	// IO and Output (--output) are where and how the command prints.
+	IO     *IOStreams
+	Output string
 	Status []string
 	New    bool
 	Gone   bool
@@ -195,7 +197,7 @@ type ListOptions struct {
 
 // NewCmdOrgsList builds `orgs list`.
 func NewCmdOrgsList(f *Factory, runF func(*ListOptions) error) *cobra.Command {
-	opts := &ListOptions{F: f, Store: f.ReadAppStore}
+	opts := &ListOptions{Store: f.ReadAppStore}
 	cmd := &cobra.Command{
 		Use:   "list",
 		Short: "List the organizations from the last sync (no portal call)",
@@ -209,6 +211,7 @@ goneSince (when no longer listed), fhirBaseUrls}.`,
   activator orgs list --output csv > orgs.csv`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.IO, opts.Output = f.IO, f.Output
 			keep, err := opts.filter()
 			if err != nil {
 				return err
@@ -242,7 +245,6 @@ type OrgJSON struct {
 }
 
 func listRun(ctx context.Context, opts *ListOptions) error {
-	f := opts.F
 	keep := opts.keep
 	s, app, err := opts.Store(ctx)
 	if err != nil {
@@ -270,15 +272,15 @@ func listRun(ctx context.Context, opts *ListOptions) error {
 	if err != nil {
 		return err
 	}
-	if len(orgs) == 0 && f.Output == OutputTable {
+	if len(orgs) == 0 && opts.Output == OutputTable {
 		if hint := otherApps(ctx, s, app); hint != "" {
-			fmt.Fprintf(f.IO.ErrOut, "No organizations stored for app %s on %s: %s.\n", app.AppID, app.Portal, hint)
+			fmt.Fprintf(opts.IO.ErrOut, "No organizations stored for app %s on %s: %s.\n", app.AppID, app.Portal, hint)
 			return nil
 		}
-		fmt.Fprintln(f.IO.ErrOut, "No organizations stored for this app yet: run `activator orgs sync`.")
+		fmt.Fprintln(opts.IO.ErrOut, "No organizations stored for this app yet: run `activator orgs sync`.")
 		return nil
 	}
-	return orgsWriters[f.Output](f.IO.Out, orgRows(orgs, eps, keep))
+	return orgsWriters[opts.Output](opts.IO.Out, orgRows(orgs, eps, keep))
 }
 
 // filter is the --status and --gone filter.

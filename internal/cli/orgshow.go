@@ -17,8 +17,13 @@ import (
 
 // OrgsShowOptions are `orgs show`'s options.
 type OrgsShowOptions struct {
-	F     *Factory
-	OrgID string
+	// IO and Output (--output) are where and how the command prints.
+	IO     *IOStreams
+	Output string
+	// Report gives the report's portal, app and clock: call it after
+	// Store, which picks the database's only app when --app is not given.
+	Report func() report.Options
+	OrgID  string
 
 	id string // OrgID, checked
 	// Store opens the state database for reading, with the app's row.
@@ -27,7 +32,7 @@ type OrgsShowOptions struct {
 
 // NewCmdOrgsShow builds `orgs show ORGID`.
 func NewCmdOrgsShow(f *Factory, runF func(*OrgsShowOptions) error) *cobra.Command {
-	opts := &OrgsShowOptions{F: f, Store: f.ReadAppStore}
+	opts := &OrgsShowOptions{Store: f.ReadAppStore}
 	return &cobra.Command{
 		Use:   "show ORGID",
 		Short: "Show one organization: what it holds and its whole history (no portal call)",
@@ -44,6 +49,7 @@ history, one row per event or outcome.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.OrgID = args[0]
+			opts.IO, opts.Output, opts.Report = f.IO, f.Output, f.reportOptions
 			if err := opts.check(); err != nil {
 				return err
 			}
@@ -101,19 +107,19 @@ func (opts *OrgsShowOptions) check() error {
 }
 
 func orgsShowRun(ctx context.Context, opts *OrgsShowOptions) error {
-	f := opts.F
 	id := opts.id
 	s, app, err := opts.Store(ctx)
 	if err != nil {
 		return err
 	}
-	r, err := report.Build(ctx, s, app, f.reportOptions())
+	opt := opts.Report()
+	r, err := report.Build(ctx, s, app, opt)
 	if err != nil {
 		return err
 	}
 	i := slices.IndexFunc(r.Orgs, func(o report.Org) bool { return o.OrgID == id })
 	if i < 0 {
-		return orgNotFound(r, id, f.App)
+		return orgNotFound(r, id, opt.AppID)
 	}
 	org := r.Orgs[i]
 	evs, err := s.OrgEvents(ctx, app.ID, id)
@@ -124,7 +130,6 @@ func orgsShowRun(ctx context.Context, opts *OrgsShowOptions) error {
 	if err != nil {
 		return err
 	}
-	opt := f.reportOptions()
 	js := OrgShowJSON{Org: org, Events: make([]OrgEventJSON, 0, len(evs)), Outcomes: make([]OutcomeJSON, 0, len(outs))}
 	var lines []historyLine
 	for _, e := range evs {
@@ -150,11 +155,11 @@ func orgsShowRun(ctx context.Context, opts *OrgsShowOptions) error {
 		}
 		return cmp.Compare(b.source, a.source)
 	})
-	switch f.Output {
+	switch opts.Output {
 	case OutputJSON:
-		return writeJSON(f.IO.Out, js)
+		return writeJSON(opts.IO.Out, js)
 	case OutputCSV:
-		t := newTable(f.IO.Out, true, "at", "source", "id", "kind", "envs", "mode", "result", "attempts", "durationSeconds", "detail")
+		t := newTable(opts.IO.Out, true, "at", "source", "id", "kind", "envs", "mode", "result", "attempts", "durationSeconds", "detail")
 		for _, l := range lines {
 			attempts, secs := "", ""
 			if l.source == "run" {
@@ -164,7 +169,7 @@ func orgsShowRun(ctx context.Context, opts *OrgsShowOptions) error {
 		}
 		return t.flush()
 	}
-	return printOrg(f.IO.Out, r, org, lines)
+	return printOrg(opts.IO.Out, r, org, lines)
 }
 
 // orgNotFound explains an OrgId the database does not know, spotting the

@@ -5,12 +5,16 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/activator-dev/activator/internal/keys"
 	"github.com/activator-dev/activator/internal/report"
 	"github.com/activator-dev/activator/internal/session"
 	"github.com/activator-dev/activator/internal/store"
@@ -191,6 +195,52 @@ func TestRunFunctionsTakeTheirDependencies(t *testing.T) {
 		}
 		if len(set.Keys) != 1 || set.Keys[0]["kid"] != "k1" || set.Keys[0]["alg"] != "RS256" || set.Keys[0]["d"] != nil {
 			t.Fatalf("key set %v", set.Keys)
+		}
+	})
+
+	t.Run("orgs list", func(t *testing.T) {
+		d := newRunDeps(t)
+		seen := []store.Org{{OrgID: "10", Name: "Ten", Status: 1}, {OrgID: "2", Name: "Two", Status: 3}}
+		if _, err := d.s.RecordSync(ctx, d.app.ID, &store.Sync{Started: d.now, Finished: d.now, Seen: seen}); err != nil {
+			t.Fatal(err)
+		}
+		if err := listRun(ctx, &ListOptions{IO: d.io, Output: OutputJSON, Store: d.store, keep: func(store.Org) bool { return true }}); err != nil {
+			t.Fatal(err)
+		}
+		var orgs []OrgJSON
+		if err := json.Unmarshal(d.out.Bytes(), &orgs); err != nil {
+			t.Fatalf("%v\n%s", err, d.out)
+		}
+		if len(orgs) != 2 || orgs[0].OrgID != "2" || orgs[1].OrgID != "10" {
+			t.Fatalf("orgs %+v", orgs)
+		}
+	})
+
+	t.Run("jwks check", func(t *testing.T) {
+		d := newRunDeps(t)
+		doc, err := os.ReadFile(keyFixture("test-rsa-ab.jwks.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var calls atomic.Int32
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			calls.Add(1)
+			w.Header().Set("Content-Type", "application/json")
+			w.Write(doc)
+		}))
+		defer srv.Close()
+		opts := &JWKSCheckOptions{IO: d.io, Output: OutputJSON, HTTPClient: srv.Client(), Now: func() time.Time { return d.now },
+			Source: srv.URL + "/jwks.json", Tries: 2, Timeout: 5 * time.Second}
+		err = jwksCheckRun(ctx, opts)
+		var rep keys.Report
+		if jerr := json.Unmarshal(d.out.Bytes(), &rep); jerr != nil {
+			t.Fatalf("%v (run: %v)\n%s", jerr, err, d.out)
+		}
+		if calls.Load() != 2 || rep.Fetch == nil {
+			t.Fatalf("%d GETs, fetch %+v", calls.Load(), rep.Fetch)
+		}
+		if code, _ := classify(err); err != nil && (code != ExitFailures || rep.ErrorCount == 0) {
+			t.Fatalf("err %v with %d errors", err, rep.ErrorCount)
 		}
 	})
 }

@@ -91,7 +91,6 @@ func (e *HoldError) Unwrap() error { return e.Err }
 
 // Pacer is shared by every worker of a run.
 type Pacer struct {
-	max     float64
 	retries int
 	backoff time.Duration
 	sleep   func(context.Context, time.Duration) error
@@ -134,7 +133,7 @@ func NewFrom(r, start float64, retries int) *Pacer {
 	if retries < 0 {
 		retries = DefaultRetries
 	}
-	return &Pacer{max: r, ctl: newController(r, start), retries: retries, backoff: DefaultBackoff, sleep: sleepCtx,
+	return &Pacer{ctl: newController(r, start), retries: retries, backoff: DefaultBackoff, sleep: sleepCtx,
 		now: time.Now, maxHold: DefaultMaxHold}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/http"
 	"reflect"
 	"sort"
 	"strings"
@@ -382,6 +383,84 @@ func TestSessionAndKeyCommandFlags(t *testing.T) {
 			if tt.wantErr == "" && r.got != tt.want {
 				t.Fatalf("got %q, want %q", r.got, tt.want)
 			}
+		})
+	}
+}
+
+// TestOptionsCarryTheirDependencies: every command that takes a runF fills
+// each dependency of its options (streams, clock, HTTP client, store,
+// client, logger: every exported pointer, func or interface field) from the
+// Factory before runF, so that its run function needs nothing else.
+func TestOptionsCarryTheirDependencies(t *testing.T) {
+	f := &Factory{IO: &IOStreams{In: strings.NewReader(""), Out: io.Discard, ErrOut: io.Discard}, Now: time.Now,
+		HTTPClient: &http.Client{}, Getenv: func(string) string { return "" }}
+	check := func(t *testing.T, opts any) error {
+		v := reflect.ValueOf(opts).Elem()
+		for i := 0; i < v.NumField(); i++ {
+			fd := v.Type().Field(i)
+			switch fd.Type.Kind() {
+			case reflect.Pointer, reflect.Func, reflect.Interface:
+				if fd.IsExported() && v.Field(i).IsNil() {
+					t.Errorf("%s.%s is not filled", v.Type().Name(), fd.Name)
+				}
+			}
+		}
+		return nil
+	}
+	commands := []struct {
+		name string
+		cmd  func(runF func(any) error) *cobra.Command
+		args []string
+	}{
+		{"activate", func(r func(any) error) *cobra.Command {
+			return NewCmdActivate(f, func(o *ActivateOptions) error { return r(o) })
+		}, []string{"--jku"}},
+		{"orgs sync", func(r func(any) error) *cobra.Command {
+			return NewCmdOrgsSync(f, func(o *SyncOptions) error { return r(o) })
+		}, nil},
+		{"orgs list", func(r func(any) error) *cobra.Command {
+			return NewCmdOrgsList(f, func(o *ListOptions) error { return r(o) })
+		}, nil},
+		{"orgs show", func(r func(any) error) *cobra.Command {
+			return NewCmdOrgsShow(f, func(o *OrgsShowOptions) error { return r(o) })
+		}, []string{"1"}},
+		{"status", func(r func(any) error) *cobra.Command {
+			return NewCmdStatus(f, func(o *StatusOptions) error { return r(o) })
+		}, nil},
+		{"runs", func(r func(any) error) *cobra.Command {
+			return NewCmdRuns(f, func(o *RunsOptions) error { return r(o) })
+		}, nil},
+		{"runs show", func(r func(any) error) *cobra.Command {
+			return NewCmdRunsShow(f, func(o *RunsShowOptions) error { return r(o) })
+		}, []string{"1"}},
+		{"report", func(r func(any) error) *cobra.Command {
+			return NewCmdReport(f, func(o *ReportOptions) error { return r(o) })
+		}, []string{"--out", "-"}},
+		{"brands", func(r func(any) error) *cobra.Command {
+			return NewCmdBrands(f, func(o *BrandsOptions) error { return r(o) })
+		}, nil},
+		{"probe", func(r func(any) error) *cobra.Command {
+			return NewCmdProbe(f, func(o *ProbeOptions) error { return r(o) })
+		},
+			[]string{"--probe-client-id", "a", "--probe-redirect-uri", "https://a/cb"}},
+		{"doctor", func(r func(any) error) *cobra.Command {
+			return NewCmdDoctor(f, func(o *DoctorOptions) error { return r(o) })
+		}, nil},
+		{"logout", func(r func(any) error) *cobra.Command {
+			return NewCmdLogout(f, func(o *LogoutOptions) error { return r(o) })
+		}, nil},
+		{"jwks check", func(r func(any) error) *cobra.Command {
+			return NewCmdJWKSCheck(f, func(o *JWKSCheckOptions) error { return r(o) })
+		}, []string{"k.json"}},
+		{"jwks from-pem", func(r func(any) error) *cobra.Command {
+			return NewCmdJWKSFromPEM(f, func(o *JWKSFromPEMOptions) error { return r(o) })
+		}, []string{"k.pem"}},
+	}
+	for _, c := range commands {
+		t.Run(c.name, func(t *testing.T) {
+			called := false
+			cmd := c.cmd(func(o any) error { called = true; return check(t, o) })
+			runFlags(t, cmd, c.args, &called, "")
 		})
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"strings"
 	"time"
 
@@ -35,8 +36,7 @@ func NewCmdAssertion(f *Factory) *cobra.Command {
 
 // AssertionNewOptions are `assertion new`'s options.
 type AssertionNewOptions struct {
-	// F gives the streams, environment, clock and output format.
-	F *Factory
+	DiagEnv
 	// ClientID goes into iss and sub.
 	ClientID string
 	// TokenURL goes into aud.
@@ -59,7 +59,7 @@ type AssertionNewOptions struct {
 
 // NewCmdAssertionNew builds `assertion new`.
 func NewCmdAssertionNew(f *Factory, runF func(*AssertionNewOptions) error) *cobra.Command {
-	opts := &AssertionNewOptions{F: f}
+	opts := &AssertionNewOptions{}
 	cmd := &cobra.Command{
 		Use:   "new --client-id ID --token-url URL --key FILE",
 		Short: "Print a correct client assertion",
@@ -81,6 +81,7 @@ The assertion is a credential for its short life: do not paste it into tickets.`
   activator assertion new --client-id 6c12dff4-... --token-url https://fhir.example.org/oauth2/token --key env:EPIC_PRIVATE_KEY`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.DiagEnv = f.diagEnv()
 			if err := opts.check(); err != nil {
 				return err
 			}
@@ -113,12 +114,29 @@ func bindAssertionFlags(fl flagSet, clientID, tokenURL, key, kid, alg, aud *stri
 	fl.DurationVar(lifetime, "lifetime", diag.DefaultAssertionLifetime, "time from iat to exp, at most 5m")
 }
 
+// DiagEnv is what the diagnostic commands (token, assertion new, assertion
+// check) take from outside, filled from the Factory by NewCmdX: the
+// streams, --output, the clock, the HTTP client (for a --jwks URL and the
+// token request) and the environment (for --key env:NAME).
+type DiagEnv struct {
+	IO         *IOStreams
+	Output     string
+	Now        func() time.Time
+	HTTPClient *http.Client
+	Getenv     func(string) string
+}
+
+// diagEnv is the diagnostic commands' DiagEnv for this command line.
+func (f *Factory) diagEnv() DiagEnv {
+	return DiagEnv{IO: f.IO, Output: f.Output, Now: f.Now, HTTPClient: f.HTTPClient, Getenv: f.Getenv}
+}
+
 // loadSigningKey reads --key and says on stderr what was repaired.
-func loadSigningKey(f *Factory, src, kid string) (*keys.SigningKey, error) {
+func loadSigningKey(env *DiagEnv, src, kid string) (*keys.SigningKey, error) {
 	if src == "" {
 		return nil, UsageErrorf("no --key: pass the private key file (PEM or JWK) or env:NAME")
 	}
-	k, err := keys.LoadSigningKey(src, kid, f.Getenv)
+	k, err := keys.LoadSigningKey(src, kid, env.Getenv)
 	if err != nil {
 		var ie *keys.InputError
 		if errors.As(err, &ie) {
@@ -127,7 +145,7 @@ func loadSigningKey(f *Factory, src, kid string) (*keys.SigningKey, error) {
 		return nil, err
 	}
 	for _, r := range k.Repairs {
-		fmt.Fprintf(f.IO.ErrOut, "activator: repaired the key: %s\n", r)
+		fmt.Fprintf(env.IO.ErrOut, "activator: repaired the key: %s\n", r)
 	}
 	return k, nil
 }
@@ -161,40 +179,39 @@ func (opts *AssertionNewOptions) check() error {
 }
 
 func assertionNewRun(ctx context.Context, opts *AssertionNewOptions) error {
-	f := opts.F
-	k, err := loadSigningKey(f, opts.Key, opts.Kid)
+	env := &opts.DiagEnv
+	k, err := loadSigningKey(env, opts.Key, opts.Kid)
 	if err != nil {
 		return err
 	}
 	var ks *tokenKeySet
 	if opts.JWKS != "" {
-		if ks, err = readTokenKeySet(ctx, f, opts.JWKS, k); err != nil {
+		if ks, err = readTokenKeySet(ctx, env, opts.JWKS, k); err != nil {
 			return err
 		}
 		if !ks.hasSigningKey {
-			fmt.Fprintf(f.IO.ErrOut, "activator: warning: --jwks %s does not hold the public half of --key: an organization holding it refuses this assertion\n", keys.RedactURL(opts.JWKS))
+			fmt.Fprintf(env.IO.ErrOut, "activator: warning: --jwks %s does not hold the public half of --key: an organization holding it refuses this assertion\n", keys.RedactURL(opts.JWKS))
 		}
 	}
 	kid, alg, notes := chooseKidAlg(k, ks, opts.Kid, opts.Alg)
 	a, err := diag.NewAssertion(diag.AssertionParams{ClientID: opts.ClientID, TokenURL: opts.TokenURL, Aud: opts.Aud, Key: k,
-		Kid: kid, Alg: alg, Lifetime: opts.Lifetime, Now: f.Now()})
+		Kid: kid, Alg: alg, Lifetime: opts.Lifetime, Now: env.Now()})
 	if err != nil {
 		return inputError(err)
 	}
 	for _, n := range notes {
-		fmt.Fprintln(f.IO.ErrOut, "activator: "+n)
+		fmt.Fprintln(env.IO.ErrOut, "activator: "+n)
 	}
-	if f.Output == OutputJSON {
-		return writeJSON(f.IO.Out, a)
+	if env.Output == OutputJSON {
+		return writeJSON(env.IO.Out, a)
 	}
-	_, err = fmt.Fprintln(f.IO.Out, a.JWT)
+	_, err = fmt.Fprintln(env.IO.Out, a.JWT)
 	return err
 }
 
 // AssertionCheckOptions are `assertion check`'s options.
 type AssertionCheckOptions struct {
-	// F gives the streams, HTTP client, clock and output format.
-	F *Factory
+	DiagEnv
 	// Assertion is the JWT, or "-" to read it from stdin.
 	Assertion string
 	// ClientID is the expected iss and sub.
@@ -210,7 +227,7 @@ type AssertionCheckOptions struct {
 
 // NewCmdAssertionCheck builds `assertion check`.
 func NewCmdAssertionCheck(f *Factory, runF func(*AssertionCheckOptions) error) *cobra.Command {
-	opts := &AssertionCheckOptions{F: f}
+	opts := &AssertionCheckOptions{}
 	cmd := &cobra.Command{
 		Use:   "check JWT|- --client-id ID --token-url URL [--jwks FILE|URL]",
 		Short: "Check a client assertion against every rule behind invalid_client",
@@ -228,7 +245,7 @@ assertion from stdin. Exit status: 0 no errors, 1 errors found, 2 bad input.`,
   pbpaste | activator assertion check - --client-id 6c12dff4-... --token-url https://fhir.example.org/oauth2/token`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.Assertion = args[0]
+			opts.Assertion, opts.DiagEnv = args[0], f.diagEnv()
 			if err := opts.check(); err != nil {
 				return err
 			}
@@ -252,36 +269,36 @@ func (opts *AssertionCheckOptions) check() error {
 }
 
 func assertionCheckRun(ctx context.Context, opts *AssertionCheckOptions) error {
-	f := opts.F
+	env := &opts.DiagEnv
 	token := opts.Assertion
 	if token == "-" {
-		b, err := io.ReadAll(io.LimitReader(f.IO.In, DefaultMaxAssertionInput))
+		b, err := io.ReadAll(io.LimitReader(env.IO.In, DefaultMaxAssertionInput))
 		if err != nil {
 			return fmt.Errorf("read the assertion from stdin: %w", err)
 		}
 		token = string(b)
 	}
 	token = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(token), "client_assertion="))
-	exp := diag.Expect{ClientID: opts.ClientID, TokenURL: opts.TokenURL, Now: f.Now(), JWKSURL: opts.JWKSURL}
+	exp := diag.Expect{ClientID: opts.ClientID, TokenURL: opts.TokenURL, Now: env.Now(), JWKSURL: opts.JWKSURL}
 	if opts.JWKS != "" {
-		_, ks, err := loadPublicKeys(ctx, f, opts.JWKS)
+		_, ks, err := loadPublicKeys(ctx, env, opts.JWKS)
 		if err != nil {
 			return err
 		}
 		exp.Keys = ks
 	}
 	rep := diag.CheckAssertion(token, exp)
-	switch f.Output {
+	switch env.Output {
 	case OutputJSON:
-		if err := writeJSON(f.IO.Out, rep); err != nil {
+		if err := writeJSON(env.IO.Out, rep); err != nil {
 			return err
 		}
 	case OutputCSV:
-		if err := writeFindingCSV(f.IO.Out, rep.Findings); err != nil {
+		if err := writeFindingCSV(env.IO.Out, rep.Findings); err != nil {
 			return err
 		}
 	default:
-		writeAssertionReport(f.IO.Out, rep)
+		writeAssertionReport(env.IO.Out, rep)
 	}
 	if rep.ErrorCount > 0 {
 		return SilentExit(ExitFailures)
@@ -291,9 +308,9 @@ func assertionCheckRun(ctx context.Context, opts *AssertionCheckOptions) error {
 
 // loadPublicKeys reads the key set of --jwks (`assertion check` and
 // `token`): the document as read, and its public keys.
-func loadPublicKeys(ctx context.Context, f *Factory, src string) ([]byte, []jose.JSONWebKey, error) {
+func loadPublicKeys(ctx context.Context, env *DiagEnv, src string) ([]byte, []jose.JSONWebKey, error) {
 	// Only read and compared here, never uploaded: plain http is allowed.
-	raw, _, err := (&keys.Fetcher{Client: f.HTTPClient, AllowInsecureHTTP: true}).Load(ctx, src)
+	raw, _, err := (&keys.Fetcher{Client: env.HTTPClient, AllowInsecureHTTP: true}).Load(ctx, src)
 	if err != nil {
 		var fe *keys.FetchError
 		if errors.As(err, &fe) {

@@ -394,8 +394,8 @@ func TestSessionAndKeyCommandFlags(t *testing.T) {
 func TestOptionsCarryTheirDependencies(t *testing.T) {
 	f := &Factory{IO: &IOStreams{In: strings.NewReader(""), Out: io.Discard, ErrOut: io.Discard}, Now: time.Now,
 		HTTPClient: &http.Client{}, Getenv: func(string) string { return "" }}
-	check := func(t *testing.T, opts any) error {
-		v := reflect.ValueOf(opts).Elem()
+	var fields func(t *testing.T, v reflect.Value)
+	fields = func(t *testing.T, v reflect.Value) {
 		for i := 0; i < v.NumField(); i++ {
 			fd := v.Type().Field(i)
 			switch fd.Type.Kind() {
@@ -403,8 +403,15 @@ func TestOptionsCarryTheirDependencies(t *testing.T) {
 				if fd.IsExported() && v.Field(i).IsNil() {
 					t.Errorf("%s.%s is not filled", v.Type().Name(), fd.Name)
 				}
+			case reflect.Struct:
+				if fd.Anonymous {
+					fields(t, v.Field(i)) // DiagEnv
+				}
 			}
 		}
+	}
+	check := func(t *testing.T, opts any) error {
+		fields(t, reflect.ValueOf(opts).Elem())
 		return nil
 	}
 	commands := []struct {
@@ -452,6 +459,16 @@ func TestOptionsCarryTheirDependencies(t *testing.T) {
 		{"jwks check", func(r func(any) error) *cobra.Command {
 			return NewCmdJWKSCheck(f, func(o *JWKSCheckOptions) error { return r(o) })
 		}, []string{"k.json"}},
+		{"token", func(r func(any) error) *cobra.Command {
+			return NewCmdToken(f, func(o *TokenOptions) error { return r(o) })
+		},
+			[]string{"--token-url", "https://o.example/token", "--client-id", "a", "--key", "k.pem"}},
+		{"assertion new", func(r func(any) error) *cobra.Command {
+			return NewCmdAssertionNew(f, func(o *AssertionNewOptions) error { return r(o) })
+		}, []string{"--token-url", "https://o.example/token", "--client-id", "a", "--key", "k.pem"}},
+		{"assertion check", func(r func(any) error) *cobra.Command {
+			return NewCmdAssertionCheck(f, func(o *AssertionCheckOptions) error { return r(o) })
+		}, []string{"eyJ.x.y", "--token-url", "https://o.example/token", "--client-id", "a"}},
 		{"jwks from-pem", func(r func(any) error) *cobra.Command {
 			return NewCmdJWKSFromPEM(f, func(o *JWKSFromPEMOptions) error { return r(o) })
 		}, []string{"k.pem"}},

@@ -6,13 +6,13 @@
 // runF to see the checked options, so flag parsing and behaviour are tested
 // apart. Commands with no flags of their own (whoami, version, state check:
 // only the global ones, which the Factory checks) have nothing to check and
-// take no runF. The Factory resolves the global flags and builds the dependencies
-// (IO streams, HTTP client, clock, state store, portal client), which NewCmdX
-// puts into the options' fields in RunE, so that xRun needs no Factory and a
-// test can call it with its own streams and clock (activate, brands, orgs
-// sync, login, whoami, token and assertion still reach some of them through
-// the options' F, the Factory itself). The work itself lives in the packages. Commands return errors; only Main prints them
-// and maps them to exit codes.
+// take no runF. The Factory resolves the global flags and builds the
+// dependencies (IO streams, HTTP client, clock, state store, portal client),
+// which NewCmdX puts into the options' fields in RunE, so that xRun needs no
+// Factory and a test can call it with its own streams and clock (activate,
+// brands, orgs sync, login and whoami still reach some of them through the
+// options' F, the Factory itself). The work itself lives in the packages.
+// Commands return errors; only Main prints them and maps them to exit codes.
 package cli
 
 import (

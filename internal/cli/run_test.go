@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/activator-dev/activator/internal/diag"
 	"github.com/activator-dev/activator/internal/keys"
 	"github.com/activator-dev/activator/internal/report"
 	"github.com/activator-dev/activator/internal/session"
@@ -241,6 +242,28 @@ func TestRunFunctionsTakeTheirDependencies(t *testing.T) {
 		}
 		if code, _ := classify(err); err != nil && (code != ExitFailures || rep.ErrorCount == 0) {
 			t.Fatalf("err %v with %d errors", err, rep.ErrorCount)
+		}
+	})
+
+	t.Run("assertion new", func(t *testing.T) {
+		d := newRunDeps(t)
+		opts := &AssertionNewOptions{
+			DiagEnv:  DiagEnv{IO: d.io, Output: OutputJSON, Now: func() time.Time { return d.now }, Getenv: func(string) string { return "" }},
+			ClientID: "abc", TokenURL: "https://o.example/token", Key: keyFixture("test-rsa-a.pkcs8.pem"), Lifetime: 4 * time.Minute,
+		}
+		if err := assertionNewRun(ctx, opts); err != nil {
+			t.Fatal(err)
+		}
+		var a struct {
+			Claims struct {
+				Iat, Exp int64
+			} `json:"claims"`
+		}
+		if err := json.Unmarshal(d.out.Bytes(), &a); err != nil {
+			t.Fatalf("%v\n%s", err, d.out)
+		}
+		if iat := d.now.Add(-diag.DefaultClockMargin).Unix(); a.Claims.Iat != iat || a.Claims.Exp != iat+240 {
+			t.Fatalf("iat %d exp %d, want %d and %d", a.Claims.Iat, a.Claims.Exp, iat, iat+240)
 		}
 	})
 }

@@ -16,8 +16,7 @@ import (
 
 // TokenOptions are `token`'s options.
 type TokenOptions struct {
-	// F gives the streams, HTTP client, clock and output format.
-	F *Factory
+	DiagEnv
 	// TokenURL is the organization's token endpoint (and the aud).
 	TokenURL string
 	// ClientID is the iss and sub.
@@ -44,7 +43,7 @@ type TokenOptions struct {
 
 // NewCmdToken builds `token`.
 func NewCmdToken(f *Factory, runF func(*TokenOptions) error) *cobra.Command {
-	opts := &TokenOptions{F: f}
+	opts := &TokenOptions{}
 	cmd := &cobra.Command{
 		Use:   "token --token-url URL --client-id ID --key FILE",
 		Short: "Request a Backend Services token and explain an invalid_client",
@@ -78,6 +77,7 @@ Exit status: 0 token granted, 1 refused, 2 bad input, 4 no answer.`,
   activator token --token-url https://fhir.example.org/oauth2/token --client-id 6c12dff4-... --key env:EPIC_PRIVATE_KEY --scope system/Patient.read`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.DiagEnv = f.diagEnv()
 			if err := opts.check(); err != nil {
 				return err
 			}
@@ -118,8 +118,8 @@ func (opts *TokenOptions) check() error {
 }
 
 func tokenRun(ctx context.Context, opts *TokenOptions) error {
-	f := opts.F
-	k, err := loadSigningKey(f, opts.Key, opts.Kid)
+	env := &opts.DiagEnv
+	k, err := loadSigningKey(env, opts.Key, opts.Kid)
 	if err != nil {
 		return err
 	}
@@ -127,20 +127,20 @@ func tokenRun(ctx context.Context, opts *TokenOptions) error {
 	// can be taken from it and bad input stops the command before any request.
 	var ks *tokenKeySet
 	if opts.JWKS != "" {
-		if ks, err = readTokenKeySet(ctx, f, opts.JWKS, k); err != nil {
+		if ks, err = readTokenKeySet(ctx, env, opts.JWKS, k); err != nil {
 			return err
 		}
 	}
 	kid, alg, notes := chooseKidAlg(k, ks, opts.Kid, opts.Alg)
 	a, err := diag.NewAssertion(diag.AssertionParams{ClientID: opts.ClientID, TokenURL: opts.TokenURL, Aud: opts.Aud, Key: k,
-		Kid: kid, Alg: alg, Lifetime: opts.Lifetime, Now: f.Now()})
+		Kid: kid, Alg: alg, Lifetime: opts.Lifetime, Now: env.Now()})
 	if err != nil {
 		return inputError(err)
 	}
 	for _, n := range notes {
-		fmt.Fprintln(f.IO.ErrOut, "activator: "+n)
+		fmt.Fprintln(env.IO.ErrOut, "activator: "+n)
 	}
-	resp, err := diag.RequestToken(ctx, f.HTTPClient, diag.TokenRequest{TokenURL: opts.TokenURL, Assertion: a.JWT, Scope: opts.Scope}, f.Now)
+	resp, err := diag.RequestToken(ctx, env.HTTPClient, diag.TokenRequest{TokenURL: opts.TokenURL, Assertion: a.JWT, Scope: opts.Scope}, env.Now)
 	if err != nil {
 		if ctx.Err() != nil {
 			return err
@@ -157,9 +157,9 @@ func tokenRun(ctx context.Context, opts *TokenOptions) error {
 		if opts.ShowToken {
 			res.AccessToken = resp.AccessToken
 		}
-		return writeTokenResult(f, res)
+		return writeTokenResult(env, res)
 	}
-	exp := diag.Expect{ClientID: opts.ClientID, TokenURL: a.Claims.Aud, Now: f.Now()}
+	exp := diag.Expect{ClientID: opts.ClientID, TokenURL: a.Claims.Aud, Now: env.Now()}
 	in := diag.DiagnosisInput{Response: resp, Lifetime: opts.Lifetime, Scope: opts.Scope}
 	if ks != nil {
 		exp.Keys = ks.public
@@ -178,7 +178,7 @@ func tokenRun(ctx context.Context, opts *TokenOptions) error {
 		(!described || kind == diag.ServerOther) {
 		res.Note = diag.PropagationNote
 	}
-	if err := writeTokenResult(f, res); err != nil {
+	if err := writeTokenResult(env, res); err != nil {
 		return err
 	}
 	return SilentExit(ExitFailures)
@@ -220,8 +220,8 @@ type tokenKeySet struct {
 }
 
 // readTokenKeySet loads --jwks, checks it, and finds the signing key in it.
-func readTokenKeySet(ctx context.Context, f *Factory, src string, k *keys.SigningKey) (*tokenKeySet, error) {
-	raw, pub, err := loadPublicKeys(ctx, f, src)
+func readTokenKeySet(ctx context.Context, env *DiagEnv, src string, k *keys.SigningKey) (*tokenKeySet, error) {
+	raw, pub, err := loadPublicKeys(ctx, env, src)
 	if err != nil {
 		return nil, err
 	}
@@ -230,7 +230,7 @@ func readTokenKeySet(ctx context.Context, f *Factory, src string, k *keys.Signin
 		// Readable only without regard to case: the portal's stored
 		// (.NET) form, which is not a JWKS to judge but still holds keys.
 		ks.findings = nil
-		fmt.Fprintf(f.IO.ErrOut, "activator: --jwks %s is in the portal's stored form; using its keys as they are\n", keys.RedactURL(src))
+		fmt.Fprintf(env.IO.ErrOut, "activator: --jwks %s is in the portal's stored form; using its keys as they are\n", keys.RedactURL(src))
 	}
 	want := k.Thumbprint()
 	for _, p := range pub {
@@ -243,11 +243,11 @@ func readTokenKeySet(ctx context.Context, f *Factory, src string, k *keys.Signin
 }
 
 // writeTokenResult prints the outcome in the chosen format.
-func writeTokenResult(f *Factory, res *tokenResult) error {
-	if f.Output == OutputJSON {
-		return writeJSON(f.IO.Out, res)
+func writeTokenResult(env *DiagEnv, res *tokenResult) error {
+	if env.Output == OutputJSON {
+		return writeJSON(env.IO.Out, res)
 	}
-	w := f.IO.Out
+	w := env.IO.Out
 	if res.OK {
 		fmt.Fprintf(w, "Token granted: %s, expires in %s, scope %q\n", printable(cellOrDash(res.TokenType)), time.Duration(res.ExpiresIn)*time.Second, res.Scope)
 		if res.AccessToken != "" {

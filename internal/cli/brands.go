@@ -14,6 +14,7 @@ import (
 
 	"github.com/activator-dev/activator/internal/brands"
 	"github.com/activator-dev/activator/internal/keys"
+	"github.com/activator-dev/activator/internal/pace"
 	"github.com/activator-dev/activator/internal/store"
 	"github.com/spf13/cobra"
 )
@@ -28,7 +29,18 @@ const DefaultSmartMaxConcurrency = 64
 
 // BrandsOptions are `brands`' options.
 type BrandsOptions struct {
-	F           *Factory
+	// IO and Output (--output) are where and how the command prints.
+	IO     *IOStreams
+	Output string
+	// HTTPClient fetches a bundle URL and the smart-configurations; Now
+	// dates the import and each answer.
+	HTTPClient *http.Client
+	Now        func() time.Time
+	// Logf prints a progress line (unless --quiet); Debugf one with --verbose.
+	Logf, Debugf func(format string, args ...any)
+	// NewPacer paces the smart-configuration requests.
+	NewPacer func(rate float64, retries int) *pace.Pacer
+
 	Bundle      string
 	SmartConfig bool
 	Rate        float64
@@ -44,7 +56,7 @@ type BrandsOptions struct {
 
 // NewCmdBrands builds `brands`.
 func NewCmdBrands(f *Factory, runF func(*BrandsOptions) error) *cobra.Command {
-	opts := &BrandsOptions{F: f, Store: f.AppStore}
+	opts := &BrandsOptions{Store: f.AppStore, NewPacer: f.newPacer}
 	cmd := &cobra.Command{
 		Use:   "brands",
 		Short: "Cross-reference the organizations with Epic's public Brands directory",
@@ -77,6 +89,7 @@ its URL cannot be read.`,
   activator brands --smart-config --timeout 5s --output csv > findings.csv`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.IO, opts.Output, opts.HTTPClient, opts.Now, opts.Logf, opts.Debugf = f.IO, f.Output, f.HTTPClient, f.Now, f.Logf, f.Debugf
 			if err := opts.check(); err != nil {
 				return err
 			}
@@ -142,7 +155,6 @@ func (opts *BrandsOptions) check() error {
 }
 
 func brandsRun(ctx context.Context, opts *BrandsOptions) error {
-	f := opts.F
 	s, app, err := opts.Store(ctx)
 	if err != nil {
 		return err
@@ -152,12 +164,12 @@ func brandsRun(ctx context.Context, opts *BrandsOptions) error {
 		return err
 	}
 	if len(orgs) == 0 {
-		return UsageErrorf("no organizations stored for app %s: run `activator orgs sync` first", f.App)
+		return UsageErrorf("no organizations stored for app %s: run `activator orgs sync` first", app.AppID)
 	}
 	var im *store.BrandsImport
 	imported := false
 	if opts.Bundle != "" {
-		if im, err = importBundle(ctx, f, s, app.ID, opts.Bundle); err != nil {
+		if im, err = importBundle(ctx, opts, s, app.ID, opts.Bundle); err != nil {
 			return err
 		}
 		imported = true
@@ -185,24 +197,24 @@ func brandsRun(ctx context.Context, opts *BrandsOptions) error {
 		}
 	}
 	out := brandsJSON{Bundle: newBundleJSON(im, imported), Report: rep, SmartConfig: smart}
-	switch f.Output {
+	switch opts.Output {
 	case OutputJSON:
 		if opts.SmartConfig && out.SmartConfig == nil {
 			out.SmartConfig = []smartJSON{}
 		}
-		return writeJSON(f.IO.Out, out)
+		return writeJSON(opts.IO.Out, out)
 	case OutputCSV:
-		return writeBrandsCSV(f, &out)
+		return writeBrandsCSV(opts.IO.Out, &out)
 	}
-	return writeBrandsTable(f, &out, opts.SmartConfig)
+	return writeBrandsTable(opts.IO.Out, &out, opts.SmartConfig)
 }
 
 // importBundle reads the whole bundle and only then replaces the stored
 // directory, in one transaction: a bad or broken bundle leaves it as it was.
-func importBundle(ctx context.Context, f *Factory, s *store.Store, app int64, src string) (*store.BrandsImport, error) {
+func importBundle(ctx context.Context, opts *BrandsOptions, s *store.Store, app int64, src string) (*store.BrandsImport, error) {
 	hc := &http.Client{Timeout: DefaultBundleTimeout}
-	if f.HTTPClient != nil {
-		c := *f.HTTPClient
+	if opts.HTTPClient != nil {
+		c := *opts.HTTPClient
 		c.Timeout = DefaultBundleTimeout
 		hc = &c
 	}
@@ -213,7 +225,7 @@ func importBundle(ctx context.Context, f *Factory, s *store.Store, app int64, sr
 		return nil, bundleError(src, err)
 	}
 	defer rc.Close()
-	f.Logf("Reading the Brands bundle from %s ...", shown)
+	opts.Logf("Reading the Brands bundle from %s ...", shown)
 	dir, err := brands.Parse(rc)
 	if err != nil {
 		return nil, bundleError(src, err)
@@ -221,14 +233,14 @@ func importBundle(ctx context.Context, f *Factory, s *store.Store, app int64, sr
 	if dir.Date.IsZero() && !info.LastModified.IsZero() {
 		dir.Date = info.LastModified
 	}
-	data := dir.StoreData(shown, f.Now())
+	data := dir.StoreData(shown, opts.Now())
 	if _, err := s.ReplaceBrands(ctx, app, data); err != nil {
 		return nil, err
 	}
-	f.Logf("Read %s, %s and %s in %s.", plural(dir.Stats.Organizations, "organization"),
+	opts.Logf("Read %s, %s and %s in %s.", plural(dir.Stats.Organizations, "organization"),
 		plural(dir.Stats.Endpoints, "endpoint"), plural(len(dir.Brands), "brand"), time.Since(start).Round(time.Millisecond))
 	if dir.Stats.Irregular > 0 {
-		f.Logf("Note: %s had values of an unexpected type; what could be read of them was used.", plural(dir.Stats.Irregular, "entry"))
+		opts.Logf("Note: %s had values of an unexpected type; what could be read of them was used.", plural(dir.Stats.Irregular, "entry"))
 	}
 	im, err := s.LastBrandsImport(ctx, app)
 	if err != nil {
@@ -274,7 +286,6 @@ func newBundleJSON(im *store.BrandsImport, imported bool) bundleJSON {
 // each answer as it comes, and returns one row per organization endpoint.
 func checkSmartConfigs(ctx context.Context, opts *BrandsOptions, s *store.Store, app int64, orgs []store.Org,
 	eps map[string][]store.Endpoint) ([]smartJSON, error) {
-	f := opts.F
 	type row struct {
 		org  store.Org
 		addr string
@@ -295,28 +306,28 @@ func checkSmartConfigs(ctx context.Context, opts *BrandsOptions, s *store.Store,
 		}
 	}
 	if len(addrs) == 0 {
-		f.Logf("No listed organization has an endpoint in the directory: no SMART configuration to check.")
+		opts.Logf("No listed organization has an endpoint in the directory: no SMART configuration to check.")
 		return []smartJSON{}, nil
 	}
-	p := f.newPacer(opts.Rate, opts.Retries)
+	p := opts.NewPacer(opts.Rate, opts.Retries)
 	if opts.backoff > 0 {
 		p.SetBackoff(opts.backoff)
 	}
 	hc := &http.Client{}
-	if f.HTTPClient != nil {
-		c := *f.HTTPClient
+	if opts.HTTPClient != nil {
+		c := *opts.HTTPClient
 		c.Timeout = 0 // each request is bounded by --timeout instead
 		hc = &c
 	}
-	f.Logf("Checking the SMART configuration of %s (%s a second, %d at a time, %s limit each) ...",
+	opts.Logf("Checking the SMART configuration of %s (%s a second, %d at a time, %s limit each) ...",
 		plural(len(addrs), "server"), strconv.FormatFloat(opts.Rate, 'f', -1, 64), opts.Concurrency, opts.Timeout)
 	checked := 0
 	results, err := brands.CheckSmart(ctx, addrs, brands.SmartOptions{
 		Client: hc, Pacer: p, Concurrency: opts.Concurrency, Timeout: opts.Timeout,
-		UserAgent: "activator/" + Version, Now: f.Now,
+		UserAgent: "activator/" + Version, Now: opts.Now,
 		OnResult: func(r brands.SmartResult) error {
 			checked++
-			f.Debugf("[%d/%d] %s: %s", checked, len(addrs), r.Address, smartSummary(r))
+			opts.Debugf("[%d/%d] %s: %s", checked, len(addrs), r.Address, smartSummary(r))
 			return s.RecordSmartConfig(ctx, app, store.SmartConfig{
 				Address: r.Address, CheckedAt: r.CheckedAt, Answered: r.Answered, Error: r.Error,
 				TokenEndpoint: r.TokenEndpoint, AuthorizationEndpoint: r.AuthorizationEndpoint,
@@ -326,7 +337,7 @@ func checkSmartConfigs(ctx context.Context, opts *BrandsOptions, s *store.Store,
 	})
 	if err != nil {
 		if errors.Is(err, context.Canceled) {
-			f.Logf("Stopped after %d of %d servers; their answers are stored.", len(results), len(addrs))
+			opts.Logf("Stopped after %d of %d servers; their answers are stored.", len(results), len(addrs))
 		}
 		return nil, err
 	}
@@ -378,8 +389,8 @@ const (
 	findingRenamed    = "renamed"
 )
 
-func writeBrandsCSV(f *Factory, out *brandsJSON) error {
-	t := newTable(f.IO.Out, true, "finding", "orgId", "name", "ecmId", "status", "address", "detail")
+func writeBrandsCSV(w io.Writer, out *brandsJSON) error {
+	t := newTable(w, true, "finding", "orgId", "name", "ecmId", "status", "address", "detail")
 	for _, m := range out.NoEndpoint {
 		detail := "no endpoint in the directory"
 		if m.Brand != "" {
@@ -405,8 +416,7 @@ func writeBrandsCSV(f *Factory, out *brandsJSON) error {
 	return t.flush()
 }
 
-func writeBrandsTable(f *Factory, out *brandsJSON, smart bool) error {
-	w := f.IO.Out
+func writeBrandsTable(w io.Writer, out *brandsJSON, smart bool) error {
 	writeBrandsHeader(w, out)
 	t := newTable(w, false, "ORGID", "NAME", "ECMID", "STATUS", "DIRECTORY BRAND")
 	for _, m := range out.NoEndpoint {

@@ -10,8 +10,8 @@
 // dependencies (IO streams, HTTP client, clock, state store, portal client),
 // which NewCmdX puts into the options' fields in RunE, so that xRun needs no
 // Factory and a test can call it with its own streams and clock (activate,
-// brands, orgs sync, login and whoami still reach some of them through the
-// options' F, the Factory itself). The work itself lives in the packages.
+// orgs sync, login and whoami still reach some of them through the options'
+// F, the Factory itself). The work itself lives in the packages.
 // Commands return errors; only Main prints them and maps them to exit codes.
 package cli
 

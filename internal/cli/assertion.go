@@ -186,7 +186,7 @@ func assertionNewRun(ctx context.Context, opts *AssertionNewOptions) error {
 	}
 	var ks *tokenKeySet
 	if opts.JWKS != "" {
-		if ks, err = readTokenKeySet(ctx, env, opts.JWKS, k); err != nil {
+		if ks, err = readTokenKeySet(ctx, env, opts.JWKS, "--jwks", k); err != nil {
 			return err
 		}
 		if !ks.hasSigningKey {

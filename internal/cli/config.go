@@ -142,7 +142,7 @@ func (f *Factory) applyConfig(cmd *cobra.Command) error {
 		}
 		f.origin[fl.Name] = from
 		if strings.HasPrefix(from, "config file") {
-			f.origin[fl.Name] = "the config file's " + fl.Name
+			f.origin[fl.Name] = fmt.Sprintf("the config file's %s (%s)", fl.Name, path)
 		}
 		if g := aliasGroups[fl.Name]; g != "" {
 			given[g] = true

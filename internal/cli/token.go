@@ -37,6 +37,10 @@ type TokenOptions struct {
 	Scope string
 	// JWKS is the file or URL of the keys the organization should hold.
 	JWKS string
+	// JWKSSource names where JWKS came from in messages: "--jwks", its
+	// environment variable, or the config file's jwks setting with the
+	// file's path.
+	JWKSSource string
 	// ShowToken prints the access token itself.
 	ShowToken bool
 }
@@ -78,6 +82,7 @@ Exit status: 0 token granted, 1 refused, 2 bad input, 4 no answer.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.DiagEnv = f.diagEnv()
+			opts.JWKSSource = f.flagSource("jwks")
 			if err := opts.check(); err != nil {
 				return err
 			}
@@ -108,6 +113,7 @@ type tokenResult struct {
 	ClockSkewSeconds *float64              `json:"clock_skew_seconds,omitempty"`
 	Assertion        *diag.AssertionReport `json:"assertion,omitempty"`
 	KeySet           []keys.Finding        `json:"key_set_findings,omitempty"`
+	KeySetSource     string                `json:"key_set_source,omitempty"`
 	Causes           []diag.Cause          `json:"causes,omitempty"`
 	Note             string                `json:"note,omitempty"`
 }
@@ -127,7 +133,17 @@ func tokenRun(ctx context.Context, opts *TokenOptions) error {
 	// can be taken from it and bad input stops the command before any request.
 	var ks *tokenKeySet
 	if opts.JWKS != "" {
-		if ks, err = readTokenKeySet(ctx, env, opts.JWKS, k); err != nil {
+		src := opts.JWKSSource
+		if src == "" {
+			src = "--jwks"
+		}
+		if src != "--jwks" {
+			// Not given on the command line: say so, the set may be the
+			// one kept for another purpose (activate's).
+			fmt.Fprintf(env.IO.ErrOut, "activator: no --jwks given: taking the keys the organization should hold from %s: %s (pass --jwks to check against another key set)\n",
+				src, keys.RedactURL(opts.JWKS))
+		}
+		if ks, err = readTokenKeySet(ctx, env, opts.JWKS, src, k); err != nil {
 			return err
 		}
 	}
@@ -162,7 +178,8 @@ func tokenRun(ctx context.Context, opts *TokenOptions) error {
 	exp := diag.Expect{ClientID: opts.ClientID, TokenURL: a.Claims.Aud, Now: env.Now()}
 	in := diag.DiagnosisInput{Response: resp, Lifetime: opts.Lifetime, Scope: opts.Scope}
 	if ks != nil {
-		exp.Keys = ks.public
+		exp.Keys, exp.KeySetName, in.KeySetName = ks.public, ks.source, ks.source
+		res.KeySetSource = ks.source
 		in.KeysGiven, in.KeyInSet = true, ks.hasSigningKey
 		res.KeySet = ks.findings
 		for _, fd := range ks.findings {
@@ -195,23 +212,27 @@ func chooseKidAlg(k *keys.SigningKey, ks *tokenKeySet, kid, alg string) (string,
 	case kid != "" || k.Kid != "":
 	case ks != nil && ks.matchKid != "":
 		kid = ks.matchKid
-		notes = append(notes, fmt.Sprintf("using kid %q, the key of --jwks that matches --key", kid))
+		notes = append(notes, fmt.Sprintf("using kid %q, the key of %s that matches --key", kid, ks.source))
 	case ks != nil && ks.hasSigningKey:
 		kid = k.Thumbprint()
-		notes = append(notes, fmt.Sprintf("using kid %q, the RFC 7638 thumbprint of --key: its key in --jwks has no kid (pass --kid to name another)", kid))
+		notes = append(notes, fmt.Sprintf("using kid %q, the RFC 7638 thumbprint of --key: its key in %s has no kid (pass --kid to name another)", kid, ks.source))
+	case ks != nil:
+		kid = k.Thumbprint()
+		notes = append(notes, fmt.Sprintf("using kid %q, the RFC 7638 thumbprint of --key: %s does not hold its public key (pass --kid to name another)", kid, ks.source))
 	default:
 		kid = k.Thumbprint()
 		notes = append(notes, fmt.Sprintf("using kid %q, the RFC 7638 thumbprint of --key (pass --kid, or --jwks to take the published kid)", kid))
 	}
 	if alg == "" && ks != nil && slices.Contains(diag.SupportedAlgs, ks.matchAlg) {
 		alg = ks.matchAlg
-		notes = append(notes, fmt.Sprintf("using alg %s, the published alg of the key of --jwks that matches --key", alg))
+		notes = append(notes, fmt.Sprintf("using alg %s, the published alg of the key of %s that matches --key", alg, ks.source))
 	}
 	return kid, alg, notes
 }
 
 // tokenKeySet is what --jwks says about the signing key.
 type tokenKeySet struct {
+	source        string // where the set came from, for messages
 	public        []jose.JSONWebKey
 	findings      []keys.Finding
 	hasSigningKey bool
@@ -220,17 +241,18 @@ type tokenKeySet struct {
 }
 
 // readTokenKeySet loads --jwks, checks it, and finds the signing key in it.
-func readTokenKeySet(ctx context.Context, env *DiagEnv, src string, k *keys.SigningKey) (*tokenKeySet, error) {
+// source names where src came from (--jwks or the config file's jwks).
+func readTokenKeySet(ctx context.Context, env *DiagEnv, src, source string, k *keys.SigningKey) (*tokenKeySet, error) {
 	raw, pub, err := loadPublicKeys(ctx, env, src)
 	if err != nil {
 		return nil, err
 	}
-	ks := &tokenKeySet{public: pub, findings: keys.CheckDocument(raw)}
+	ks := &tokenKeySet{source: source, public: pub, findings: keys.CheckDocument(raw)}
 	if len(keys.Summarize(raw)) == 0 && len(pub) > 0 {
 		// Readable only without regard to case: the portal's stored
 		// (.NET) form, which is not a JWKS to judge but still holds keys.
 		ks.findings = nil
-		fmt.Fprintf(env.IO.ErrOut, "activator: --jwks %s is in the portal's stored form; using its keys as they are\n", keys.RedactURL(src))
+		fmt.Fprintf(env.IO.ErrOut, "activator: %s %s is in the portal's stored form; using its keys as they are\n", source, keys.RedactURL(src))
 	}
 	want := k.Thumbprint()
 	for _, p := range pub {
@@ -283,7 +305,7 @@ func writeTokenResult(env *DiagEnv, res *tokenResult) error {
 		writeFindingLines(indent(w), res.Assertion.Findings)
 	}
 	if len(res.KeySet) > 0 {
-		fmt.Fprintln(w, "\nChecks of --jwks:")
+		fmt.Fprintf(w, "\nChecks of %s:\n", printable(cellOrDash(res.KeySetSource)))
 		writeFindingLines(indent(w), res.KeySet)
 	}
 	if len(res.Causes) > 0 {

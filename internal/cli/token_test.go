@@ -68,7 +68,7 @@ func TestTokenCommand(t *testing.T) {
 			wantCode: ExitOK, wantOut: []string{"Token granted"}, wantErr: "in the portal's stored form"},
 		{name: "signed with a key the organization does not hold", args: []string{"--key", keyFixture("test-rsa-b.pkcs8.pem"), "--kid", "test-rsa-a", "--jwks", keyFixture("test-rsa-a.jwks.json")},
 			wantCode: ExitFailures, wantOut: []string{"Token refused: HTTP 400, invalid_client", "Server clock: agrees",
-				"ERROR   jwt.signature", "1. [certain]", "the signing key's public key is not in the given key set", "up to 12 hours"}},
+				"ERROR   jwt.signature", "1. [certain]", "the signing key's public key is not in the key set of --jwks", "up to 12 hours"}},
 		{name: "this machine's clock runs ahead", args: []string{"--key", keyFixture("test-rsa-a.pkcs8.pem"), "--kid", "test-rsa-a"}, clock: 3 * time.Minute,
 			wantCode: ExitFailures, wantOut: []string{"Server clock: 3m0s behind this machine's", "[likely] the server's clock is 3m0s behind this machine's: to the server, iat/nbf are 2m55s in the future"}},
 		{name: "this machine's clock runs behind", args: []string{"--key", keyFixture("test-rsa-a.pkcs8.pem"), "--kid", "test-rsa-a"}, clock: -6 * time.Minute,

@@ -66,6 +66,17 @@ type Expect struct {
 	// that differs from it is an error (servers refuse it). Empty means
 	// unknown: a jku header is then only a warning.
 	JWKSURL string
+	// KeySetName names where Keys came from in messages (e.g. "--jwks",
+	// or a config file's setting); empty means "the key set".
+	KeySetName string
+}
+
+// keySetName is how messages name the key set.
+func (e Expect) keySetName() string {
+	if e.KeySetName == "" {
+		return "the key set"
+	}
+	return "the key set of " + e.KeySetName
 }
 
 // AssertionReport is the outcome of checking an assertion.
@@ -399,7 +410,7 @@ func (c *checker) checkSignature(token string, h map[string]any, alg string) {
 	switch {
 	case kid == "":
 	case len(byKid) == 0:
-		c.fail(RuleKidUnknown, "publish the public key under this kid, or put the published kid in the header", "kid %q is not in the key set", kid)
+		c.fail(RuleKidUnknown, "publish the public key under this kid, or put the published kid in the header", "kid %q is not in %s", kid, c.exp.keySetName())
 	case len(byKid) > 1:
 		c.fail(RuleKidAmbiguous, "give every key of the key set a unique kid", "kid %q names %d keys of the key set", kid, len(byKid))
 	}
@@ -439,7 +450,7 @@ func (c *checker) checkSignature(token string, h map[string]any, alg string) {
 			n = "its only key"
 		}
 		c.fail(RuleSignature, "sign with the private key of a published public key; after changing keys, wait for them to sync",
-			"the signature does not verify with the key set (%s): the signing key is not the published one", n)
+			"the signature does not verify with %s (%s): the signing key is not the published one", c.exp.keySetName(), n)
 		return
 	}
 	c.rep.SignatureValid = true

@@ -218,6 +218,9 @@ type DiagnosisInput struct {
 	// KeyInSet reports whether the signing key's thumbprint is in that key
 	// set (meaningful only with KeysGiven).
 	KeyInSet bool
+	// KeySetName names where the key set came from (e.g. "--jwks");
+	// empty means "the given key set".
+	KeySetName string
 	// KeySetErrors are the error findings of the key set itself.
 	KeySetErrors []string
 	// Lifetime is the assertion's exp - iat.
@@ -355,7 +358,11 @@ func localCauses(in DiagnosisInput) []Cause {
 		}
 	}
 	if in.KeysGiven && !in.KeyInSet {
-		out = append(out, Cause{Likelihood: LikelihoodCertain, Cause: "the signing key's public key is not in the given key set",
+		set := "the given key set"
+		if in.KeySetName != "" {
+			set = "the key set of " + in.KeySetName
+		}
+		out = append(out, Cause{Likelihood: LikelihoodCertain, Cause: "the signing key's public key is not in " + set,
 			Fix: "upload the public key of the key you sign with (or sign with the key whose public key is uploaded)"})
 	}
 	for _, e := range in.KeySetErrors {

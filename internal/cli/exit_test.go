@@ -63,6 +63,9 @@ func TestExitCodes(t *testing.T) {
 		{"ok", base(nil), []string{"orgs", "sync", "--rate", "50"}, ExitOK, ""},
 		{"unknown flag", base(nil), []string{"orgs", "sync", "--nope"}, ExitUsage, "unknown flag: --nope"},
 		{"unknown command", base(nil), []string{"frobnicate"}, ExitUsage, "unknown command"},
+		{"unknown command near two", base(nil), []string{"stauts"}, ExitUsage, `activator: unknown command "stauts" (did you mean status or state?)` + "\n"},
+		{"unknown flag near one", base(nil), []string{"activate", "--jwsk", "x"}, ExitUsage, "activator: unknown flag: --jwsk (did you mean --jwks?)\n"},
+		{"unknown flag near none", base(nil), []string{"activate", "--zzzzzz"}, ExitUsage, "activator: unknown flag: --zzzzzz (see `activator activate --help`)\n"},
 		{"bad output", base(nil), []string{"orgs", "list", "--output", "xml"}, ExitUsage, `--output "xml" is not one of`},
 		{"unknown app", base(map[string]string{"ACTIVATOR_APP": "12345"}), []string{"orgs", "sync"}, ExitUsage, `no management page for app "12345"`},
 		{"app not a number", base(map[string]string{"ACTIVATOR_APP": "abc"}), []string{"orgs", "sync"}, ExitUsage, "is not a number"},
@@ -94,6 +97,9 @@ func TestExitCodes(t *testing.T) {
 			}
 			if n := strings.Count(strings.TrimSpace(stderr), "\n"); n != 0 {
 				t.Errorf("error is %d lines, want one: %q", n+1, stderr)
+			}
+			if strings.Contains(stderr, `\n`) || strings.Contains(stderr, `\t`) {
+				t.Errorf("stderr carries escaped line breaks or tabs: %q", stderr)
 			}
 			if strings.Contains(stderr, "goroutine") || strings.Contains(stderr, cookie) {
 				t.Errorf("stderr leaks a stack trace or the cookie: %q", stderr)

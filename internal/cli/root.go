@@ -132,7 +132,7 @@ func RunWith(ctx context.Context, args []string, f *Factory) (code int) {
 	}
 	if !f.ran {
 		// cobra refused the arguments before any command ran.
-		err = UsageError(err)
+		err = UsageError(unknownCommand(err))
 	}
 	if errors.Is(err, portal.ErrNotSignedIn) && passedSession(f.session) && !strings.Contains(err.Error(), "activator login") {
 		err = &ExitError{Code: ExitSession, Err: fmt.Errorf("%w: the session from %s is not accepted: %s", err, f.session, sessionAdvice(f.session))}
@@ -193,9 +193,7 @@ step in a local SQLite database, and notices new and renamed organizations.`,
 		},
 	}
 	f.bindGlobalFlags(root)
-	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
-		return UsageErrorf("%v (see `%s --help`)", err, c.CommandPath())
-	})
+	root.SetFlagErrorFunc(flagError)
 	root.AddCommand(
 		NewCmdOrgs(f),
 		NewCmdActivate(f, nil),

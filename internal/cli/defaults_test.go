@@ -95,7 +95,7 @@ func TestReadCommandsWriteNothing(t *testing.T) {
 		return n
 	}
 	code, stdout, stderr := run("status", "--portal", "https://portal.invalid", "--app", "1")
-	if code != ExitOK || !strings.Contains(stdout, "No sync yet") || !strings.Contains(stderr, "it holds app "+sim.DefaultAppID+" on "+e.portal) {
+	if code != ExitUsage || strings.Contains(stdout, "No sync yet") || !strings.Contains(stderr, "holds no record of app 1 on https://portal.invalid; it holds app "+sim.DefaultAppID+" on "+e.portal) {
 		t.Fatalf("status for an unknown portal: exit %d\n%s%s", code, stdout, stderr)
 	}
 	if n := apps(); n != 1 {

@@ -413,7 +413,7 @@ func otherApps(ctx context.Context, s *store.Store, app store.App) string {
 	if err != nil || len(apps) == 0 {
 		return ""
 	}
-	return fmt.Sprintf("the state database holds nothing for app %s on %s; it holds %s (pass --portal and --app)", app.AppID, app.Portal, describeApps(apps))
+	return fmt.Sprintf("the state database holds no record of app %s on %s; it holds %s (pass --portal and --app)", app.AppID, app.Portal, describeApps(apps))
 }
 
 // SessionCookies returns the session to use and where it came from:

@@ -100,6 +100,10 @@ func statusRun(ctx context.Context, opts *StatusOptions) error {
 	if err != nil {
 		return err
 	}
+	if hint != "" {
+		// Not "no sync yet": the app or portal is most likely mistyped.
+		return UsageErrorf("%s", hint)
+	}
 	if opts.Output == OutputJSON {
 		return writeJSON(opts.IO.Out, statusJSON{Report: r})
 	}
@@ -109,9 +113,6 @@ func statusRun(ctx context.Context, opts *StatusOptions) error {
 	}
 	if err := printStatus(opts.IO.Out, r, limit); err != nil {
 		return err
-	}
-	if hint != "" {
-		fmt.Fprintln(opts.IO.ErrOut, "Note: "+hint+".")
 	}
 	return nil
 }

@@ -422,7 +422,7 @@ func writeBrandsTable(w io.Writer, out *brandsJSON, smart bool) error {
 	for _, m := range out.NoEndpoint {
 		brand := "-"
 		if m.Brand != "" {
-			brand = fmt.Sprintf("%s (%d sub-organizations)", m.Brand, m.SubOrgs)
+			brand = fmt.Sprintf("%s (%s)", m.Brand, plural(m.SubOrgs, "sub-organization"))
 		}
 		t.add(m.OrgID, m.Name, dash(m.ECMId), StatusName(m.Status), brand)
 	}

@@ -192,7 +192,7 @@ func (f *Factory) normalizePortal() {
 // CheckPortal validates --portal.
 func (f *Factory) CheckPortal() (*url.URL, error) {
 	if f.portalErr != nil {
-		return nil, UsageErrorf("--portal %v", f.portalErr)
+		return nil, UsageErrorf("--portal is refused: %v", f.portalErr)
 	}
 	u, err := url.Parse(f.Portal)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {

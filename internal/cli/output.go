@@ -85,6 +85,14 @@ func (t *table) flush() error {
 }
 
 // plural returns "1 org" or "2 orgs".
+// perSecond says a rate: "1 request a second", "2.5 requests a second".
+func perSecond(rate float64, word string) string {
+	if rate == 1 {
+		return fmt.Sprintf("1 %s a second", word)
+	}
+	return fmt.Sprintf("%g %ss a second", rate, word)
+}
+
 func plural(n int, word string) string {
 	if n == 1 {
 		return fmt.Sprintf("%d %s", n, word)

@@ -203,8 +203,8 @@ func runProbePass(ctx context.Context, s *store.Store, app store.App, runID int6
 		window = -1 // at once: probe.PassOptions reads zero as the default
 	}
 	starting := func(n int) {
-		logf("Probing %s (%g requests a second per host, %d at a time, %s limit) ...",
-			plural(n, "organization"), set.HostRate, set.Concurrency, set.TimeLimit)
+		logf("Probing %s (%s per host, %d at a time, %s limit) ...",
+			plural(n, "organization"), perSecond(set.HostRate, "request"), set.Concurrency, set.TimeLimit)
 	}
 	pass, err := probe.RunPass(ctx, probe.PassOptions{Store: s, App: app, RunID: runID,
 		Window: window, Only: only, Starting: starting, Probe: probe.Options{Client: hc, ClientID: set.ClientID, RedirectURI: set.RedirectURI,

@@ -55,9 +55,9 @@ func TestLoginRemembersPortalAndApp(t *testing.T) {
 	}
 	// The environment wins over the defaults.
 	env := map[string]string{"ACTIVATOR_STATE": bare["ACTIVATOR_STATE"], "ACTIVATOR_APP": "777"}
-	code, stdout, _ = runCmd(t, testRun{env: env, stdin: ""}, "status")
-	if code != ExitOK || !strings.HasPrefix(stdout, "App 777 on "+srv.URL+"\n") {
-		t.Fatalf("status with ACTIVATOR_APP: exit %d\n%s", code, stdout)
+	code, _, stderr = runCmd(t, testRun{env: env, stdin: ""}, "status")
+	if code != ExitUsage || !strings.Contains(stderr, "holds no record of app 777 on "+srv.URL+"; it holds app "+sim.DefaultAppID) {
+		t.Fatalf("status with ACTIVATOR_APP: exit %d\n%s", code, stderr)
 	}
 	// Another portal named: the defaults' app is not taken for it.
 	code, _, stderr = runCmd(t, testRun{env: bare, stdin: ""}, "orgs", "sync", "--portal", "https://portal.invalid")

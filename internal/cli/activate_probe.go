@@ -54,7 +54,7 @@ func (o *ActivateOptions) probeAfterRun(ctx context.Context, s *store.Store, app
 		return nil
 	}
 	f := o.F
-	pass, err := runProbePass(ctx, s, app, rr.RunID, o.ProbeSettings, o.Orgs, f.HTTPClient, f.Now, f.Logf)
+	pass, err := runProbePass(ctx, s, app, rr.RunID, o.ProbeSettings, o.Orgs, f.HTTPClient, f.Now, f.Logf, f.newProgress)
 	if err != nil {
 		if ctx.Err() != nil {
 			return err

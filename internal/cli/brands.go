@@ -40,6 +40,8 @@ type BrandsOptions struct {
 	Logf, Debugf func(format string, args ...any)
 	// NewPacer paces the smart-configuration requests.
 	NewPacer func(rate float64, retries int) *pace.Pacer
+	// NewProgress reports the smart-configuration checks' progress on stderr.
+	NewProgress func(total int, what, unit string) *progress
 
 	Bundle      string
 	SmartConfig bool
@@ -56,7 +58,7 @@ type BrandsOptions struct {
 
 // NewCmdBrands builds `brands`.
 func NewCmdBrands(f *Factory, runF func(*BrandsOptions) error) *cobra.Command {
-	opts := &BrandsOptions{Store: f.AppStore, NewPacer: f.newPacer}
+	opts := &BrandsOptions{Store: f.AppStore, NewPacer: f.newPacer, NewProgress: f.newProgress}
 	cmd := &cobra.Command{
 		Use:   "brands",
 		Short: "Cross-reference the organizations with Epic's public Brands directory",
@@ -322,19 +324,25 @@ func checkSmartConfigs(ctx context.Context, opts *BrandsOptions, s *store.Store,
 	opts.Logf("Checking the SMART configuration of %s (%s a second, %d at a time, %s limit each) ...",
 		plural(len(addrs), "server"), strconv.FormatFloat(opts.Rate, 'f', -1, 64), opts.Concurrency, opts.Timeout)
 	checked := 0
+	bar := opts.NewProgress(len(addrs), "checking", "servers")
+	defer bar.close()
 	results, err := brands.CheckSmart(ctx, addrs, brands.SmartOptions{
 		Client: hc, Pacer: p, Concurrency: opts.Concurrency, Timeout: opts.Timeout,
 		UserAgent: "activator/" + Version, Now: opts.Now,
 		OnResult: func(r brands.SmartResult) error {
-			checked++
-			opts.Debugf("[%d/%d] %s: %s", checked, len(addrs), r.Address, smartSummary(r))
-			return s.RecordSmartConfig(ctx, app, store.SmartConfig{
+			if err := s.RecordSmartConfig(ctx, app, store.SmartConfig{
 				Address: r.Address, CheckedAt: r.CheckedAt, Answered: r.Answered, Error: r.Error,
 				TokenEndpoint: r.TokenEndpoint, AuthorizationEndpoint: r.AuthorizationEndpoint,
 				AuthMethods: r.AuthMethods, SigningAlgs: r.SigningAlgs,
-			})
+			}); err != nil {
+				return err
+			}
+			checked++
+			bar.item(checked, len(addrs), printable(r.Address)+": "+printable(smartSummary(r)), false)
+			return nil
 		},
 	})
+	bar.close()
 	if err != nil {
 		if errors.Is(err, context.Canceled) {
 			opts.Logf("Stopped after %d of %d servers; their answers are stored.", len(results), len(addrs))

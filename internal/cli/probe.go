@@ -92,7 +92,9 @@ type ProbeOptions struct {
 	// AppStore opens the state database with the app's row.
 	AppStore func(context.Context) (*store.Store, store.App, error)
 	Logf     func(format string, args ...any)
-	Output   string
+	// NewProgress reports the probe's progress on stderr.
+	NewProgress func(total int, what, unit string) *progress
+	Output      string
 
 	Settings ProbeSettings
 	Orgs     []string
@@ -152,6 +154,7 @@ title, signInForm, failure) with client ids masked.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.IO, opts.Now, opts.HTTPClient, opts.Logf, opts.Output = f.IO, f.Now, f.HTTPClient, f.Logf, f.Output
 			opts.AppStore = f.AppStore
+			opts.NewProgress = f.newProgress
 			if err := opts.check(); err != nil {
 				return err
 			}
@@ -180,7 +183,7 @@ func probeRun(ctx context.Context, o *ProbeOptions) error {
 	if err != nil {
 		return err
 	}
-	pass, err := runProbePass(ctx, s, app, 0, o.Settings, o.Orgs, o.HTTPClient, o.Now, o.Logf)
+	pass, err := runProbePass(ctx, s, app, 0, o.Settings, o.Orgs, o.HTTPClient, o.Now, o.Logf, o.NewProgress)
 	if err != nil {
 		return err
 	}
@@ -197,17 +200,23 @@ func probeRun(ctx context.Context, o *ProbeOptions) error {
 
 // runProbePass probes and stores; it says what it is about to do.
 func runProbePass(ctx context.Context, s *store.Store, app store.App, runID int64, set ProbeSettings, only []string,
-	hc *http.Client, now func() time.Time, logf func(string, ...any)) (*probe.Pass, error) {
+	hc *http.Client, now func() time.Time, logf func(string, ...any), newBar func(total int, what, unit string) *progress) (*probe.Pass, error) {
 	window := set.Window
 	if window == 0 {
 		window = -1 // at once: probe.PassOptions reads zero as the default
 	}
+	var bar *progress
+	defer func() { bar.close() }()
 	starting := func(n int) {
 		logf("Probing %s (%s per host, %d at a time, %s limit) ...",
 			plural(n, "organization"), perSecond(set.HostRate, "request"), set.Concurrency, set.TimeLimit)
+		bar = newBar(n, "probing", "orgs")
+	}
+	probed := func(done, n int, r probe.Result) {
+		bar.item(done, n, fmt.Sprintf("%s %s: %s", r.OrgID, printable(r.Name), probeClassWords[r.Class]), false)
 	}
 	pass, err := probe.RunPass(ctx, probe.PassOptions{Store: s, App: app, RunID: runID,
-		Window: window, Only: only, Starting: starting, Probe: probe.Options{Client: hc, ClientID: set.ClientID, RedirectURI: set.RedirectURI,
+		Window: window, Only: only, Starting: starting, Probed: probed, Probe: probe.Options{Client: hc, ClientID: set.ClientID, RedirectURI: set.RedirectURI,
 			Scope: set.Scope, HostRate: set.HostRate, Concurrency: set.Concurrency, Timeout: set.Timeout, TimeLimit: set.TimeLimit,
 			UserAgent: "activator/" + Version, Now: now}})
 	if err != nil {
@@ -337,7 +346,7 @@ var probeClassWords = map[string]string{
 
 // skipWords say why organizations were not probed.
 var probeSkipWords = map[string]string{
-	probe.SkipWindow:      "activated less than the propagation window ago",
+	probe.SkipWindow:      "activated less than the propagation window ago (--probe-window, probe-window in the config file; 0s probes at once)",
 	probe.SkipNoEndpoint:  "no FHIR base URL in the Brands directory (`activator brands --bundle URL`)",
 	probe.SkipNoAuthorize: "no authorize endpoint known (`activator brands --smart-config`)",
 }

@@ -50,6 +50,11 @@ func newProgress(f *Factory, total int, what, unit string) *progress {
 	return p
 }
 
+// newProgress starts reporting total items of unit on f's stderr.
+func (f *Factory) newProgress(total int, what, unit string) *progress {
+	return newProgress(f, total, what, unit)
+}
+
 // line prints a line: above the bar on a terminal, plainly elsewhere.
 func (p *progress) line(s string) {
 	if p.f.Quiet {
@@ -108,8 +113,22 @@ func (p *progress) event(e activate.Event) {
 	}
 }
 
-func (p *progress) close() {
+// item reports one finished item of a run through a known total: a
+// plain line elsewhere than on a terminal (and, on a terminal, when
+// notable), the bar moved to done.
+func (p *progress) item(done, total int, line string, notable bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.bar == nil || notable {
+		p.line(fmt.Sprintf("[%d/%d] %s", done, total, line))
+	}
 	if p.bar != nil {
+		p.bar.Set(done)
+	}
+}
+
+func (p *progress) close() {
+	if p != nil && p.bar != nil {
 		p.bar.Finish()
 		p.bar.Clear()
 		p.bar = nil

@@ -48,6 +48,9 @@ type PassOptions struct {
 	// about to be probed, before the first request; not when there are
 	// none.
 	Starting func(targets int)
+	// Probed, when set, is called after each result is stored, one at a
+	// time, with how many of the targets are done: progress for a person.
+	Probed func(done, targets int, r Result)
 }
 
 // Pass is one probe of every eligible organization, stored.
@@ -78,6 +81,7 @@ func RunPass(ctx context.Context, o PassOptions) (*Pass, error) {
 	}
 	pass := &Pass{Targets: len(targets), Skipped: skipped, Started: now()}
 	opts := o.Probe
+	done := 0
 	opts.OnResult = func(r Result) error {
 		app, err := json.Marshal(r.App)
 		if err != nil {
@@ -87,9 +91,16 @@ func RunPass(ctx context.Context, o PassOptions) (*Pass, error) {
 		if err != nil {
 			return err
 		}
-		return o.Store.RecordProbe(context.WithoutCancel(ctx), o.App.ID, &store.Probe{OrgID: r.OrgID, RunID: o.RunID, At: r.At,
+		if err := o.Store.RecordProbe(context.WithoutCancel(ctx), o.App.ID, &store.Probe{OrgID: r.OrgID, RunID: o.RunID, At: r.At,
 			ActivatedAt: r.ActivatedAt, BaseURL: r.BaseURL, AuthorizeURL: r.AuthorizeURL, Class: r.Class, Evidence: r.Evidence,
-			AppAnswer: string(app), ControlAnswer: string(control), Requests: r.Requests()})
+			AppAnswer: string(app), ControlAnswer: string(control), Requests: r.Requests()}); err != nil {
+			return err
+		}
+		done++
+		if o.Probed != nil {
+			o.Probed(done, len(targets), r)
+		}
+		return nil
 	}
 	if len(targets) == 0 {
 		pass.Summary = &Summary{PerHost: map[string]int{}}

@@ -187,14 +187,20 @@ func loginRun(ctx context.Context, opts *LoginOptions) error {
 			return UsageError(&browser.NoDisplayError{})
 		}
 	}
+	var err error
+	if bo.Profile, err = profileDir(f.StateDir, opts.Profile); err != nil {
+		return err
+	}
+	if bo.Mode == browser.Renew && !hasProfile(bo.Profile) {
+		return &ExitError{Code: ExitSession, Err: fmt.Errorf("--renew needs an earlier browser sign-in, and there is no browser profile at %s "+
+			"(a session from --cookie-file, --cookie or ACTIVATOR_COOKIE leaves none): sign in once with `activator login --headless` "+
+			"(or `activator login` in a window), or keep passing the session with --cookie-file", bo.Profile)}
+	}
 	exe, err := browser.FindBrowser(opts.Browser, f.Getenv("PATH"))
 	if err != nil {
 		return UsageError(err)
 	}
 	bo.ExecPath = exe
-	if bo.Profile, err = profileDir(f.StateDir, opts.Profile); err != nil {
-		return err
-	}
 	sessPath, err := f.SessionPath()
 	if err != nil {
 		return err
@@ -378,6 +384,13 @@ func describeSource(source string) string {
 		return "the " + source
 	}
 	return source
+}
+
+// hasProfile reports whether dir is a browser profile a renewal can start
+// from: a directory with something in it.
+func hasProfile(dir string) bool {
+	entries, err := os.ReadDir(dir)
+	return err == nil && len(entries) > 0
 }
 
 // profileDir is --profile, or the profile in the state directory.

@@ -209,7 +209,8 @@ func TestLoginScripted(t *testing.T) {
 }
 
 // TestLoginBadInput refuses, with exit 2 and the fix, what cannot work,
-// before any browser starts; a profile held by another browser is exit 4.
+// before any browser starts; a profile held by another browser is exit 4, and
+// --renew with no browser profile to renew from is exit 3.
 func TestLoginBadInput(t *testing.T) {
 	s := sim.New(sim.Config{Orgs: 3})
 	srv := httptest.NewServer(s)
@@ -218,6 +219,8 @@ func TestLoginBadInput(t *testing.T) {
 	dir := t.TempDir()
 	held := filepath.Join(dir, "held-profile")
 	os.MkdirAll(held, 0o700)
+	empty := filepath.Join(dir, "empty-profile")
+	os.MkdirAll(empty, 0o700)
 	host, _ := os.Hostname()
 	os.Symlink(host+"-"+strconv.Itoa(os.Getpid()), filepath.Join(held, "SingletonLock"))
 	tests := []struct {
@@ -239,6 +242,8 @@ func TestLoginBadInput(t *testing.T) {
 		{"no display", nil, "", nil, ExitUsage, "needs a display, but DISPLAY and WAYLAND_DISPLAY are not set: use `activator login --headless`"},
 		{"stdin without headless", nil, "p\n", []string{"--password-stdin"}, ExitUsage, "are for --headless"},
 		{"renew with stdin", nil, "p\n", []string{"--renew", "--password-stdin"}, ExitUsage, "--renew uses the browser profile alone"},
+		{"renew without a profile", nil, "", []string{"--renew", "--browser", "/bin/true"}, ExitSession, "--renew needs an earlier browser sign-in, and there is no browser profile at "},
+		{"renew from an empty profile", nil, "", []string{"--renew", "--browser", "/bin/true", "--profile", empty}, ExitSession, "sign in once with `activator login --headless`"},
 		{"zero timeout", creds, "", []string{"--headless", "--timeout", "0s"}, ExitUsage, "--timeout must be above 0"},
 		{"no app", []string{"ACTIVATOR_APP", ""}, "", []string{"--headless"}, ExitUsage, "no app id"},
 		{"profile in use", creds, "", []string{"--headless", "--browser", "/bin/true", "--profile", held}, ExitUnavailable, "is in use by another running browser"},

@@ -25,7 +25,11 @@ func printProbeStatus(w io.Writer, r *report.Report, limit int) {
 	for _, c := range probe.Classes {
 		parts = append(parts, fmt.Sprintf("%d %s", p.Counts[c], probeClassWords[c]))
 	}
-	fmt.Fprintf(w, "\nProbe (%s, %s): %s\n", stamp(p.LastAt), ago(r.GeneratedAt, p.LastAt), strings.Join(parts, ", "))
+	partial := ""
+	if p.Partial {
+		partial = fmt.Sprintf(", partial: %d of %d organizations probed, still running or stopped before the end", p.Probed, p.Targets)
+	}
+	fmt.Fprintf(w, "\nProbe (%s, %s%s): %s\n", stamp(p.LastAt), ago(r.GeneratedAt, p.LastAt), partial, strings.Join(parts, ", "))
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	n := cut(len(p.NotKnown), limit)
 	for _, o := range p.NotKnown[:n] {

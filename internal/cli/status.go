@@ -76,8 +76,10 @@ many answered, and which do not list private_key_jwt or RS384.
                activated organizations' servers (brands --smart-config), null before any
   probes      {lastAt, counts {live, not-known, inconclusive, unreachable, error},
                notKnown [{orgId, name, activatedAt, sinceActivationHours, probedAt,
-               evidence}]}: each organization's newest probe (activator probe), null
-               before any
+               evidence}], partial, passProbed, passTargets}: each organization's newest
+               probe (activator probe), null before any; partial when the newest probe
+               pass has not probed every organization it set out to (still running,
+               stopped, or cut off by --probe-time-limit): passProbed of passTargets
 Times are RFC 3339. Lists are never null.`,
 		Example: `  activator status
   activator status --all

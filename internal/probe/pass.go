@@ -106,13 +106,21 @@ func RunPass(ctx context.Context, o PassOptions) (*Pass, error) {
 		pass.Summary = &Summary{PerHost: map[string]int{}}
 		return pass, nil
 	}
+	id, err := o.Store.StartProbePass(ctx, o.App.ID, o.RunID, pass.Started, len(targets))
+	if err != nil {
+		return nil, err
+	}
 	if o.Starting != nil {
 		o.Starting(len(targets))
 	}
 	sum, err := Run(ctx, targets, opts)
 	pass.Summary = sum
 	pass.Took = now().Sub(pass.Started)
-	return pass, err
+	if err != nil {
+		// Not finished: status shows the pass as partial.
+		return pass, err
+	}
+	return pass, o.Store.FinishProbePass(ctx, id, now())
 }
 
 // pickTargets picks the organizations to probe and says why the others

@@ -31,6 +31,12 @@ type ProbeSummary struct {
 	// NotKnown are the organizations whose newest probe said not known
 	// yet, the longest since activation first.
 	NotKnown []NotKnownOrg `json:"notKnown"`
+	// Partial is set when the newest probe pass has not probed every
+	// organization it set out to (still running, stopped, or cut off by
+	// its time limit); Probed of Targets it did.
+	Partial bool `json:"partial"`
+	Probed  int  `json:"passProbed"`
+	Targets int  `json:"passTargets"`
 }
 
 // NotKnownOrg is an organization whose server did not know the app's
@@ -92,6 +98,13 @@ func (r *Report) addProbes(ctx context.Context, s *store.Store, app store.App) e
 		}
 	}
 	slices.SortStableFunc(sum.NotKnown, func(a, b NotKnownOrg) int { return cmp.Compare(b.SinceActivationHours, a.SinceActivationHours) })
+	pass, err := s.LastProbePass(ctx, app.ID)
+	if err != nil {
+		return fmt.Errorf("build report: %w", err)
+	}
+	if pass != nil {
+		sum.Partial, sum.Probed, sum.Targets = pass.Partial(), pass.Probed, pass.Targets
+	}
 	r.Probes = sum
 	return nil
 }

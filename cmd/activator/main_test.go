@@ -174,6 +174,7 @@ var authorizers sync.Map // *sim.Sim -> *sim.Authorize
 //	sim session                   a fresh session in $ACTIVATOR_COOKIE
 //	sim expire                    every session lapses
 //	sim tokens compliant=BOOL     token endpoints answer as a SMART reference server (error_description) or as Epic (bare)
+//	sim tokens propagation=DUR    key changes take DUR to reach the token endpoints (both environments)
 //	sim faults k=v ...            latency=DUR jitter=DUR ratelimit=R burst=N errors=P lapse=N lapsehtml=true retryafter=DUR
 //	sim add ORG STATUS NAME...    an organization arrives
 //	sim addq ORG STATUS "NAME"    the same, the name a Go-quoted string ("\x1b[2J\n=1+1")
@@ -258,6 +259,10 @@ func cmdSim(ts *testscript.TestScript, neg bool, args []string) {
 			switch k {
 			case "compliant":
 				ss.tokens.Load().SetCompliant(v == "true")
+			case "propagation":
+				d, err := time.ParseDuration(v)
+				ts.Check(err)
+				ss.tokens.Load().SetPropagation(d, d)
 			default:
 				ts.Fatalf("sim tokens: unknown %s", k)
 			}

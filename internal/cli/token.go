@@ -10,6 +10,7 @@ import (
 
 	"github.com/activator-dev/activator/internal/diag"
 	"github.com/activator-dev/activator/internal/keys"
+	"github.com/activator-dev/activator/internal/store"
 	jose "github.com/go-jose/go-jose/v4"
 	"github.com/spf13/cobra"
 )
@@ -43,11 +44,17 @@ type TokenOptions struct {
 	JWKSSource string
 	// ShowToken prints the access token itself.
 	ShowToken bool
+	// Org is the organization the token URL belongs to (--org); empty:
+	// matched through the endpoints stored by `activator brands`.
+	Org string
+	// Store opens the state database read-only: what activator uploaded
+	// to the organization is evidence for a refusal.
+	Store func(context.Context) (*store.Store, store.App, error)
 }
 
 // NewCmdToken builds `token`.
 func NewCmdToken(f *Factory, runF func(*TokenOptions) error) *cobra.Command {
-	opts := &TokenOptions{}
+	opts := &TokenOptions{Store: f.ReadAppStore}
 	cmd := &cobra.Command{
 		Use:   "token --token-url URL --client-id ID --key FILE",
 		Short: "Request a Backend Services token and explain an invalid_client",
@@ -76,6 +83,13 @@ server's clock (Date header) against this one, reported in the direction that
 explains the refusal, and for a bare invalid_client the likely causes in the order
 the README explains, ending with how long key changes take to arrive.
 
+What activator uploaded to the token URL's organization (--org, else the one whose
+endpoint stored by "activator brands" the token URL sits beside) is evidence too: for
+an organization holding uploaded keys, a --key not among them comes first, then a
+recent upload that has not arrived, with the time left; the JWK Set URL cause is
+left out. Without --jwks, the key set of ACTIVATOR_JWKS or the config file's jwks is
+used, and said so.
+
 Exit status: 0 token granted, 1 refused, 2 bad input, 4 no answer.`,
 		Example: `  activator token --token-url https://fhir.example.org/oauth2/token --client-id 6c12dff4-... --key private.pem --jwks jwks.json
   activator token --token-url https://fhir.example.org/oauth2/token --client-id 6c12dff4-... --key env:EPIC_PRIVATE_KEY --scope system/Patient.read`,
@@ -96,6 +110,7 @@ Exit status: 0 token granted, 1 refused, 2 bad input, 4 no answer.`,
 	bindAssertionFlags(fl, &opts.ClientID, &opts.TokenURL, &opts.Key, &opts.Kid, &opts.Alg, &opts.Aud, &opts.Lifetime)
 	fl.StringVar(&opts.Scope, "scope", "", "space-separated scopes to request (default: none, see above)")
 	fl.StringVar(&opts.JWKS, "jwks", "", "the public keys the organization should hold: a file or URL (checked on failure)")
+	fl.StringVar(&opts.Org, "org", "", "the OrgId the token URL belongs to (default: matched through the endpoints stored by activator brands)")
 	fl.BoolVar(&opts.ShowToken, "show-token", false, "print the access token itself (it is a credential)")
 	return cmd
 }
@@ -131,21 +146,9 @@ func tokenRun(ctx context.Context, opts *TokenOptions) error {
 	}
 	// The key set the organization should hold: read first, so that a kid
 	// can be taken from it and bad input stops the command before any request.
-	var ks *tokenKeySet
-	if opts.JWKS != "" {
-		src := opts.JWKSSource
-		if src == "" {
-			src = "--jwks"
-		}
-		if src != "--jwks" {
-			// Not given on the command line: say so, the set may be the
-			// one kept for another purpose (activate's).
-			fmt.Fprintf(env.IO.ErrOut, "activator: no --jwks given: taking the keys the organization should hold from %s: %s (pass --jwks to check against another key set)\n",
-				src, keys.RedactURL(opts.JWKS))
-		}
-		if ks, err = readTokenKeySet(ctx, env, opts.JWKS, src, k); err != nil {
-			return err
-		}
+	ks, err := opts.keySet(ctx, k)
+	if err != nil {
+		return err
 	}
 	kid, alg, notes := chooseKidAlg(k, ks, opts.Kid, opts.Alg)
 	a, err := diag.NewAssertion(diag.AssertionParams{ClientID: opts.ClientID, TokenURL: opts.TokenURL, Aud: opts.Aud, Key: k,
@@ -190,6 +193,10 @@ func tokenRun(ctx context.Context, opts *TokenOptions) error {
 	}
 	res.Assertion = diag.CheckAssertion(a.JWT, exp)
 	in.Assertion = res.Assertion
+	var note string
+	if in.Upload, note = tokenUpload(ctx, opts, k.Thumbprint()); note != "" {
+		fmt.Fprintln(env.IO.ErrOut, "activator: "+note)
+	}
 	res.Causes, _ = diag.Diagnose(in)
 	if _, kind, described := diag.ServerCause(resp); (resp.Error == "invalid_client" || resp.Error == "") &&
 		(!described || kind == diag.ServerOther) {
@@ -199,6 +206,25 @@ func tokenRun(ctx context.Context, opts *TokenOptions) error {
 		return err
 	}
 	return SilentExit(ExitFailures)
+}
+
+// keySet reads the key set the organization should hold (--jwks, or the
+// environment's or config file's jwks, said so on stderr); nil without one.
+func (opts *TokenOptions) keySet(ctx context.Context, k *keys.SigningKey) (*tokenKeySet, error) {
+	if opts.JWKS == "" {
+		return nil, nil
+	}
+	src := opts.JWKSSource
+	if src == "" {
+		src = "--jwks"
+	}
+	if src != "--jwks" {
+		// Not given on the command line: say so, the set may be the one
+		// kept for another purpose (activate's).
+		fmt.Fprintf(opts.IO.ErrOut, "activator: no --jwks given: taking the keys the organization should hold from %s: %s (pass --jwks to check against another key set)\n",
+			src, keys.RedactURL(opts.JWKS))
+	}
+	return readTokenKeySet(ctx, &opts.DiagEnv, opts.JWKS, src, k)
 }
 
 // chooseKidAlg picks the assertion's kid and alg, saying on stderr where a

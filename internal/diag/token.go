@@ -223,6 +223,9 @@ type DiagnosisInput struct {
 	KeySetName string
 	// KeySetErrors are the error findings of the key set itself.
 	KeySetErrors []string
+	// Upload is what the state database says was uploaded to the token
+	// URL's organization; nil when unknown.
+	Upload *Upload
 	// Lifetime is the assertion's exp - iat.
 	Lifetime time.Duration
 	// Scope is the scope that was requested, empty for none.
@@ -314,7 +317,18 @@ func Diagnose(in DiagnosisInput) ([]Cause, error) {
 		add(LikelihoodCertain, what, "check --token-url: use the token endpoint from the organization's .well-known/smart-configuration")
 		return out, nil
 	}
+	held, direct := uploadCauses(in.Upload)
+	out = append(out, held...)
 	out = append(out, localCauses(in)...)
+	if direct {
+		// The organization holds uploaded keys: it fetches no JWK Set URL,
+		// and the keys were uploaded; propagation is said above when
+		// the upload is recent enough for it.
+		out = append(out, clockCauses(in, false)...)
+		out = append(out, otherEnvCause())
+		out = append(out, listingCause())
+		return rank(out), nil
+	}
 	// The order of the guesses is argued in docs/diagnostics.md: the
 	// JWK Set URL first (the portal's default credential, refused for
 	// good by every organization that may not make outbound requests),
@@ -324,13 +338,23 @@ func Diagnose(in DiagnosisInput) ([]Cause, error) {
 		"upload the public keys to the organization instead (activator activate --jwks FILE --reactivate), then wait for them to sync")
 	out = append(out, propagationCause())
 	out = append(out, clockCauses(in, false)...) // rank moves a likely one up
-	add(LikelihoodPossible, "the client ID is the other environment's (the production client ID against a non-production server, or the reverse)",
-		"use the non-production client ID for non-production and sandbox servers, the production one for production")
+	out = append(out, otherEnvCause())
 	add(LikelihoodPossible, "the organization does not hold the app's keys: they were never uploaded there",
 		"upload the public keys to the organization (activator activate), then wait for them to sync")
-	add(LikelihoodPossible, "the app listing is not set up for this flow",
-		"check the listing: Backend Systems user type and OAuth 2.0 selected, and \"Require Refresh Tokens\" for apps that use JWTs with users or patients")
+	out = append(out, listingCause())
 	return rank(out), nil
+}
+
+// otherEnvCause is the client ID of the other environment.
+func otherEnvCause() Cause {
+	return Cause{Likelihood: LikelihoodPossible, Cause: "the client ID is the other environment's (the production client ID against a non-production server, or the reverse)",
+		Fix: "use the non-production client ID for non-production and sandbox servers, the production one for production"}
+}
+
+// listingCause is an app listing not set up for Backend Services.
+func listingCause() Cause {
+	return Cause{Likelihood: LikelihoodPossible, Cause: "the app listing is not set up for this flow",
+		Fix: "check the listing: Backend Systems user type and OAuth 2.0 selected, and \"Require Refresh Tokens\" for apps that use JWTs with users or patients"}
 }
 
 // propagationCause is the one cause no local check can rule out.

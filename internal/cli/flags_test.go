@@ -21,6 +21,37 @@ import (
 	"github.com/spf13/cobra"
 )
 
+// flagResult is what a command's runF saw: whether it ran, and what it made
+// of its arguments.
+type flagResult struct {
+	called bool
+	got    string
+}
+
+// flagCase is one command line of a flag table: the options runF should
+// see (want) or the error the command should refuse it with (wantErr).
+type flagCase struct {
+	command string
+	args    []string
+	want    string
+	wantErr string
+}
+
+// runFlagCases runs each case through the named command built with a runF
+// that records into a fresh flagResult.
+func runFlagCases(t *testing.T, commands map[string]func(*flagResult) *cobra.Command, tests []flagCase) {
+	t.Helper()
+	for _, tt := range tests {
+		t.Run(tt.command+" "+strings.Join(tt.args, " "), func(t *testing.T) {
+			r := &flagResult{}
+			runFlags(t, commands[tt.command](r), tt.args, &r.called, tt.wantErr)
+			if tt.wantErr == "" && r.got != tt.want {
+				t.Fatalf("got %q, want %q", r.got, tt.want)
+			}
+		})
+	}
+}
+
 // runFlags runs cmd with args, its runF recording the options: what a
 // command makes of its flags, apart from what it does. A refused
 // combination must be a usage error (exit 2) and must not reach runF.
@@ -187,42 +218,33 @@ func TestOrgsListFlags(t *testing.T) {
 // TestReadCommandFlags: the flags of the commands that read the state or a
 // key set, checked before their run function.
 func TestReadCommandFlags(t *testing.T) {
-	type result struct {
-		called bool
-		got    string // what the command made of its arguments
-	}
-	commands := map[string]func(*result) *cobra.Command{
-		"brands": func(r *result) *cobra.Command {
+	commands := map[string]func(*flagResult) *cobra.Command{
+		"brands": func(r *flagResult) *cobra.Command {
 			return NewCmdBrands(&Factory{}, func(o *BrandsOptions) error {
 				r.called, r.got = true, fmt.Sprintf("smart=%v rate=%g", o.SmartConfig, o.Rate)
 				return nil
 			})
 		},
-		"jwks check": func(r *result) *cobra.Command {
+		"jwks check": func(r *flagResult) *cobra.Command {
 			return NewCmdJWKSCheck(&Factory{}, func(o *JWKSCheckOptions) error {
 				r.called, r.got = true, fmt.Sprintf("%s tries=%d", o.Source, o.Tries)
 				return nil
 			})
 		},
-		"report": func(r *result) *cobra.Command {
+		"report": func(r *flagResult) *cobra.Command {
 			return NewCmdReport(&Factory{}, func(o *ReportOptions) error { r.called, r.got = true, o.Out; return nil })
 		},
-		"runs": func(r *result) *cobra.Command {
+		"runs": func(r *flagResult) *cobra.Command {
 			return NewCmdRuns(&Factory{}, func(o *RunsOptions) error { r.called, r.got = true, fmt.Sprint(o.Limit); return nil })
 		},
-		"runs show": func(r *result) *cobra.Command {
+		"runs show": func(r *flagResult) *cobra.Command {
 			return NewCmdRunsShow(&Factory{}, func(o *RunsShowOptions) error { r.called, r.got = true, fmt.Sprint(o.id); return nil })
 		},
-		"orgs show": func(r *result) *cobra.Command {
+		"orgs show": func(r *flagResult) *cobra.Command {
 			return NewCmdOrgsShow(&Factory{}, func(o *OrgsShowOptions) error { r.called, r.got = true, o.id; return nil })
 		},
 	}
-	tests := []struct {
-		command string
-		args    []string
-		want    string
-		wantErr string
-	}{
+	tests := []flagCase{
 		{command: "brands", args: []string{"--rate", "0"}, want: "smart=false rate=0"}, // --rate counts only with --smart-config
 		{command: "brands", args: []string{"--smart-config", "--rate", "4"}, want: "smart=true rate=4"},
 		{command: "brands", args: []string{"--smart-config", "--rate", "0"}, wantErr: "--rate must be above 0"},
@@ -245,15 +267,7 @@ func TestReadCommandFlags(t *testing.T) {
 		{command: "orgs show", args: []string{" 1441 "}, want: "1441"},
 		{command: "orgs show", args: []string{"1441_50741"}, wantErr: `"1441_50741" is not an OrgId`},
 	}
-	for _, tt := range tests {
-		t.Run(tt.command+" "+strings.Join(tt.args, " "), func(t *testing.T) {
-			r := &result{}
-			runFlags(t, commands[tt.command](r), tt.args, &r.called, tt.wantErr)
-			if tt.wantErr == "" && r.got != tt.want {
-				t.Fatalf("got %q, want %q", r.got, tt.want)
-			}
-		})
-	}
+	runFlagCases(t, commands, tests)
 }
 
 // TestDiagnosticFlags: token and assertion name every missing required
@@ -341,33 +355,24 @@ func TestLoginFlags(t *testing.T) {
 // TestSessionAndKeyCommandFlags: status, logout and jwks from-pem bind
 // their flags into the options and check them before their run function.
 func TestSessionAndKeyCommandFlags(t *testing.T) {
-	type result struct {
-		called bool
-		got    string
-	}
-	commands := map[string]func(*result) *cobra.Command{
-		"status": func(r *result) *cobra.Command {
+	commands := map[string]func(*flagResult) *cobra.Command{
+		"status": func(r *flagResult) *cobra.Command {
 			return NewCmdStatus(&Factory{}, func(o *StatusOptions) error { r.called, r.got = true, fmt.Sprintf("all=%v", o.All); return nil })
 		},
-		"logout": func(r *result) *cobra.Command {
+		"logout": func(r *flagResult) *cobra.Command {
 			return NewCmdLogout(&Factory{}, func(o *LogoutOptions) error {
 				r.called, r.got = true, fmt.Sprintf("profile=%s keep=%v", o.Profile, o.KeepProfile)
 				return nil
 			})
 		},
-		"jwks from-pem": func(r *result) *cobra.Command {
+		"jwks from-pem": func(r *flagResult) *cobra.Command {
 			return NewCmdJWKSFromPEM(&Factory{}, func(o *JWKSFromPEMOptions) error {
 				r.called, r.got = true, fmt.Sprintf("%s kid=%s alg=%s", o.Path, o.Kid, o.Alg)
 				return nil
 			})
 		},
 	}
-	tests := []struct {
-		command string
-		args    []string
-		want    string
-		wantErr string
-	}{
+	tests := []flagCase{
 		{command: "status", args: nil, want: "all=false"},
 		{command: "status", args: []string{"--all"}, want: "all=true"},
 		{command: "logout", args: nil, want: "profile= keep=false"},
@@ -376,15 +381,7 @@ func TestSessionAndKeyCommandFlags(t *testing.T) {
 		{command: "jwks from-pem", args: []string{"k.pem", "--kid", "key-2026", "--alg", "RS256"}, want: "k.pem kid=key-2026 alg=RS256"},
 		{command: "jwks from-pem", args: []string{"missing.pem", "--alg", "ES256"}, wantErr: `--alg "ES256": organizations accept RS384 or RS256`},
 	}
-	for _, tt := range tests {
-		t.Run(tt.command+" "+strings.Join(tt.args, " "), func(t *testing.T) {
-			r := &result{}
-			runFlags(t, commands[tt.command](r), tt.args, &r.called, tt.wantErr)
-			if tt.wantErr == "" && r.got != tt.want {
-				t.Fatalf("got %q, want %q", r.got, tt.want)
-			}
-		})
-	}
+	runFlagCases(t, commands, tests)
 }
 
 // TestOptionsCarryTheirDependencies: every command that takes a runF fills

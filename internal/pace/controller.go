@@ -1,9 +1,6 @@
 package pace
 
-import (
-	"slices"
-	"time"
-)
+import "time"
 
 // The portal's limit is undocumented and the network between the user and
 // the portal jitters, so the pace is found while the run goes, the way TCP
@@ -13,6 +10,15 @@ import (
 //   - A burst of 429s is one congestion event: only a 429 for a call
 //     released after the last decrease lowers the pace again. Calls already
 //     on their way at the old pace say nothing new.
+//   - The first event does not lower the pace: it turns the jitter guard
+//     on (see below). Until a portal has refused a call, calls are spaced
+//     as tightly as the rate asked for allows; a limit at or just below
+//     that rate is then most likely met by calls arriving a few
+//     milliseconds early, which the guard absorbs. Only a second 429 for
+//     a call released before the guard, or 429s for calls released with
+//     it on, say the rate itself is too high. Cutting
+//     at the first event instead cost a rate at the limit about a tenth
+//     of its run climbing back (BenchmarkPace).
 //   - An event above the last rate that held (a probe) goes back to that
 //     rate: recovery is immediate. An event at a rate that held lowers the
 //     pace by GentleDecrease (jitter alone should not halve it), one before
@@ -26,7 +32,7 @@ import (
 //   - With no event yet, the pace climbs by ClimbStep per quiet stretch
 //     towards the rate asked for, never above it.
 //   - Calls are spaced from the moment the previous one actually left, a
-//     Margin apart beyond the interval, and once a 429 was seen, beyond the
+//     Margin apart beyond the interval, and with the guard on, beyond the
 //     spread of recent round trips too: arrival jitter must not turn a gap
 //     at the limit into a 429.
 
@@ -40,9 +46,13 @@ const Decrease = 0.7
 const GentleDecrease = 0.9
 
 // QuietCalls is how many answers in a row without a 429 make the current
-// rate one that held: enough calls that a rate drawing a 429 one call in
-// twenty is caught most of the time, few enough to climb back in seconds.
-const QuietCalls = 8
+// rate one that held. Across a jittering network a limit is soft: a probe
+// a few percent above it draws a 429 about one call in eight, and passes
+// 8 quiet calls a third of the time but 16 one time in eight
+// (BenchmarkPace: with 8, runs above the limit climbed on such luck to
+// rates that then drew 429s, up to 5% of their calls). 16 calls is still
+// only a few seconds at a limit of a few calls a second.
+const QuietCalls = 16
 
 // MaxQuietCalls bounds the quiet stretch before a probe after failed
 // probes: about half a minute at the default pace.
@@ -71,8 +81,11 @@ const Margin = 0.02
 // must not slow the pace by more than this.
 const MaxJitterMargin = 0.2
 
-// RTTSamples is how many recent round trips the jitter margin looks at.
-const RTTSamples = 16
+// RTTSamples is how many recent round trips the jitter margin looks at:
+// the range of 32 draws covers 94% of a uniform jitter's width, and a
+// stalled answer leaves the window after 32 calls (about 10 s at a limit
+// of a few calls a second), costing at most MaxJitterMargin meanwhile.
+const RTTSamples = 32
 
 // ProbeStep caps one step up towards the rate of the last event.
 const ProbeStep = 0.1
@@ -109,6 +122,11 @@ type controller struct {
 	quiet                int // answers needed before the next step up
 	// events counts congestion events; limited counts 429 answers.
 	events, limited int
+	// guard is the number of the first call released with the jitter
+	// margin (0: not yet, no 429 seen); unguarded counts the 429s for
+	// calls released before it.
+	guard     uint64
+	unguarded int
 	// rtts are the latest answers' round trips (a ring), for the margin.
 	rtts [RTTSamples]time.Duration
 	nrtt int
@@ -177,16 +195,36 @@ func (c *controller) answered(n uint64, rtt time.Duration) {
 }
 
 // limitedAnswer takes a 429 for call n and reports whether it started a
-// new congestion event (and so lowered the pace).
+// new congestion event.
 func (c *controller) limitedAnswer(n uint64) bool {
 	c.limited++
 	if n >= c.changed {
 		c.refused++
 	}
+	if n < c.guard {
+		if c.unguarded++; c.unguarded == 2 {
+			// A second call released before the guard was refused: a
+			// late arrival makes one short gap, not two, so the rate
+			// itself is too high. Cut once, within the same event.
+			c.bad = c.rate
+			c.set(max(c.rate*Decrease, MinRate))
+			c.cut = c.seq + 1
+		}
+		return false
+	}
 	if n < c.cut {
 		return false // the same event: sent before the pace was lowered
 	}
 	c.events++
+	if c.guard == 0 {
+		// The first event: space calls beyond the jitter from now on, at
+		// the same rate.
+		c.guard = c.seq + 1
+		c.cut = c.seq + 1
+		c.calm = 0
+		c.unguarded = 1
+		return true
+	}
 	at := c.rate
 	if n < c.changed {
 		at = c.prev // released before the last step up
@@ -234,33 +272,41 @@ func (c *controller) set(r float64) {
 }
 
 // interval is the spacing between two calls released: the current rate's
-// interval, stretched by Margin, and once the portal has answered 429,
-// by the spread of recent round trips too (capped at MaxJitterMargin of the
-// interval). Calls that leave evenly spaced arrive unevenly: a limit
-// counted at the server with no burst refuses a call that arrives early,
-// so near a limit the gap must cover the jitter.
+// interval, stretched by Margin, and with the guard on (once the portal
+// has answered 429), by the spread of recent round trips too, capped at
+// MaxJitterMargin of the interval (the cap itself until RTTSamples round
+// trips were seen). Calls that leave evenly spaced arrive unevenly: a
+// limit counted at the server with no burst refuses a call that arrives
+// early, so near a limit the gap must cover the jitter.
 func (c *controller) interval() time.Duration {
 	iv := float64(time.Second) / c.rate
 	extra := iv * Margin
-	if c.limited > 0 {
+	switch {
+	case c.guard == 0:
+	case c.nrtt < RTTSamples:
+		// Too few round trips to know the jitter: assume the most. The
+		// first 429 comes early in a run, and a second one right after it
+		// cuts the pace before any rate held.
+		extra = max(extra, iv*MaxJitterMargin)
+	default:
 		extra = max(extra, min(float64(c.spread()), iv*MaxJitterMargin))
 	}
 	return time.Duration(iv + extra)
 }
 
 // spread is the difference between the longest and the shortest recent
-// round trip, once the single longest is left out (one stalled answer is
-// not the network's jitter): how much arrival times jitter, at most.
+// round trip: how much arrival times jitter, at most. The whole range is
+// used, not a percentile: a gap short by the jitter costs a 429 and a
+// Retry-After hold (a second or more, several calls' worth), a gap long by
+// it costs a few milliseconds, so the margin errs on the long side.
 func (c *controller) spread() time.Duration {
 	n := min(c.nrtt, RTTSamples)
 	if n < 2 {
 		return 0
 	}
-	s := slices.Clone(c.rtts[:n])
-	slices.Sort(s)
-	hi := s[n-1]
-	if n >= RTTSamples/2 {
-		hi = s[n-2]
+	lo, hi := c.rtts[0], c.rtts[0]
+	for _, d := range c.rtts[1:n] {
+		lo, hi = min(lo, d), max(hi, d)
 	}
-	return hi - s[0]
+	return hi - lo
 }

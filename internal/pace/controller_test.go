@@ -35,7 +35,11 @@ func TestControllerDecisions(t *testing.T) {
 		}
 		return s
 	}
-	held := 4 * Decrease // where one event takes a pace of 4
+	held := 4 * Decrease // where the guard and one cut take a pace of 4
+	// cutOnce is the first event (the guard on, at the same rate), then a
+	// 429 for a call released with the guard on: 4 -> held.
+	cutOnce := []step{lim(1, 1), lim(1, 2)}
+	const q = QuietCalls // after cutOnce and a quiet stretch, the last call is 2+q
 	tests := []struct {
 		name      string
 		max       float64
@@ -47,19 +51,26 @@ func TestControllerDecisions(t *testing.T) {
 		tolerated float64
 	}{
 		{
-			name: "one 429: one cut", max: 4,
+			name: "the first 429 turns the jitter guard on, at the same rate", max: 4,
 			steps: []step{ok(2, 1), lim(0, 2)},
-			rate:  4 * Decrease, events: 1, limited: 1,
+			rate:  4, events: 1, limited: 1,
 		},
 		{
-			name: "a burst of 429s from calls already sent is one event", max: 8,
+			name: "a 429 for a call released with the guard on cuts", max: 4,
+			steps: cutOnce,
+			rate:  held, events: 2, limited: 2,
+		},
+		{
+			// Calls 2-4 left before the guard: one late arrival makes one
+			// short gap, so a second refusal among them is the rate's.
+			name: "a second 429 for a call released before the guard cuts once, within the first event", max: 8,
 			steps: []step{lim(4, 1), lim(0, 2), lim(0, 3), lim(0, 4)},
 			rate:  8 * Decrease, events: 1, limited: 4,
 		},
 		{
 			name: "a sustained limit: one cut per event, each for a call sent after the last cut", max: 8,
-			steps: []step{lim(2, 1), lim(0, 2), lim(1, 3), lim(1, 4)},
-			rate:  8 * Decrease * Decrease * Decrease, events: 3, limited: 4,
+			steps: []step{lim(1, 1), lim(1, 2), lim(0, 2), lim(1, 3), lim(1, 4)},
+			rate:  8 * Decrease * Decrease * Decrease, events: 4, limited: 5,
 		},
 		{
 			name: "never below the floor", max: 0.12,
@@ -68,30 +79,30 @@ func TestControllerDecisions(t *testing.T) {
 		},
 		{
 			name: "recovery: a quiet stretch steps half way back towards the rate of the event", max: 4,
-			steps: cat([]step{lim(1, 1)}, quiet(2, QuietCalls)),
-			rate:  min((held+4)/2, held*(1+ProbeStep)), events: 1, limited: 1, tolerated: held,
+			steps: cat(cutOnce, quiet(3, QuietCalls)),
+			rate:  min((held+4)/2, held*(1+ProbeStep)), events: 2, limited: 2, tolerated: held,
 		},
 		{
 			name: "answers for calls sent at the old rate do not count for the new one", max: 4,
-			steps: cat([]step{ok(QuietCalls+1, 1), lim(0, 2)}, quiet(3, QuietCalls-1)),
-			rate:  4 * Decrease, events: 1, limited: 1,
+			steps: cat([]step{lim(1, 1), ok(QuietCalls+1, 2), lim(0, 3)}, quiet(4, QuietCalls-1)),
+			rate:  held, events: 2, limited: 2,
 		},
 		{
-			// 4*Decrease held, the probe above it drew a 429: back to it at once.
+			// held held, the probe above it drew a 429: back to it at once.
 			name: "a failed probe goes straight back to the last rate that held", max: 4,
-			steps: cat([]step{lim(1, 1)}, quiet(2, QuietCalls), []step{lim(1, 10)}),
-			rate:  held, events: 2, limited: 2, tolerated: held,
+			steps: cat(cutOnce, quiet(3, QuietCalls), []step{lim(1, 3+q)}),
+			rate:  held, events: 3, limited: 3, tolerated: held,
 		},
 		{
-			// 4*Decrease held, then drew a lone 429 itself: jitter, most likely.
+			// held held, then drew a lone 429 itself: jitter, most likely.
 			name: "a lone 429 at a rate that held does not cut below it", max: 4,
-			steps: cat([]step{lim(1, 1)}, quiet(2, QuietCalls), []step{lim(0, 9)}),
-			rate:  held, events: 2, limited: 2, tolerated: held,
+			steps: cat(cutOnce, quiet(3, QuietCalls), []step{lim(0, 2+q)}),
+			rate:  held, events: 3, limited: 3, tolerated: held,
 		},
 		{
 			name: "a second 429 at a rate that held, soon after, cuts it gently", max: 4,
-			steps: cat([]step{lim(1, 1)}, quiet(2, QuietCalls), []step{lim(0, 9)}, quiet(10, 3), []step{lim(1, 13)}),
-			rate:  held * GentleDecrease, events: 3, limited: 3, tolerated: held,
+			steps: cat(cutOnce, quiet(3, QuietCalls), []step{lim(0, 2+q)}, quiet(3+q, 3), []step{lim(1, 6+q)}),
+			rate:  held * GentleDecrease, events: 4, limited: 4, tolerated: held,
 		},
 		{
 			name: "no 429: climbs from a lower start to the rate asked for, never above", max: 4, start: 2.5,
@@ -172,23 +183,37 @@ func TestStartFromToleratedRate(t *testing.T) {
 }
 
 // TestInterval: the margin beyond the interval, and the jitter margin
-// from round trips once a 429 was seen, capped.
+// from round trips once a 429 was seen (the most until enough were seen),
+// capped.
 func TestInterval(t *testing.T) {
 	c := newController(4, 0)
 	for i, d := range []time.Duration{300, 320, 290, 330} {
 		c.answered(uint64(i), d*time.Millisecond)
 	}
 	base := 250 * time.Millisecond
+	capped := time.Duration(float64(base) * (1 + MaxJitterMargin))
 	if got, want := c.interval(), time.Duration(float64(base)*(1+Margin)); got != want {
 		t.Fatalf("before any 429: %v, want %v (no jitter margin yet)", got, want)
 	}
-	c.limited = 1
+	c.limitedAnswer(c.release())
+	if got := c.interval(); got != capped {
+		t.Fatalf("after a 429, 4 round trips seen: %v, want %v (too few to know the jitter)", got, capped)
+	}
+	for i := 4; i < RTTSamples; i++ {
+		c.answered(uint64(i), []time.Duration{300, 320, 290, 330}[i%4]*time.Millisecond)
+	}
 	if got, want := c.interval(), base+40*time.Millisecond; got != want {
 		t.Fatalf("after a 429: %v, want %v (interval + the 40ms spread)", got, want)
 	}
 	c.answered(9, 2*time.Second) // the portal's own slowness, not the network
-	if got, want := c.interval(), time.Duration(float64(base)*(1+MaxJitterMargin)); got != want {
-		t.Fatalf("capped: %v, want %v", got, want)
+	if got := c.interval(); got != capped {
+		t.Fatalf("capped: %v, want %v", got, capped)
+	}
+	for i := range RTTSamples {
+		c.answered(uint64(20+i), time.Duration(300+i%11)*time.Millisecond)
+	}
+	if got, want := c.interval(), base+10*time.Millisecond; got != want {
+		t.Fatalf("after %d more answers: %v, want %v (the stalled answer has left the window)", RTTSamples, got, want)
 	}
 }
 
@@ -196,6 +221,7 @@ func TestInterval(t *testing.T) {
 // after ForgiveCalls quiet answers, so the next lone one does not cut.
 func TestControllerForgives(t *testing.T) {
 	c := newController(4, 0)
+	c.limitedAnswer(c.release()) // the guard
 	c.limitedAnswer(c.release()) // 4 -> 4*Decrease
 	for range QuietCalls {
 		c.answered(c.release(), 0) // 4*Decrease held; a probe above it

@@ -59,8 +59,9 @@ func TestDo(t *testing.T) {
 	}
 }
 
-// TestRateLimitHoldsAndSlows: a 429 holds every caller for Retry-After
-// and lowers the pace once.
+// TestRateLimitHoldsAndSlows: each 429 holds every caller for
+// Retry-After; the first turns the jitter guard on, the second (for a
+// call released with the guard on) lowers the pace once.
 func TestRateLimitHoldsAndSlows(t *testing.T) {
 	p := New(100, 3)
 	var slept []time.Duration
@@ -77,7 +78,7 @@ func TestRateLimitHoldsAndSlows(t *testing.T) {
 	calls := 0
 	_, err := p.Do(context.Background(), func() error {
 		calls++
-		if calls == 1 {
+		if calls <= 2 {
 			return &portal.RateLimitError{RetryAfter: 3 * time.Second}
 		}
 		return nil
@@ -88,16 +89,17 @@ func TestRateLimitHoldsAndSlows(t *testing.T) {
 	if len(cuts) != 1 || cuts[0] != 100*Decrease {
 		t.Fatalf("told of cuts %v, want one to %g", cuts, 100*Decrease)
 	}
-	if p.Throttled() != 1 || p.Rate() != 100*Decrease {
-		t.Fatalf("throttled %d, rate %g; want 1 and %g", p.Throttled(), p.Rate(), 100*Decrease)
+	if p.Throttled() != 2 || p.Rate() != 100*Decrease {
+		t.Fatalf("throttled %d, rate %g; want 2 and %g", p.Throttled(), p.Rate(), 100*Decrease)
 	}
-	if len(slept) != 1 || slept[0] < 2*time.Second || slept[0] > 3*time.Second {
-		t.Fatalf("slept %v, want one hold of about 3s", slept)
+	if len(slept) != 2 || slept[0] < 2*time.Second || slept[0] > 3*time.Second || slept[1] < 2*time.Second || slept[1] > 3*time.Second {
+		t.Fatalf("slept %v, want two holds of about 3s", slept)
 	}
 }
 
 // TestLastAttemptRateLimitStillHolds: a 429 on the final attempt (here
-// with no retries at all) still holds and slows the next call.
+// with no retries at all) still holds the next call and turns the jitter
+// guard on.
 func TestLastAttemptRateLimitStillHolds(t *testing.T) {
 	p := New(10, 0)
 	_, err := p.Do(context.Background(), func() error { return &portal.RateLimitError{RetryAfter: 5 * time.Second} })
@@ -105,8 +107,8 @@ func TestLastAttemptRateLimitStillHolds(t *testing.T) {
 	if !errors.As(err, &rl) {
 		t.Fatalf("err = %v", err)
 	}
-	if p.Throttled() != 1 || p.Rate() != 10*Decrease || time.Until(p.hold) < 4*time.Second {
-		t.Fatalf("throttled %d, rate %g, hold %v", p.Throttled(), p.Rate(), time.Until(p.hold))
+	if p.Throttled() != 1 || p.Rate() != 10 || p.ctl.guard == 0 || time.Until(p.hold) < 4*time.Second {
+		t.Fatalf("throttled %d, rate %g, guard %d, hold %v", p.Throttled(), p.Rate(), p.ctl.guard, time.Until(p.hold))
 	}
 }
 

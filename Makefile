@@ -8,7 +8,7 @@ DEMO_ADDR ?= 127.0.0.1:8089
 # false failure in Go 1.26's fuzz coordinator (see scripts/fuzz.sh).
 FUZZTIME ?= 20000x
 
-.PHONY: all build test race test-short demo lint fmt bench fuzz ci clean deps-browser
+.PHONY: all build test race test-short demo lint fmt bench bench-pace fuzz ci clean deps-browser
 
 all: build
 
@@ -46,6 +46,10 @@ fmt:
 ## bench: the benchmarks (pace against a rate-limited simulator, local cost per org, brands streaming)
 bench:
 	$(GO) test -run='^$$' -bench=. -benchmem -benchtime=1x -timeout 60m $(PKGS)
+
+## bench-pace: BenchmarkPace alone, the table README shows (about 25 minutes: 8 lines, 3 runs each; BENCH_PACE_RUNS=1 for a quick look)
+bench-pace:
+	$(GO) test -run='^$$' -bench='^BenchmarkPace$$' -benchtime=1x -timeout 60m ./internal/activate
 
 ## fuzz: each fuzz target briefly
 fuzz:

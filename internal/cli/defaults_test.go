@@ -94,14 +94,20 @@ func TestReadCommandsWriteNothing(t *testing.T) {
 		}
 		return n
 	}
-	code, stdout, stderr := run("status", "--portal", "https://portal.invalid", "--app", "1")
-	if code != ExitUsage || strings.Contains(stdout, "No sync yet") || !strings.Contains(stderr, "holds no record of app 1 on https://portal.invalid; it holds app "+sim.DefaultAppID+" on "+e.portal) {
-		t.Fatalf("status for an unknown portal: exit %d\n%s%s", code, stdout, stderr)
+	// An app the database does not hold is most likely a typo: every
+	// reading command refuses it alike, in every output format.
+	for _, args := range [][]string{{"status"}, {"runs"}, {"runs", "--output", "json"}, {"orgs", "list"}, {"orgs", "list", "--output", "csv"},
+		{"orgs", "show", "528"}, {"report", "--out", "-"}} {
+		args = append(args, "--portal", "https://portal.invalid", "--app", "1")
+		code, stdout, stderr := run(args...)
+		if code != ExitUsage || stdout != "" || !strings.Contains(stderr, "holds no record of app 1 on https://portal.invalid; it holds app "+sim.DefaultAppID+" on "+e.portal) {
+			t.Errorf("%v for an unknown portal: exit %d\n%s%s", args, code, stdout, stderr)
+		}
 	}
 	if n := apps(); n != 1 {
 		t.Fatalf("status for an unknown portal left %d apps in the database, want 1", n)
 	}
-	code, _, stderr = run("runs", "show", "2", "--portal", "https://portal.invalid", "--app", "1")
+	code, _, stderr := run("runs", "show", "2", "--portal", "https://portal.invalid", "--app", "1")
 	if code != ExitUsage || !strings.Contains(stderr, "run 2 is not app 1's on https://portal.invalid: it belongs to app "+sim.DefaultAppID+" on "+e.portal) {
 		t.Fatalf("runs show 2 for another app: exit %d\n%s", code, stderr)
 	}

@@ -272,11 +272,11 @@ func listRun(ctx context.Context, opts *ListOptions) error {
 	if err != nil {
 		return err
 	}
+	if hint := otherApps(ctx, s, app); hint != "" {
+		// Not "no sync yet": the app or portal is most likely mistyped.
+		return UsageErrorf("%s", hint)
+	}
 	if len(orgs) == 0 && opts.Output == OutputTable {
-		if hint := otherApps(ctx, s, app); hint != "" {
-			fmt.Fprintf(opts.IO.ErrOut, "No organizations stored for app %s on %s: %s.\n", app.AppID, app.Portal, hint)
-			return nil
-		}
 		fmt.Fprintln(opts.IO.ErrOut, "No organizations stored for this app yet: run `activator orgs sync`.")
 		return nil
 	}

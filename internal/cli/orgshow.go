@@ -118,6 +118,9 @@ func orgsShowRun(ctx context.Context, opts *OrgsShowOptions) error {
 		return err
 	}
 	i := slices.IndexFunc(r.Orgs, func(o report.Org) bool { return o.OrgID == id })
+	if hint := otherApps(ctx, s, app); i < 0 && hint != "" {
+		return UsageErrorf("%s", hint)
+	}
 	if i < 0 {
 		return orgNotFound(r, id, opt.AppID)
 	}

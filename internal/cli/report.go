@@ -120,7 +120,8 @@ func reportRun(ctx context.Context, opts *ReportOptions) error {
 		return err
 	}
 	if hint != "" {
-		opts.Logf("Note: %s.", hint)
+		// Not an empty report: the app or portal is most likely mistyped.
+		return UsageErrorf("%s", hint)
 	}
 	if opts.Out == "-" {
 		return report.Write(opts.IO.Out, format, r)

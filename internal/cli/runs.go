@@ -102,6 +102,10 @@ func runsRun(ctx context.Context, opts *RunsOptions) error {
 	if err != nil {
 		return err
 	}
+	if hint := otherApps(ctx, s, app); hint != "" {
+		// Not "no runs yet": the app or portal is most likely mistyped.
+		return UsageErrorf("%s", hint)
+	}
 	switch opts.Output {
 	case OutputJSON:
 		return writeJSON(opts.IO.Out, runs)
@@ -119,10 +123,6 @@ func runsRun(ctx context.Context, opts *RunsOptions) error {
 		return t.flush()
 	}
 	if len(runs) == 0 {
-		if hint := otherApps(ctx, s, app); hint != "" {
-			fmt.Fprintf(opts.IO.ErrOut, "No runs recorded for app %s on %s: %s.\n", app.AppID, app.Portal, hint)
-			return nil
-		}
 		fmt.Fprintln(opts.IO.ErrOut, "No runs recorded for this app yet: `activator activate --dry-run` shows what a run would do.")
 		return nil
 	}

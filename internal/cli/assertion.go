@@ -31,7 +31,7 @@ func NewCmdAssertion(f *Factory) *cobra.Command {
     activator assertion check - --client-id ID --token-url URL --jwks jwks.json`,
 	}
 	cmd.AddCommand(NewCmdAssertionNew(f, nil), NewCmdAssertionCheck(f, nil))
-	return cmd
+	return group(cmd)
 }
 
 // AssertionNewOptions are `assertion new`'s options.

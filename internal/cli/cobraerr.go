@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
@@ -30,7 +31,39 @@ func unknownCommand(err error) error {
 	if len(near) > 0 {
 		return fmt.Errorf("%s (did you mean %s?)", head, orList(near))
 	}
-	return fmt.Errorf("%s (see `activator --help`)", head)
+	path := "activator"
+	if i := strings.Index(lines[0], " for \""); i >= 0 {
+		path = strings.Trim(lines[0][i+len(" for "):], `"`)
+	}
+	return fmt.Errorf("%s (see `%s --help`)", head, path)
+}
+
+// groupAnnotation marks a command made by group.
+const groupAnnotation = "activator/group"
+
+// isGroup reports whether cmd only groups subcommands (see group): it
+// prints its help, so nothing is resolved or checked for it.
+func isGroup(cmd *cobra.Command) bool { return cmd.Annotations[groupAnnotation] != "" }
+
+// group makes cmd, which only groups subcommands, refuse an argument that
+// names none of them. cobra checks unknown commands only at the top level:
+// `activator orgs lsit` printed the orgs help and exited 0, so a typo in a
+// cron line passed silently. With no argument, cmd prints its help.
+func group(cmd *cobra.Command) *cobra.Command {
+	cmd.SuggestionsMinimumDistance = 2 // cobra's own, set only on the root
+	cmd.Annotations = map[string]string{groupAnnotation: "true"}
+	cmd.Args = func(c *cobra.Command, args []string) error {
+		if len(args) == 0 {
+			return nil
+		}
+		msg := fmt.Sprintf("unknown command %q for %q", args[0], c.CommandPath())
+		if near := c.SuggestionsFor(args[0]); len(near) > 0 {
+			msg += "\n\nDid you mean this?\n\t" + strings.Join(near, "\n\t") + "\n"
+		}
+		return errors.New(msg)
+	}
+	cmd.RunE = func(c *cobra.Command, args []string) error { return c.Help() }
+	return cmd
 }
 
 // orList joins words as "a", "a or b", "a, b or c".

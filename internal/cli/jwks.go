@@ -43,7 +43,7 @@ func NewCmdJWKS(f *Factory) *cobra.Command {
   activator jwks check jwks.json --output json`,
 	}
 	cmd.AddCommand(NewCmdJWKSCheck(f, nil), NewCmdJWKSFromPEM(f, nil))
-	return cmd
+	return group(cmd)
 }
 
 // JWKSFromPEMOptions are `jwks from-pem`'s options.

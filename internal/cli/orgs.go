@@ -26,7 +26,7 @@ func NewCmdOrgs(f *Factory) *cobra.Command {
 	}
 	cmd.AddCommand(NewCmdOrgsSync(f, nil), NewCmdOrgsList(f, nil))
 	cmd.AddCommand(NewCmdOrgsShow(f, nil))
-	return cmd
+	return group(cmd)
 }
 
 // StatusName is a person's word for an Approved value (portal.Status's

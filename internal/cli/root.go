@@ -189,6 +189,9 @@ step in a local SQLite database, and notices new and renamed organizations.`,
 		SilenceUsage:  true,
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
 			f.ran = true
+			if isGroup(cmd) {
+				return nil
+			}
 			return f.resolve(cmd)
 		},
 	}

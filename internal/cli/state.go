@@ -27,7 +27,6 @@ func NewCmdState(f *Factory) *cobra.Command {
 		Use:     "state",
 		Short:   "Look after the state database",
 		Example: "  activator state check",
-		Args:    cobra.NoArgs,
 	}
 	opts := &StateCheckOptions{}
 	check := &cobra.Command{
@@ -53,7 +52,7 @@ sqlite3 shell's .recover.
 		},
 	}
 	cmd.AddCommand(check)
-	return cmd
+	return group(cmd)
 }
 
 // StateCheckJSON is `state check --output json`.

@@ -49,6 +49,9 @@ type AssertionNewOptions struct {
 	// JWKS is the file or URL of the published keys, for the default kid
 	// and alg.
 	JWKS string
+	// JWKSSource names where JWKS came from in messages: "--jwks", its
+	// environment variable, or the config file's jwks setting.
+	JWKSSource string
 	// Alg is the signature algorithm.
 	Alg string
 	// Aud is the aud claim when it differs from TokenURL (a proxy).
@@ -82,6 +85,7 @@ The assertion is a credential for its short life: do not paste it into tickets.`
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.DiagEnv = f.diagEnv()
+			opts.JWKSSource = f.flagSource("jwks")
 			if err := opts.check(); err != nil {
 				return err
 			}
@@ -184,14 +188,12 @@ func assertionNewRun(ctx context.Context, opts *AssertionNewOptions) error {
 	if err != nil {
 		return err
 	}
-	var ks *tokenKeySet
-	if opts.JWKS != "" {
-		if ks, err = readTokenKeySet(ctx, env, opts.JWKS, "--jwks", k); err != nil {
-			return err
-		}
-		if !ks.hasSigningKey {
-			fmt.Fprintf(env.IO.ErrOut, "activator: warning: --jwks %s does not hold the public half of --key: an organization holding it refuses this assertion\n", keys.RedactURL(opts.JWKS))
-		}
+	ks, err := keySetFrom(ctx, env, opts.JWKS, opts.JWKSSource, "the published keys (for the kid and alg)", k)
+	if err != nil {
+		return err
+	}
+	if ks != nil && !ks.hasSigningKey {
+		fmt.Fprintf(env.IO.ErrOut, "activator: warning: %s %s does not hold the public half of --key: an organization holding it refuses this assertion\n", ks.source, keys.RedactURL(opts.JWKS))
 	}
 	kid, alg, notes := chooseKidAlg(k, ks, opts.Kid, opts.Alg)
 	a, err := diag.NewAssertion(diag.AssertionParams{ClientID: opts.ClientID, TokenURL: opts.TokenURL, Aud: opts.Aud, Key: k,

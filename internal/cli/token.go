@@ -211,20 +211,26 @@ func tokenRun(ctx context.Context, opts *TokenOptions) error {
 // keySet reads the key set the organization should hold (--jwks, or the
 // environment's or config file's jwks, said so on stderr); nil without one.
 func (opts *TokenOptions) keySet(ctx context.Context, k *keys.SigningKey) (*tokenKeySet, error) {
-	if opts.JWKS == "" {
+	return keySetFrom(ctx, &opts.DiagEnv, opts.JWKS, opts.JWKSSource, "the keys the organization should hold", k)
+}
+
+// keySetFrom reads the key set jwks names, from source ("--jwks", or the
+// environment variable or config file it came from; "" is --jwks), and
+// says on stderr when it was not given on the command line: the set may be
+// the one kept for another purpose (activate's). what names the set in
+// that note. It returns nil without a set.
+func keySetFrom(ctx context.Context, env *DiagEnv, jwks, source, what string, k *keys.SigningKey) (*tokenKeySet, error) {
+	if jwks == "" {
 		return nil, nil
 	}
-	src := opts.JWKSSource
-	if src == "" {
-		src = "--jwks"
+	if source == "" {
+		source = "--jwks"
 	}
-	if src != "--jwks" {
-		// Not given on the command line: say so, the set may be the one
-		// kept for another purpose (activate's).
-		fmt.Fprintf(opts.IO.ErrOut, "activator: no --jwks given: taking the keys the organization should hold from %s: %s (pass --jwks to check against another key set)\n",
-			src, keys.RedactURL(opts.JWKS))
+	if source != "--jwks" {
+		fmt.Fprintf(env.IO.ErrOut, "activator: no --jwks given: taking %s from %s: %s (pass --jwks to use another key set)\n",
+			what, source, keys.RedactURL(jwks))
 	}
-	return readTokenKeySet(ctx, &opts.DiagEnv, opts.JWKS, src, k)
+	return readTokenKeySet(ctx, env, jwks, source, k)
 }
 
 // chooseKidAlg picks the assertion's kid and alg, saying on stderr where a

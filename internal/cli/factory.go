@@ -568,8 +568,8 @@ func (f *Factory) newPacer(rate float64, retries int) *pace.Pacer {
 // newPacerFrom is newPacer starting at start (at most rate).
 func (f *Factory) newPacerFrom(rate, start float64, retries int) *pace.Pacer {
 	p := pace.NewFrom(rate, start, retries)
-	p.OnCut(func(r float64) {
-		f.Logf("The portal answered 429: pace lowered to %s calls a second.", rateString(r))
+	p.OnCut(func(from, to float64) {
+		f.Logf("The portal answered 429: pace lowered from %s to %s calls a second.", rateString(from), rateString(to))
 	})
 	p.OnHold(func(d time.Duration) {
 		f.Logf("The portal answered 429: waiting %s as its Retry-After asks (at most %s).", d.Round(time.Second), pace.DefaultMaxHold)

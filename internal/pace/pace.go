@@ -97,7 +97,7 @@ type Pacer struct {
 	now     func() time.Time
 	maxHold time.Duration
 	onHold  func(time.Duration)
-	onCut   func(rate float64)
+	onCut   func(from, to float64)
 
 	mu  sync.Mutex
 	ctl *controller
@@ -125,10 +125,16 @@ type Pacer struct {
 func New(r float64, retries int) *Pacer { return NewFrom(r, r, retries) }
 
 // NewFrom returns a Pacer that never exceeds r calls per second and starts
-// at start (a rate the portal tolerated before, when below r).
+// sending at start (a rate the portal tolerated before, when below r).
+// The rate tolerated is the rate calls left at, which Margin keeps a
+// little below the pace set: the pace starts that much higher, or each
+// run would start 2% slower than the one before.
 func NewFrom(r, start float64, retries int) *Pacer {
 	if !(r > 0) {
 		r = DefaultRate
+	}
+	if start > 0 && start < r {
+		start = min(r, start*(1+Margin))
 	}
 	if retries < 0 {
 		retries = DefaultRetries
@@ -141,9 +147,10 @@ func NewFrom(r, start float64, retries int) *Pacer {
 // DefaultNoticeHold, so a person watching knows why nothing moves.
 func (p *Pacer) OnHold(f func(time.Duration)) { p.onHold = f }
 
-// OnCut sets a function told each time 429s lower the pace, with the new
-// rate, so a person watching knows why the run slows down.
-func (p *Pacer) OnCut(f func(rate float64)) { p.onCut = f }
+// OnCut sets a function told each time 429s lower the pace, with the
+// rate before and after, so a person watching knows why the run slows
+// down (and that a failed probe went back to the rate that held).
+func (p *Pacer) OnCut(f func(from, to float64)) { p.onCut = f }
 
 // SetBackoff changes the first backoff (tests use a short one).
 func (p *Pacer) SetBackoff(d time.Duration) { p.backoff = d }
@@ -360,6 +367,6 @@ func (p *Pacer) rateLimited(n uint64, after time.Duration) {
 	}
 	p.mu.Unlock()
 	if now < before && p.onCut != nil {
-		p.onCut(now)
+		p.onCut(before, now)
 	}
 }

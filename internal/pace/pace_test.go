@@ -74,7 +74,12 @@ func TestRateLimitHoldsAndSlows(t *testing.T) {
 		return nil
 	}
 	var cuts []float64
-	p.OnCut(func(r float64) { cuts = append(cuts, r) })
+	p.OnCut(func(from, to float64) {
+		if from != 100 {
+			t.Errorf("cut from %g, want from 100", from)
+		}
+		cuts = append(cuts, to)
+	})
 	calls := 0
 	_, err := p.Do(context.Background(), func() error {
 		calls++

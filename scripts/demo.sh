@@ -14,8 +14,14 @@ for _ in $(seq 100); do
   grep -q 'listening on' "$dir/portalsim.log" 2>/dev/null && break
   sleep 0.05
 done
-url=$(grep -o 'http://[^ ]*' "$dir/portalsim.log" | head -1)
-[ -n "$url" ] || { echo "demo: the simulator did not start:"; cat "$dir/portalsim.log"; exit 1; }
+url=$(grep -o 'http://[^ ]*' "$dir/portalsim.log" | head -1 || true)
+if [ -z "$url" ]; then
+  { echo "demo: the simulator did not start:"; cat "$dir/portalsim.log"
+    if grep -q 'already in use' "$dir/portalsim.log"; then
+      echo "demo: something (a simulator started by hand?) holds $addr: stop it, or run make demo DEMO_ADDR=127.0.0.1:0"
+    fi; } >&2
+  exit 1
+fi
 
 export ACTIVATOR_PORTAL=$url ACTIVATOR_APP=50741 ACTIVATOR_STATE=$dir/state.db ACTIVATOR_COOKIE_FILE=$dir/session.txt
 run() { echo; echo "\$ activator $*"; "$bin/activator" "$@"; }

@@ -245,7 +245,7 @@ Each failure names the rule it breaks and how to fix it. Pass - to read the
 assertion from stdin. Exit status: 0 no errors, 1 errors found, 2 bad input.`,
 		Example: `  activator assertion check eyJhbGciOi... --client-id 6c12dff4-... --token-url https://fhir.example.org/oauth2/token --jwks jwks.json
   pbpaste | activator assertion check - --client-id 6c12dff4-... --token-url https://fhir.example.org/oauth2/token`,
-		Args: cobra.ExactArgs(1),
+		Args: oneArg("the assertion: a JWT, or - to read it from stdin"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Assertion, opts.DiagEnv = args[0], f.diagEnv()
 			if err := opts.check(); err != nil {

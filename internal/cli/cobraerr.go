@@ -50,8 +50,16 @@ func isGroup(cmd *cobra.Command) bool { return cmd.Annotations[groupAnnotation] 
 // `activator orgs lsit` printed the orgs help and exited 0, so a typo in a
 // cron line passed silently. With no argument, cmd prints its help.
 func group(cmd *cobra.Command) *cobra.Command {
-	cmd.SuggestionsMinimumDistance = 2 // cobra's own, set only on the root
 	cmd.Annotations = map[string]string{groupAnnotation: "true"}
+	cmd.RunE = func(c *cobra.Command, args []string) error { return c.Help() }
+	return noSubcommandArgs(cmd)
+}
+
+// noSubcommandArgs makes cmd, which has subcommands, refuse any argument
+// as an unknown subcommand with the nearest names, as cobra does at the
+// top level (`activator runs sho`).
+func noSubcommandArgs(cmd *cobra.Command) *cobra.Command {
+	cmd.SuggestionsMinimumDistance = 2 // cobra's own, set only on the root
 	cmd.Args = func(c *cobra.Command, args []string) error {
 		if len(args) == 0 {
 			return nil
@@ -62,7 +70,6 @@ func group(cmd *cobra.Command) *cobra.Command {
 		}
 		return errors.New(msg)
 	}
-	cmd.RunE = func(c *cobra.Command, args []string) error { return c.Help() }
 	return cmd
 }
 
@@ -137,4 +144,19 @@ func editDistance(a, b string) int {
 		}
 	}
 	return d[len(ra)][len(rb)]
+}
+
+// oneArg accepts exactly one argument, what the command's usage names
+// (what), refusing none or several in words rather than cobra's "accepts 1
+// arg(s), received 0".
+func oneArg(what string) cobra.PositionalArgs {
+	return func(c *cobra.Command, args []string) error {
+		switch {
+		case len(args) == 0:
+			return UsageErrorf("`%s` needs %s (see `%s --help`)", c.CommandPath(), what, c.CommandPath())
+		case len(args) > 1:
+			return UsageErrorf("`%s` takes one argument, %s; got %d: %s", c.CommandPath(), what, len(args), strings.Join(args, " "))
+		}
+		return nil
+	}
 }

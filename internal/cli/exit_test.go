@@ -67,6 +67,8 @@ func TestExitCodes(t *testing.T) {
 		{"unknown subcommand near one", base(nil), []string{"orgs", "lsit"}, ExitUsage, `activator: unknown command "lsit" (did you mean list?)` + "\n"},
 		{"unknown subcommand near none", base(nil), []string{"state", "frobnicate"}, ExitUsage, "activator: unknown command \"frobnicate\" (see `activator state --help`)\n"},
 		{"a group alone shows its help", base(nil), []string{"assertion"}, ExitOK, ""},
+		{"unknown subcommand of a command that runs", base(nil), []string{"runs", "sho"}, ExitUsage, `activator: unknown command "sho" (did you mean show?)` + "\n"},
+		{"missing argument", base(nil), []string{"orgs", "show"}, ExitUsage, "activator: `activator orgs show` needs an OrgId, from `activator orgs list` (see `activator orgs show --help`)\n"},
 		{"unknown flag near one", base(nil), []string{"activate", "--jwsk", "x"}, ExitUsage, "activator: unknown flag: --jwsk (did you mean --jwks?)\n"},
 		{"unknown flag near none", base(nil), []string{"activate", "--zzzzzz"}, ExitUsage, "activator: unknown flag: --zzzzzz (see `activator activate --help`)\n"},
 		{"bad output", base(nil), []string{"orgs", "list", "--output", "xml"}, ExitUsage, `--output "xml" is not one of`},

@@ -71,7 +71,7 @@ use "sig". Private key members are never printed. The output is what
 ` + "`activator activate --jwks FILE`" + ` uploads and ` + "`activator jwks check`" + ` checks.`,
 		Example: `  activator jwks from-pem private.pem > jwks.json
   activator jwks from-pem public.pem --kid key-2026 --alg RS256`,
-		Args: cobra.ExactArgs(1),
+		Args: oneArg("a PEM key file"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Path, opts.IO = args[0], f.IO
 			if err := opts.check(); err != nil {
@@ -142,7 +142,7 @@ Exit status: 0 no errors, 1 errors found, 2 the source cannot be read.`,
 		Example: `  activator jwks check jwks.json
   activator jwks check https://app.example.com/.well-known/jwks.json
   activator jwks check https://app.example.com/.well-known/jwks.json --output json`,
-		Args: cobra.ExactArgs(1),
+		Args: oneArg("a key set file or URL"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Source = args[0]
 			opts.IO, opts.Output, opts.HTTPClient, opts.Now = f.IO, f.Output, f.HTTPClient, f.Now

@@ -75,7 +75,7 @@ func TestJWKSCheckCommand(t *testing.T) {
 		{"not JSON", []string{"jwks", "check", goldenJWKS(t, "html")}, ExitFailures,
 			[]string{"ERROR   jwks.not-json  the document is an HTML page"}, ""},
 		{"missing file", []string{"jwks", "check", filepath.Join(t.TempDir(), "none.json")}, ExitUsage, nil, "does not exist"},
-		{"no argument", []string{"jwks", "check"}, ExitUsage, nil, "accepts 1 arg"},
+		{"no argument", []string{"jwks", "check"}, ExitUsage, nil, "`activator jwks check` needs a key set file or URL"},
 		{"bad --tries", []string{"jwks", "check", "--tries", "0", keyFixture("test-rsa-ab.jwks.json")}, ExitUsage, nil, "--tries 0 is out of range"},
 		{"good URL", []string{"jwks", "check", "--interval", "1ms", srv.URL + "/jwks.json"}, ExitOK,
 			[]string{"Fetched " + srv.URL + "/jwks.json: 3 tries (200 in", "Cache-Control max-age=3600", "INFO    url.cache-max-age"}, ""},

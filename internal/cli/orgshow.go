@@ -46,7 +46,7 @@ kind, old, new, what}], outcomes: [{as in ` + "`runs show`" + `}]}; --output csv
 history, one row per event or outcome.`,
 		Example: `  activator orgs show 16770
   activator orgs show 16770 --output json`,
-		Args: cobra.ExactArgs(1),
+		Args: oneArg("an OrgId, from `activator orgs list`"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.OrgID = args[0]
 			opts.IO, opts.Output, opts.Report = f.IO, f.Output, f.reportOptions

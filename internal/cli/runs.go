@@ -49,7 +49,6 @@ results: {activated, refused, failed, mismatched}}; --output csv one row per run
 		Example: `  activator runs
   activator runs --limit 0 --output csv > runs.csv
   activator runs show 12`,
-		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.IO, opts.Output, opts.Report = f.IO, f.Output, f.reportOptions
 			if err := opts.check(); err != nil {
@@ -82,7 +81,7 @@ results: {activated, refused, failed, mismatched}}; --output csv one row per run
 	}
 	list.Flags().IntVar(&opts.Limit, "limit", DefaultRunsLimit, "list at most this many runs, newest first (0: all)")
 	cmd.AddCommand(list, NewCmdRunsShow(f, nil))
-	return cmd
+	return noSubcommandArgs(cmd)
 }
 
 // check validates the flags.
@@ -173,7 +172,7 @@ envs, mode, nonProdKeys, prodKeys, result, message, attempts, started, finished,
 durationSeconds}]}; --output csv one row per outcome.`,
 		Example: `  activator runs show 12
   activator runs show 12 --output csv > run-12.csv`,
-		Args: cobra.ExactArgs(1),
+		Args: oneArg("a run id, from `activator runs`"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.ID = args[0]
 			opts.IO, opts.Output, opts.Report = f.IO, f.Output, f.reportOptions

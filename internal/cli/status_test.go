@@ -395,7 +395,7 @@ func TestReadCommandsBadInput(t *testing.T) {
 		{"status csv", []string{"status", "--output", "csv"}, "`activator status` has no csv output: use --output table or json; or `activator report --format csv`"},
 		{"unknown run", []string{"runs", "show", "99"}, "run 99 not found: app 50741 on "},
 		{"run id not a number", []string{"runs", "show", "abc"}, `"abc" is not a run id`},
-		{"run id missing", []string{"runs", "show"}, "accepts 1 arg"},
+		{"run id missing", []string{"runs", "show"}, "`activator runs show` needs a run id, from `activator runs`"},
 		{"negative limit", []string{"runs", "--limit", "-1"}, "--limit -1 is negative"},
 		{"unknown org", []string{"orgs", "show", "99999"}, "organization 99999 is not in the state database for app 50741"},
 		{"ECMId for OrgId", []string{"orgs", "show", "8582"}, "8582 is the ECMId of organization 528 (Upstate Regional Health), not an OrgId"},

@@ -107,7 +107,14 @@ func TestReadCommandsWriteNothing(t *testing.T) {
 	if n := apps(); n != 1 {
 		t.Fatalf("status for an unknown portal left %d apps in the database, want 1", n)
 	}
-	code, _, stderr := run("runs", "show", "2", "--portal", "https://portal.invalid", "--app", "1")
+	// A portal the database holds nothing for, and no --app: the error
+	// names what it holds and the flags that name it.
+	code, _, stderr := run("status", "--portal", "https://portal.invalid")
+	if want := "the state database holds no app on https://portal.invalid; it holds app " + sim.DefaultAppID + " on " + e.portal +
+		" (pass --portal " + e.portal + " --app " + sim.DefaultAppID + ")"; code != ExitUsage || !strings.Contains(stderr, want) {
+		t.Errorf("status for another portal without --app: exit %d\n%s\nwant %s", code, stderr, want)
+	}
+	code, _, stderr = run("runs", "show", "2", "--portal", "https://portal.invalid", "--app", "1")
 	if code != ExitUsage || !strings.Contains(stderr, "run 2 is not app 1's on https://portal.invalid: it belongs to app "+sim.DefaultAppID+" on "+e.portal) {
 		t.Fatalf("runs show 2 for another app: exit %d\n%s", code, stderr)
 	}

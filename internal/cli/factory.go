@@ -376,6 +376,10 @@ func (f *Factory) ReadAppStore(ctx context.Context) (*store.Store, store.App, er
 		}
 		switch len(on) {
 		case 0:
+			if len(apps) > 0 && f.PortalFrom != "" {
+				// --portal named one the database holds nothing for.
+				return nil, store.App{}, UsageErrorf("the state database holds no app on %s; it holds %s (%s)", f.Portal, describeApps(apps), appAdvice(apps, f.Portal))
+			}
 			return nil, store.App{}, f.CheckApp()
 		case 1:
 			f.Portal, f.App, f.PortalFrom, f.AppFrom = on[0].Portal, on[0].AppID, fromDatabase, fromDatabase
@@ -413,7 +417,24 @@ func otherApps(ctx context.Context, s *store.Store, app store.App) string {
 	if err != nil || len(apps) == 0 {
 		return ""
 	}
-	return fmt.Sprintf("the state database holds no record of app %s on %s; it holds %s (pass --portal and --app)", app.AppID, app.Portal, describeApps(apps))
+	return fmt.Sprintf("the state database holds no record of app %s on %s; it holds %s (%s)", app.AppID, app.Portal, describeApps(apps), appAdvice(apps, app.Portal))
+}
+
+// appAdvice is the flags that name the app the database holds, when it
+// holds one: only --app when it is on portal.
+func appAdvice(apps []store.App, portalURL string) string {
+	if len(apps) != 1 {
+		return "pass --portal and --app"
+	}
+	a := apps[0]
+	held, err := portal.NormalizeBaseURL(a.Portal)
+	if err != nil {
+		held = a.Portal
+	}
+	if held == portalURL {
+		return "pass --app " + a.AppID
+	}
+	return "pass --portal " + held + " --app " + a.AppID
 }
 
 // SessionCookies returns the session to use and where it came from:

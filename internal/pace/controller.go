@@ -114,8 +114,6 @@ type controller struct {
 	// released at the current rate, cut the first after the last decrease.
 	seq, changed, cut uint64
 	calm              int // answers without a 429 for calls released at this rate
-	// refused counts the 429s for calls released at this rate.
-	refused int
 	// strikes is 1 after a lone event at a rate that held, until
 	// ForgiveCalls quiet answers.
 	strikes, sinceStrike int
@@ -194,13 +192,10 @@ func (c *controller) answered(n uint64, rtt time.Duration) {
 	}
 }
 
-// limitedAnswer takes a 429 for call n and reports whether it started a
-// new congestion event.
-func (c *controller) limitedAnswer(n uint64) bool {
+// limitedAnswer takes a 429 for call n: a new congestion event when n
+// was released after the last one, else part of it.
+func (c *controller) limitedAnswer(n uint64) {
 	c.limited++
-	if n >= c.changed {
-		c.refused++
-	}
 	if n < c.guard {
 		if c.unguarded++; c.unguarded == 2 {
 			// A second call released before the guard was refused: a
@@ -210,10 +205,10 @@ func (c *controller) limitedAnswer(n uint64) bool {
 			c.set(max(c.rate*Decrease, MinRate))
 			c.cut = c.seq + 1
 		}
-		return false
+		return
 	}
 	if n < c.cut {
-		return false // the same event: sent before the pace was lowered
+		return // the same event: sent before the pace was lowered
 	}
 	c.events++
 	if c.guard == 0 {
@@ -223,7 +218,7 @@ func (c *controller) limitedAnswer(n uint64) bool {
 		c.cut = c.seq + 1
 		c.calm = 0
 		c.unguarded = 1
-		return true
+		return
 	}
 	at := c.rate
 	if n < c.changed {
@@ -261,14 +256,13 @@ func (c *controller) limitedAnswer(n uint64) bool {
 		c.set(max(at*f, MinRate))
 	}
 	c.cut = c.seq + 1
-	return true
 }
 
 // set changes the rate; calls released from now on count for it.
 func (c *controller) set(r float64) {
 	c.prev, c.rate = c.rate, r
 	c.changed = c.seq + 1
-	c.calm, c.refused = 0, 0
+	c.calm = 0
 }
 
 // interval is the spacing between two calls released: the current rate's

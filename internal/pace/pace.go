@@ -330,9 +330,8 @@ func (p *Pacer) answered(n uint64, rtt time.Duration, ok bool) {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	best := p.ctl.best
 	p.ctl.answered(n, rtt)
-	if p.ctl.best > best || p.ctl.best > p.tolerated {
+	if p.ctl.best > p.tolerated { // tolerated is never above best
 		p.tolerated = max(p.tolerated, min(p.ctl.best, p.sentRate()))
 	}
 }

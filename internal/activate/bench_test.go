@@ -114,11 +114,8 @@ const (
 
 // paceResult is one run of one line of BenchmarkPace's table.
 type paceResult struct {
-	rate             float64
-	conc             int
-	jitter           bool
 	fraction, share  float64
-	throttled, calls int
+	throttled        int
 	seconds          float64
 	tolerated, final float64
 	events           int
@@ -295,8 +292,8 @@ func paceRun(b *testing.B, orgs int, rate float64, conc int, jitter bool, seed i
 	}
 	// The rate the portal saw: n calls arriving over n-1 intervals.
 	achieved := float64(ok-1) / last.Sub(first).Seconds()
-	return paceResult{rate: rate, conc: conc, jitter: jitter, fraction: achieved / paceLimit,
-		share: float64(throttled) / float64(ok+throttled), throttled: throttled, calls: ok + throttled,
+	return paceResult{fraction: achieved / paceLimit,
+		share: float64(throttled) / float64(ok+throttled), throttled: throttled,
 		seconds: elapsed.Seconds(), tolerated: p.Stats().Tolerated, final: p.Rate(), events: p.Stats().Events}
 }
 

@@ -219,11 +219,11 @@ func checkOne(ctx context.Context, address string, opts *SmartOptions) SmartResu
 
 // evaluate names what stops the app's token requests at this server.
 func (r *SmartResult) evaluate() {
-	if !containsFold(r.AuthMethods, AuthPrivateKeyJWT) {
+	if !Lists(r.AuthMethods, AuthPrivateKeyJWT) {
 		r.Problems = append(r.Problems, SmartProblem{ProblemNoPrivateKey,
 			"token_endpoint_auth_methods_supported does not list private_key_jwt: the app's signed assertions will not be accepted"})
 	}
-	has384, has256 := containsFold(r.SigningAlgs, AlgRS384), containsFold(r.SigningAlgs, AlgRS256)
+	has384, has256 := Lists(r.SigningAlgs, AlgRS384), Lists(r.SigningAlgs, AlgRS256)
 	switch {
 	case !has384 && !has256:
 		listed := "nothing"
@@ -247,7 +247,10 @@ func attempts(n int) string {
 	return fmt.Sprintf("%d attempts", n)
 }
 
-func containsFold(list []string, v string) bool {
+// Lists reports whether a smart-configuration list (auth methods,
+// signing algorithms) names v, ignoring case and surrounding space, as
+// servers write them.
+func Lists(list []string, v string) bool {
 	return slices.ContainsFunc(list, func(s string) bool { return strings.EqualFold(strings.TrimSpace(s), v) })
 }
 

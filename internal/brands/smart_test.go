@@ -95,7 +95,7 @@ func TestCheckSmartAgainstSimulator(t *testing.T) {
 				if r.TokenEndpoint != oauth+"/token" || r.AuthorizationEndpoint != oauth+"/authorize" {
 					t.Errorf("endpoints = %q, %q", r.TokenEndpoint, r.AuthorizationEndpoint)
 				}
-				if !containsFold(r.AuthMethods, AuthPrivateKeyJWT) || !containsFold(r.SigningAlgs, AlgRS256) {
+				if !Lists(r.AuthMethods, AuthPrivateKeyJWT) || !Lists(r.SigningAlgs, AlgRS256) {
 					t.Errorf("methods %v, algs %v", r.AuthMethods, r.SigningAlgs)
 				}
 			}

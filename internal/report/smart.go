@@ -1,8 +1,6 @@
 package report
 
 import (
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/activator-dev/activator/internal/brands"
@@ -73,10 +71,10 @@ func (r *Report) addSmart(eps map[string][]store.Endpoint) {
 			answered = true
 			gap := SmartGap{OrgID: row.OrgID, Name: row.Name, Address: e.Address, CheckedAt: c.CheckedAt,
 				AuthMethods: nonNilList(c.AuthMethods), SigningAlgs: nonNilList(c.SigningAlgs)}
-			if !containsFold(c.AuthMethods, brands.AuthPrivateKeyJWT) {
+			if !brands.Lists(c.AuthMethods, brands.AuthPrivateKeyJWT) {
 				sv.NoPrivateKeyJWT = append(sv.NoPrivateKeyJWT, gap)
 			}
-			if !containsFold(c.SigningAlgs, brands.AlgRS384) {
+			if !brands.Lists(c.SigningAlgs, brands.AlgRS384) {
 				sv.NoRS384 = append(sv.NoRS384, gap)
 			}
 		}
@@ -97,10 +95,6 @@ func (r *Report) addSmart(eps map[string][]store.Endpoint) {
 	if seen {
 		r.Smart = sv
 	}
-}
-
-func containsFold(list []string, v string) bool {
-	return slices.ContainsFunc(list, func(s string) bool { return strings.EqualFold(strings.TrimSpace(s), v) })
 }
 
 func nonNilList(s []string) []string {

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"slices"
 	"time"
 
 	"github.com/activator-dev/activator/internal/brands"
@@ -44,8 +45,14 @@ type SmartGap struct {
 // addSmart sums up the smart-configuration checks; Smart stays nil when no
 // server was ever checked.
 func (r *Report) addSmart(eps map[string][]store.Endpoint) {
-	sv := &SmartSurvey{NoPrivateKeyJWT: []SmartGap{}, NoRS384: []SmartGap{}}
 	seen := false
+	for _, list := range eps {
+		seen = seen || slices.ContainsFunc(list, func(e store.Endpoint) bool { return e.Smart != nil })
+	}
+	if !seen {
+		return
+	}
+	sv := &SmartSurvey{NoPrivateKeyJWT: []SmartGap{}, NoRS384: []SmartGap{}}
 	for _, row := range r.Orgs {
 		if !row.Listed || !portal.Status(row.Status).Activated() {
 			continue
@@ -61,7 +68,7 @@ func (r *Report) addSmart(eps map[string][]store.Endpoint) {
 			if c == nil {
 				continue
 			}
-			seen, checked = true, true
+			checked = true
 			if c.CheckedAt.After(sv.LastChecked) {
 				sv.LastChecked = c.CheckedAt
 			}
@@ -85,16 +92,7 @@ func (r *Report) addSmart(eps map[string][]store.Endpoint) {
 			sv.Answered++
 		}
 	}
-	for _, e := range eps {
-		for _, ep := range e {
-			if ep.Smart != nil {
-				seen = true
-			}
-		}
-	}
-	if seen {
-		r.Smart = sv
-	}
+	r.Smart = sv
 }
 
 func nonNilList(s []string) []string {

@@ -36,24 +36,38 @@ type rig struct {
 }
 
 func newRig(tb testing.TB, cfg sim.Config) *rig {
+	return newRigIn(tb, cfg, tb.TempDir())
+}
+
+// newRigIn is newRig with the state database in dir.
+func newRigIn(tb testing.TB, cfg sim.Config, dir string) *rig {
 	tb.Helper()
 	s := sim.New(cfg)
 	srv := httptest.NewServer(s)
 	tb.Cleanup(srv.Close)
-	c, err := portalhttp.New(portalhttp.Options{BaseURL: srv.URL, AppID: s.AppID(), Cookies: s.NewSession()})
+	r := connect(tb, srv.URL, s.AppID(), s.NewSession(), dir)
+	r.sim, r.srv = s, srv
+	return r
+}
+
+// connect signs a client in to the portal at base and opens a fresh state
+// database in dir, with the app's row.
+func connect(tb testing.TB, base, appID, cookies, dir string) *rig {
+	tb.Helper()
+	c, err := portalhttp.New(portalhttp.Options{BaseURL: base, AppID: appID, Cookies: cookies})
 	if err != nil {
 		tb.Fatal(err)
 	}
-	st, err := store.Open(context.Background(), filepath.Join(tb.TempDir(), "state.db"))
+	st, err := store.Open(context.Background(), filepath.Join(dir, "state.db"))
 	if err != nil {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { st.Close() })
-	app, err := st.App(context.Background(), srv.URL, s.AppID())
+	app, err := st.App(context.Background(), base, appID)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return &rig{sim: s, srv: srv, c: c, store: st, app: app}
+	return &rig{c: c, store: st, app: app}
 }
 
 // startRun records a run for the outcomes to belong to.
@@ -322,20 +336,7 @@ func externalRig(tb testing.TB, orgs int) *rig {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	c, err := portalhttp.New(portalhttp.Options{BaseURL: base, AppID: sim.DefaultAppID, Cookies: strings.TrimSpace(string(cookie))})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	st, err := store.Open(context.Background(), filepath.Join(dir, "state.db"))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { st.Close() })
-	app, err := st.App(context.Background(), base, sim.DefaultAppID)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return &rig{c: c, store: st, app: app}
+	return connect(tb, base, sim.DefaultAppID, strings.TrimSpace(string(cookie)), dir)
 }
 
 // BenchmarkLocalCost measures activator's own cost per organization with no

@@ -3,7 +3,6 @@ package activate
 import (
 	"context"
 	"errors"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,7 +11,6 @@ import (
 
 	"github.com/activator-dev/activator/internal/pace"
 	"github.com/activator-dev/activator/internal/plan"
-	"github.com/activator-dev/activator/internal/portal/portalhttp"
 	"github.com/activator-dev/activator/internal/sim"
 	"github.com/activator-dev/activator/internal/store"
 )
@@ -54,28 +52,12 @@ func fill(t *testing.T, dir string) {
 // portal answers").
 func TestExecuteStopsOnFullDisk(t *testing.T) {
 	dir := smallDisk(t, "4m")
-	s := sim.New(sim.Config{Orgs: 20, Seed: 7})
-	srv := httptest.NewServer(s)
-	t.Cleanup(srv.Close)
-	c, err := portalhttp.New(portalhttp.Options{BaseURL: srv.URL, AppID: s.AppID(), Cookies: s.NewSession()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := store.Open(context.Background(), filepath.Join(dir, "state.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	app, err := st.App(context.Background(), srv.URL, s.AppID())
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := &rig{sim: s, srv: srv, c: c, store: st, app: app}
+	r := newRigIn(t, sim.Config{Orgs: 20, Seed: 7}, dir)
 	p := pace.New(1000, 2)
 	pl := r.plan(t, p, plan.ModeJWKS)
 	runID := r.startRun(t, plan.ModeJWKS)
 	fill(t, dir)
-	res := Execute(context.Background(), pl, Options{Portal: c, Store: st, App: app, RunID: runID, Pacer: p, Concurrency: 2,
+	res := Execute(context.Background(), pl, Options{Portal: r.c, Store: r.store, App: r.app, RunID: runID, Pacer: p, Concurrency: 2,
 		Mode: plan.ModeJWKS, NonProdJWKS: testJWKS, ProdJWKS: testJWKS, NonProdKeys: "k1", ProdKeys: "k1"})
 	for id, n := range r.approvals(t) {
 		t.Errorf("org %s called %d times with no room to record it", id, n)

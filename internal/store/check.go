@@ -36,33 +36,11 @@ type CheckResult struct {
 // structure, every index's ordering; not the index contents, which
 // integrity_check adds at several times the cost). It reads only.
 func (s *Store) Check(ctx context.Context) (*CheckResult, error) {
-	r := &CheckResult{Path: s.path}
-	rows, err := s.db.QueryContext(ctx, "PRAGMA quick_check("+strconv.Itoa(DefaultCheckProblems)+")")
+	problems, err := s.quickCheck(ctx)
 	if err != nil {
-		if isMalformed(err) {
-			r.Problems = []string{err.Error()}
-			return r, nil
-		}
-		return nil, fmt.Errorf("check %s: %w", s.path, err)
+		return nil, err
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var line string
-		if err := rows.Scan(&line); err != nil {
-			return nil, fmt.Errorf("check %s: %w", s.path, err)
-		}
-		if line != "ok" {
-			r.Problems = append(r.Problems, line)
-		}
-	}
-	if err := rows.Err(); err != nil {
-		if !isMalformed(err) {
-			return nil, fmt.Errorf("check %s: %w", s.path, err)
-		}
-		r.Problems = append(r.Problems, err.Error())
-	}
-	rows.Close()
-	r.OK = len(r.Problems) == 0
+	r := &CheckResult{Path: s.path, OK: len(problems) == 0, Problems: problems}
 	var size int64
 	_ = s.db.QueryRowContext(ctx, "PRAGMA page_count").Scan(&r.Pages)
 	_ = s.db.QueryRowContext(ctx, "PRAGMA page_size").Scan(&size)
@@ -71,14 +49,44 @@ func (s *Store) Check(ctx context.Context) (*CheckResult, error) {
 	return r, nil
 }
 
+// quickCheck returns quick_check's findings, none for a sound database; a
+// read that meets a malformed page is a finding, not an error.
+func (s *Store) quickCheck(ctx context.Context) ([]string, error) {
+	rows, err := s.db.QueryContext(ctx, "PRAGMA quick_check("+strconv.Itoa(DefaultCheckProblems)+")")
+	if err != nil {
+		if isMalformed(err) {
+			return []string{err.Error()}, nil
+		}
+		return nil, fmt.Errorf("check %s: %w", s.path, err)
+	}
+	defer rows.Close()
+	var problems []string
+	for rows.Next() {
+		var line string
+		if err := rows.Scan(&line); err != nil {
+			return nil, fmt.Errorf("check %s: %w", s.path, err)
+		}
+		if line != "ok" {
+			problems = append(problems, line)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		if !isMalformed(err) {
+			return nil, fmt.Errorf("check %s: %w", s.path, err)
+		}
+		problems = append(problems, err.Error())
+	}
+	return problems, nil
+}
+
 // checkIntact refuses a database that fails quick_check.
 func (s *Store) checkIntact(ctx context.Context) error {
-	r, err := s.Check(ctx)
+	problems, err := s.quickCheck(ctx)
 	if err != nil {
 		return s.wrapOpenErr(err)
 	}
-	if !r.OK {
-		return CorruptError(s.path, r.Problems[0])
+	if len(problems) > 0 {
+		return CorruptError(s.path, problems[0])
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strings"
 )
 
@@ -21,16 +22,9 @@ func (s *Store) writeErr(err error) error {
 	msg := err.Error()
 	if strings.Contains(msg, "database or disk is full") || strings.Contains(msg, "SQLITE_FULL") ||
 		strings.Contains(msg, "no space left on device") || strings.Contains(msg, "file too large") {
-		return fmt.Errorf("%w (%s): free some space there, then run the same command again", ErrDiskFull, dirOf(s.path))
+		return fmt.Errorf("%w (%s): free some space there, then run the same command again", ErrDiskFull, filepath.Dir(s.path))
 	}
 	return err
-}
-
-func dirOf(path string) string {
-	if i := strings.LastIndexByte(path, '/'); i > 0 {
-		return path[:i]
-	}
-	return "."
 }
 
 // RecordIntent commits a call's write-ahead intent before the call is sent:

@@ -160,7 +160,8 @@ func openReadOnly(ctx context.Context, path string) (*Store, error) {
 		}
 		current = 0 // an empty file SQLite created: nothing to read
 	}
-	if latest := SchemaVersion(); current < latest {
+	latest := SchemaVersion()
+	if current < latest {
 		s.db.Close()
 		rw, err := Open(ctx, path)
 		if errors.Is(err, ErrStateAccess) {
@@ -168,9 +169,9 @@ func openReadOnly(ctx context.Context, path string) (*Store, error) {
 		}
 		return rw, err
 	}
-	if current > SchemaVersion() {
+	if current > latest {
 		s.db.Close()
-		return nil, newerSchemaError(path, current, SchemaVersion())
+		return nil, newerSchemaError(path, current, latest)
 	}
 	return s, nil
 }

@@ -395,6 +395,23 @@ func (f *Factory) ReadAppStore(ctx context.Context) (*store.Store, store.App, er
 	return s, a, err
 }
 
+// ReadHeldAppStore is ReadAppStore for the commands that show the app's
+// history (status, runs, orgs list/show, report): an app the database
+// holds no record of while it holds others is refused, naming them,
+// rather than shown as an empty history, since the app or portal is most
+// likely mistyped.
+func (f *Factory) ReadHeldAppStore(ctx context.Context) (*store.Store, store.App, error) {
+	s, app, err := f.ReadAppStore(ctx)
+	if err != nil || app.ID != 0 {
+		return s, app, err
+	}
+	apps, err := s.Apps(ctx)
+	if err != nil || len(apps) == 0 {
+		return s, app, nil
+	}
+	return nil, app, UsageErrorf("the state database holds no record of app %s on %s; it holds %s (%s)", app.AppID, app.Portal, describeApps(apps), appAdvice(apps, app.Portal))
+}
+
 // describeApps names apps in a sentence: "app 1 on https://a and app 2 on https://b".
 func describeApps(apps []store.App) string {
 	parts := make([]string, len(apps))
@@ -405,19 +422,6 @@ func describeApps(apps []store.App) string {
 		return strings.Join(parts, "")
 	}
 	return strings.Join(parts[:len(parts)-1], ", ") + " and " + parts[len(parts)-1]
-}
-
-// otherApps says which apps the database holds when it holds nothing for
-// app (ID 0): "" when it holds app, or nothing at all.
-func otherApps(ctx context.Context, s *store.Store, app store.App) string {
-	if app.ID != 0 {
-		return ""
-	}
-	apps, err := s.Apps(ctx)
-	if err != nil || len(apps) == 0 {
-		return ""
-	}
-	return fmt.Sprintf("the state database holds no record of app %s on %s; it holds %s (%s)", app.AppID, app.Portal, describeApps(apps), appAdvice(apps, app.Portal))
 }
 
 // appAdvice is the flags that name the app the database holds, when it

@@ -197,7 +197,7 @@ type ListOptions struct {
 
 // NewCmdOrgsList builds `orgs list`.
 func NewCmdOrgsList(f *Factory, runF func(*ListOptions) error) *cobra.Command {
-	opts := &ListOptions{Store: f.ReadAppStore}
+	opts := &ListOptions{Store: f.ReadHeldAppStore}
 	cmd := &cobra.Command{
 		Use:   "list",
 		Short: "List the organizations from the last sync (no portal call)",
@@ -271,10 +271,6 @@ func listRun(ctx context.Context, opts *ListOptions) error {
 	eps, err := s.Endpoints(ctx, app.ID)
 	if err != nil {
 		return err
-	}
-	if hint := otherApps(ctx, s, app); hint != "" {
-		// Not "no sync yet": the app or portal is most likely mistyped.
-		return UsageErrorf("%s", hint)
 	}
 	if len(orgs) == 0 && opts.Output == OutputTable {
 		fmt.Fprintln(opts.IO.ErrOut, "No organizations stored for this app yet: run `activator orgs sync`.")

@@ -32,7 +32,7 @@ type OrgsShowOptions struct {
 
 // NewCmdOrgsShow builds `orgs show ORGID`.
 func NewCmdOrgsShow(f *Factory, runF func(*OrgsShowOptions) error) *cobra.Command {
-	opts := &OrgsShowOptions{Store: f.ReadAppStore}
+	opts := &OrgsShowOptions{Store: f.ReadHeldAppStore}
 	return &cobra.Command{
 		Use:   "show ORGID",
 		Short: "Show one organization: what it holds and its whole history (no portal call)",
@@ -118,9 +118,6 @@ func orgsShowRun(ctx context.Context, opts *OrgsShowOptions) error {
 		return err
 	}
 	i := slices.IndexFunc(r.Orgs, func(o report.Org) bool { return o.OrgID == id })
-	if hint := otherApps(ctx, s, app); i < 0 && hint != "" {
-		return UsageErrorf("%s", hint)
-	}
 	if i < 0 {
 		return orgNotFound(r, id, opt.AppID)
 	}

@@ -32,7 +32,7 @@ type ReportOptions struct {
 
 // NewCmdReport builds `report`.
 func NewCmdReport(f *Factory, runF func(*ReportOptions) error) *cobra.Command {
-	opts := &ReportOptions{Store: f.ReadAppStore}
+	opts := &ReportOptions{Store: f.ReadHeldAppStore}
 	cmd := &cobra.Command{
 		Use:   "report",
 		Short: "Write a report of every organization: CSV, JSON or a self-contained HTML page",
@@ -115,13 +115,9 @@ func reportRun(ctx context.Context, opts *ReportOptions) error {
 			return UsageErrorf("--out %s is a directory: give a file name, e.g. --out %s", opts.Out, filepath.Join(opts.Out, "report."+format))
 		}
 	}
-	r, hint, err := buildReport(ctx, opts.Store, opts.Report)
+	r, err := buildReport(ctx, opts.Store, opts.Report)
 	if err != nil {
 		return err
-	}
-	if hint != "" {
-		// Not an empty report: the app or portal is most likely mistyped.
-		return UsageErrorf("%s", hint)
 	}
 	if opts.Out == "-" {
 		return report.Write(opts.IO.Out, format, r)

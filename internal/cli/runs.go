@@ -35,7 +35,7 @@ type RunsOptions struct {
 
 // NewCmdRuns builds `runs` and `runs show`.
 func NewCmdRuns(f *Factory, runF func(*RunsOptions) error) *cobra.Command {
-	opts := &RunsOptions{Store: f.ReadAppStore}
+	opts := &RunsOptions{Store: f.ReadHeldAppStore}
 	long := `Lists the activation runs recorded in the state database, newest first: id, start,
 duration, mode, organizations planned, outcome, and how the organizations ended.
 
@@ -100,10 +100,6 @@ func runsRun(ctx context.Context, opts *RunsOptions) error {
 	runs, err := report.Runs(ctx, s, app, opts.Limit, opts.Report())
 	if err != nil {
 		return err
-	}
-	if hint := otherApps(ctx, s, app); hint != "" {
-		// Not "no runs yet": the app or portal is most likely mistyped.
-		return UsageErrorf("%s", hint)
 	}
 	switch opts.Output {
 	case OutputJSON:

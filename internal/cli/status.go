@@ -35,7 +35,7 @@ type StatusOptions struct {
 
 // NewCmdStatus builds `status`.
 func NewCmdStatus(f *Factory, runF func(*StatusOptions) error) *cobra.Command {
-	opts := &StatusOptions{Store: f.ReadAppStore}
+	opts := &StatusOptions{Store: f.ReadHeldAppStore}
 	cmd := &cobra.Command{
 		Use:   "status",
 		Short: "One screen on the app's activation, from the state database (no portal call)",
@@ -98,13 +98,9 @@ Times are RFC 3339. Lists are never null.`,
 }
 
 func statusRun(ctx context.Context, opts *StatusOptions) error {
-	r, hint, err := buildReport(ctx, opts.Store, opts.Report)
+	r, err := buildReport(ctx, opts.Store, opts.Report)
 	if err != nil {
 		return err
-	}
-	if hint != "" {
-		// Not "no sync yet": the app or portal is most likely mistyped.
-		return UsageErrorf("%s", hint)
 	}
 	if opts.Output == OutputJSON {
 		return writeJSON(opts.IO.Out, statusJSON{Report: r})
@@ -133,15 +129,13 @@ func (f *Factory) reportOptions() report.Options {
 	return report.Options{Portal: f.Portal, AppID: f.App, Now: f.Now(), Alive: processAlive}
 }
 
-// buildReport reads the app's whole state, writing nothing; hint names the
-// apps the database does hold when it holds nothing for this one.
-func buildReport(ctx context.Context, open func(context.Context) (*store.Store, store.App, error), ropts func() report.Options) (r *report.Report, hint string, err error) {
+// buildReport reads the app's whole state, writing nothing.
+func buildReport(ctx context.Context, open func(context.Context) (*store.Store, store.App, error), ropts func() report.Options) (*report.Report, error) {
 	s, app, err := open(ctx)
 	if err != nil {
-		return nil, "", err
+		return nil, err
 	}
-	r, err = report.Build(ctx, s, app, ropts())
-	return r, otherApps(ctx, s, app), err
+	return report.Build(ctx, s, app, ropts())
 }
 
 // processAlive reports whether pid still runs: a run marked running whose

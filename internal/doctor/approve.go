@@ -132,46 +132,27 @@ func approveObject(script string) string {
 	if i < 0 {
 		return ""
 	}
-	rest := script[i:]
-	for start := 0; start < len(rest); {
-		j := strings.IndexByte(rest[start:], '{')
+	return orgIDObject(script[i:])
+}
+
+// orgIDObject is the body of the first object literal in s holding OrgId,
+// descending into the nested literal that holds it, if any.
+func orgIDObject(s string) string {
+	for start := 0; start < len(s); {
+		j := strings.IndexByte(s[start:], '{')
 		if j < 0 {
 			return ""
 		}
 		j += start
-		end := matchBrace(rest, j)
+		end := matchBrace(s, j)
 		if end < 0 {
 			return ""
 		}
-		obj := rest[j+1 : end]
-		if strings.Contains(obj, "OrgId") {
-			if inner := approveObjectInner(obj); inner != "" {
+		if obj := s[j+1 : end]; strings.Contains(obj, "OrgId") {
+			if inner := orgIDObject(obj); inner != "" {
 				return inner
 			}
 			return obj
-		}
-		start = end + 1
-	}
-	return ""
-}
-
-// approveObjectInner descends into a nested literal holding OrgId.
-func approveObjectInner(obj string) string {
-	for start := 0; start < len(obj); {
-		j := strings.IndexByte(obj[start:], '{')
-		if j < 0 {
-			return ""
-		}
-		j += start
-		end := matchBrace(obj, j)
-		if end < 0 {
-			return ""
-		}
-		if inner := obj[j+1 : end]; strings.Contains(inner, "OrgId") {
-			if deeper := approveObjectInner(inner); deeper != "" {
-				return deeper
-			}
-			return inner
 		}
 		start = end + 1
 	}

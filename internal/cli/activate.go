@@ -187,8 +187,8 @@ func (o *ActivateOptions) check() error {
 	if o.Settle < 0 {
 		return UsageErrorf("--settle %s is negative: use a duration such as 1h", o.Settle)
 	}
-	if o.PageSize < 1 || o.PageSize > 1000 {
-		return UsageErrorf("--page-size %d is out of range: use 1 to 1000", o.PageSize)
+	if err := checkPageSize(o.PageSize); err != nil {
+		return err
 	}
 	for _, id := range o.Orgs {
 		if strings.Trim(id, "0123456789") != "" || id == "" {

@@ -62,8 +62,8 @@ Run it after a portal update, or before a first mass run.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.IO, opts.Output, opts.Logf = f.IO, f.Output, f.Logf
-			if opts.PageSize < 1 || opts.PageSize > 1000 {
-				return UsageErrorf("--page-size %d is out of range: use 1 to 1000", opts.PageSize)
+			if err := checkPageSize(opts.PageSize); err != nil {
+				return err
 			}
 			if err := checkRate(opts.Rate); err != nil {
 				return err

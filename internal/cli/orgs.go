@@ -87,11 +87,17 @@ OrgId, new name), ones no longer listed, and status changes.`,
 
 // check validates the flags.
 func (opts *SyncOptions) check() error {
-	if opts.PageSize < 1 || opts.PageSize > 1000 {
-		return UsageErrorf("--page-size %d is out of range: use 1 to 1000", opts.PageSize)
-	}
-	if err := checkRate(opts.Rate); err != nil {
+	if err := checkPageSize(opts.PageSize); err != nil {
 		return err
+	}
+	return checkRate(opts.Rate)
+}
+
+// checkPageSize refuses a --page-size outside what one LoadDownloads call
+// is asked for (orgs sync, activate, doctor).
+func checkPageSize(n int) error {
+	if n < 1 || n > 1000 {
+		return UsageErrorf("--page-size %d is out of range: use 1 to 1000", n)
 	}
 	return nil
 }

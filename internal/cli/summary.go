@@ -65,14 +65,10 @@ func syncSummary(r *orgsync.Report) SyncSummary {
 
 // newRunSummary is the summary of a run that started.
 func newRunSummary(rr *activate.RunResult, mode string) *RunSummary {
-	s := &RunSummary{RunID: rr.RunID, Outcome: rr.Outcome, Mode: mode, Sync: syncSummary(rr.Sync),
+	return &RunSummary{RunID: rr.RunID, Outcome: rr.Outcome, Mode: mode, Sync: syncSummary(rr.Sync),
 		Planned: len(rr.Plan.Items), Calls: rr.Calls, Activated: len(rr.Activated) - len(rr.Mismatched),
 		Skipped: rr.Plan.SkipCounts(), Refused: nonNil(rr.Refused), Failed: nonNil(rr.Failed), Mismatched: nonNil(rr.Mismatched),
-		NotRun: rr.NotRun, Resolved: rr.Resolved, Unknown: nonNil(rr.Unknown), ShapeChanged: rr.ShapeChange, ShapeSince: shapeSince(rr), NewRefusals: rr.NewRefusals}
-	if s.Resolved == nil {
-		s.Resolved = []activate.Resolved{}
-	}
-	return s
+		NotRun: rr.NotRun, Resolved: nonNil(rr.Resolved), Unknown: nonNil(rr.Unknown), ShapeChanged: rr.ShapeChange, ShapeSince: shapeSince(rr), NewRefusals: rr.NewRefusals}
 }
 
 func shapeSince(rr *activate.RunResult) *time.Time {
@@ -83,11 +79,12 @@ func shapeSince(rr *activate.RunResult) *time.Time {
 	return &t
 }
 
-func nonNil(f []activate.Failure) []activate.Failure {
-	if f == nil {
-		return []activate.Failure{}
+// nonNil is s, or an empty list for nil: lists in JSON are never null.
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
 	}
-	return f
+	return s
 }
 
 // outcomeCode is the exit code of a run's outcome.

@@ -321,11 +321,8 @@ func roundHours(d time.Duration) float64 { return float64(d.Round(time.Minute)) 
 func probeJSON(p *probe.Pass, v probeVerdict) ProbeJSON {
 	total, busiest := p.Requests()
 	j := ProbeJSON{Probed: len(p.Results), NotReached: p.NotReached, TimedOut: p.TimedOut, Requests: total, BusiestHost: busiest,
-		TookSeconds: p.Took.Seconds(), Counts: p.Counts(), Skipped: p.Skipped, Warning: v.warning(),
+		TookSeconds: p.Took.Seconds(), Counts: p.Counts(), Skipped: nonNil(p.Skipped), Warning: v.warning(),
 		NotKnownPastWarn: []ProbeOrgJSON{}, NotKnownPastFail: []ProbeOrgJSON{}, Results: []ProbeOrgJSON{}}
-	if j.Skipped == nil {
-		j.Skipped = []probe.Skip{}
-	}
 	for _, r := range v.warn {
 		j.NotKnownPastWarn = append(j.NotKnownPastWarn, probeOrgJSON(r, false))
 	}
